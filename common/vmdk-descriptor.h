@@ -1,0 +1,53 @@
+/* Parsing VMDK text descriptors. */
+#ifndef VMDK_DESCRIPTOR_H
+#define VMDK_DESCRIPTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define VMDK_SECTOR 512
+/* qemu refuses larger descriptors; so do we. */
+#define VMDK_DESCRIPTOR_MAX (1024 * 1024)
+
+enum vmdk_extent_type {
+  VMDK_EXTENT_FLAT,
+  VMDK_EXTENT_VMFS,
+  VMDK_EXTENT_ZERO,
+  VMDK_EXTENT_SPARSE,
+  VMDK_EXTENT_VMFSSPARSE,
+  VMDK_EXTENT_SESPARSE,
+  VMDK_EXTENT_VMFSRDM,
+  VMDK_EXTENT_VMFSRAW,
+  VMDK_EXTENT_VSANSPARSE,
+};
+
+struct vmdk_extent {
+  enum vmdk_extent_type type;
+  uint64_t sectors;
+  char *file;                   /* relative name, NULL for ZERO */
+  uint64_t offset;              /* in sectors, FLAT only */
+};
+
+struct vmdk_descriptor {
+  char *create_type;
+  uint32_t cid, parent_cid;
+  char *parent_hint;            /* parentFileNameHint, or NULL */
+  struct vmdk_extent *extent;
+  size_t n_extents;
+};
+
+/* Parse TEXT (LEN bytes).  NAME names the file in error messages. */
+int vmdk_descriptor_parse (const char *text, size_t len, const char *name,
+                           struct vmdk_descriptor *d);
+void vmdk_descriptor_free (struct vmdk_descriptor *d);
+
+/* Total size of the extents in bytes. */
+uint64_t vmdk_descriptor_size (const struct vmdk_descriptor *d);
+
+const char *vmdk_extent_type_name (enum vmdk_extent_type t);
+
+/* True if an extent file name stays inside the descriptor's directory. */
+bool vmdk_extent_name_is_local (const char *file);
+
+#endif /* VMDK_DESCRIPTOR_H */

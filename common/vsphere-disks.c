@@ -1,0 +1,172 @@
+#include <config.h>
+
+#include <stdio.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nbdkit-plugin.h>
+
+#include "vsphere-disks.h"
+#include "vsphere-xml.h"
+
+static char *
+dup_xml (char *s)
+{
+  char *r = s ? strdup (s) : NULL;
+
+  xmlFree (s);
+  return r;
+}
+
+static int
+parse_disk (xmlNodePtr dev, struct vs_disk *d)
+{
+  xmlNodePtr backing = vs_xml_child (dev, "backing");
+  int64_t v;
+
+  memset (d, 0, sizeof *d);
+  if (vs_xml_child_int64 (dev, "key", &v) == -1)
+    return -1;
+  d->key = v;
+  if (vs_xml_child_int64 (dev, "capacityInBytes", &d->capacity) == -1 ||
+      d->capacity <= 0) {
+    if (vs_xml_child_int64 (dev, "capacityInKB", &v) == -1)
+      return -1;
+    d->capacity = v * 1024;
+  }
+  d->label = dup_xml (vs_xml_child_text (vs_xml_child (dev, "deviceInfo"),
+                                         "label"));
+  d->file = dup_xml (vs_xml_child_text (backing, "fileName"));
+  d->backing = dup_xml (vs_xml_type (backing));
+  d->change_id = dup_xml (vs_xml_child_text (backing, "changeId"));
+  return 0;
+}
+
+static void
+free_disk (struct vs_disk *d)
+{
+  free (d->label);
+  free (d->file);
+  free (d->backing);
+  free (d->change_id);
+}
+
+int
+vs_disks_parse (xmlNodePtr devices, struct vs_disks *out)
+{
+  xmlNodePtr dev;
+
+  out->disk = NULL;
+  out->n = 0;
+  for (dev = devices ? devices->children : NULL; dev; dev = dev->next) {
+    char *type;
+    struct vs_disk *p;
+    int is_disk;
+
+    if (dev->type != XML_ELEMENT_NODE)
+      continue;
+    type = vs_xml_type (dev);
+    is_disk = type && strcmp (type, "VirtualDisk") == 0;
+    xmlFree (type);
+    if (!is_disk)
+      continue;
+    p = realloc (out->disk, (out->n + 1) * sizeof *p);
+    if (!p) {
+      nbdkit_error ("realloc: out of memory");
+      vs_disks_free (out);
+      return -1;
+    }
+    out->disk = p;
+    if (parse_disk (dev, &p[out->n]) == -1) {
+      nbdkit_error ("a VirtualDisk device has no valid key or capacity");
+      free_disk (&p[out->n]);
+      vs_disks_free (out);
+      return -1;
+    }
+    out->n++;
+  }
+  return 0;
+}
+
+void
+vs_disks_free (struct vs_disks *d)
+{
+  size_t i;
+
+  for (i = 0; i < d->n; i++)
+    free_disk (&d->disk[i]);
+  free (d->disk);
+  d->disk = NULL;
+  d->n = 0;
+}
+
+/* "disk=0: Hard disk 1, [ds] a/b.vmdk, 1024 bytes; disk=1: ..." */
+static char *
+describe_disks (const struct vs_disks *d)
+{
+  char *list = NULL;
+  size_t len = 0, i;
+  FILE *fp = open_memstream (&list, &len);
+
+  if (!fp)
+    return NULL;
+  if (d->n == 0)
+    fprintf (fp, "it has no virtual disks");
+  else
+    fprintf (fp, "its disks are");
+  for (i = 0; i < d->n; i++)
+    fprintf (fp, "%s disk=%zu: \"%s\" %s (%" PRIi64 " bytes)",
+             i ? ";" : "", i,
+             d->disk[i].label ? d->disk[i].label : "",
+             d->disk[i].file ? d->disk[i].file : "(no file)",
+             d->disk[i].capacity);
+  fclose (fp);
+  return list;
+}
+
+const struct vs_disk *
+vs_disks_select (const struct vs_disks *d, const char *disk, const char *file,
+                 const char *vm)
+{
+  size_t i;
+  char *end, *list;
+  unsigned long idx;
+
+  for (i = 0; i < d->n; i++) {
+    if ((file && d->disk[i].file && strcmp (d->disk[i].file, file) == 0) ||
+        (!file && disk && d->disk[i].label &&
+         strcmp (d->disk[i].label, disk) == 0))
+      return &d->disk[i];
+  }
+  if (!file && disk[0] >= '0' && disk[0] <= '9') {
+    idx = strtoul (disk, &end, 10);
+    if (*end == '\0' && idx < d->n)
+      return &d->disk[idx];
+  }
+  list = describe_disks (d);
+  if (file)
+    nbdkit_error ("file=%s: VM %s has no disk with this datastore path; %s",
+                  file, vm, list ? list : "");
+  else
+    nbdkit_error ("disk=%s: VM %s has no disk with this index or label; %s",
+                  disk, vm, list ? list : "");
+  free (list);
+  return NULL;
+}
+
+char *
+vs_datastore_path_split (const char *file, const char **path)
+{
+  const char *close;
+
+  if (!file || file[0] != '[' || (close = strchr (file, ']')) == NULL) {
+    nbdkit_error ("%s: not a datastore path of the form "
+                  "\"[datastore] dir/name.vmdk\"", file ? file : "(none)");
+    return NULL;
+  }
+  *path = close + 1;
+  while (**path == ' ')
+    (*path)++;
+  return strndup (file + 1, close - file - 1);
+}

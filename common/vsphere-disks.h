@@ -1,0 +1,40 @@
+/* The virtual disks in a config.hardware.device list. */
+#ifndef VSPHERE_DISKS_H
+#define VSPHERE_DISKS_H
+
+#include <stdint.h>
+#include <libxml/tree.h>
+
+struct vs_disk {
+  int key;                      /* device key */
+  char *label;                  /* "Hard disk 1" */
+  char *file;                   /* "[datastore] dir/name.vmdk" */
+  char *backing;                /* backing type, e.g. ...FlatVer2BackingInfo */
+  char *change_id;              /* CBT changeId, or NULL */
+  int64_t capacity;             /* bytes */
+};
+
+struct vs_disks {
+  struct vs_disk *disk;
+  size_t n;
+};
+
+/* Collect the VirtualDisk devices of DEVICES (the <val> of
+ * config.hardware.device), in device order.
+ */
+int vs_disks_parse (xmlNodePtr devices, struct vs_disks *out);
+void vs_disks_free (struct vs_disks *d);
+
+/* Pick a disk by disk= (0-based index or label) or file= (datastore
+ * path).  On failure the error lists the VM's disks.
+ */
+const struct vs_disk *vs_disks_select (const struct vs_disks *d,
+                                       const char *disk, const char *file,
+                                       const char *vm);
+
+/* Split "[datastore] dir/name.vmdk": returns the datastore name and
+ * sets *PATH to the path inside it.  Free the result with free.
+ */
+char *vs_datastore_path_split (const char *file, const char **path);
+
+#endif /* VSPHERE_DISKS_H */

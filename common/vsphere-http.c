@@ -1,0 +1,409 @@
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <time.h>
+
+#include <nbdkit-plugin.h>
+
+#include "vsphere-http.h"
+#include "vsphere-debug.h"
+
+#define COOKIE_MAX 1024
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 5000
+
+struct conn {
+  CURL *curl;
+  struct vs_tls_peer peer;
+  char errbuf[CURL_ERROR_SIZE];
+  struct conn *next;            /* in the free list */
+};
+
+struct vs_http_pool {
+  struct vs_session *session;
+  const struct vs_server *srv;
+  pthread_mutex_t lock;
+  pthread_cond_t freed;
+  struct conn *free_list;
+  unsigned created, max;
+};
+
+struct vs_http_pool *
+vs_http_pool_new (struct vs_session *s, unsigned connections)
+{
+  struct vs_http_pool *p = calloc (1, sizeof *p);
+
+  if (!p) {
+    nbdkit_error ("calloc: out of memory");
+    return NULL;
+  }
+  p->session = s;
+  p->srv = vs_session_server (s);
+  p->max = connections;
+  pthread_mutex_init (&p->lock, NULL);
+  pthread_cond_init (&p->freed, NULL);
+  return p;
+}
+
+void
+vs_http_pool_free (struct vs_http_pool *p)
+{
+  struct conn *c, *next;
+
+  if (!p)
+    return;
+  for (c = p->free_list; c; c = next) {
+    next = c->next;
+    curl_easy_cleanup (c->curl);
+    free (c);
+  }
+  pthread_cond_destroy (&p->freed);
+  pthread_mutex_destroy (&p->lock);
+  free (p);
+}
+
+/* Take a connection, opening one if the pool is not full, else waiting
+ * for one to be returned.
+ */
+static struct conn *
+acquire (struct vs_http_pool *p)
+{
+  struct conn *c = NULL;
+  bool create = false;
+
+  pthread_mutex_lock (&p->lock);
+  while (!p->free_list && p->created >= p->max)
+    pthread_cond_wait (&p->freed, &p->lock);
+  if (p->free_list) {
+    c = p->free_list;
+    p->free_list = c->next;
+  }
+  else {
+    p->created++;
+    create = true;
+  }
+  pthread_mutex_unlock (&p->lock);
+
+  if (create) {
+    c = calloc (1, sizeof *c);
+    if (c && (c->curl = vs_curl_new (p->srv, &c->peer, c->errbuf)) == NULL) {
+      free (c);
+      c = NULL;
+    }
+    if (!c) {
+      nbdkit_error ("cannot open a connection to %s", p->srv->server);
+      pthread_mutex_lock (&p->lock);
+      p->created--;
+      pthread_cond_signal (&p->freed);
+      pthread_mutex_unlock (&p->lock);
+    }
+  }
+  return c;
+}
+
+static void
+release (struct vs_http_pool *p, struct conn *c)
+{
+  pthread_mutex_lock (&p->lock);
+  c->next = p->free_list;
+  p->free_list = c;
+  pthread_cond_signal (&p->freed);
+  pthread_mutex_unlock (&p->lock);
+}
+
+/* Percent-encode S, keeping unreserved characters and those in KEEP. */
+static void
+encode (FILE *fp, const char *s, const char *keep)
+{
+  for (; *s; s++) {
+    unsigned char c = *s;
+
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || strchr ("-._~", c) ||
+        (keep && strchr (keep, c)))
+      fputc (c, fp);
+    else
+      fprintf (fp, "%%%02X", c);
+  }
+}
+
+char *
+vs_folder_url (const char *server, const char *dc_path, const char *ds_name,
+               const char *path)
+{
+  char *url = NULL;
+  size_t len = 0;
+  FILE *fp = open_memstream (&url, &len);
+
+  if (!fp) {
+    nbdkit_error ("out of memory");
+    return NULL;
+  }
+  fprintf (fp, "https://%s/folder/", server);
+  encode (fp, path, "/");
+  fprintf (fp, "?dcPath=");
+  encode (fp, dc_path, NULL);
+  fprintf (fp, "&dsName=");
+  encode (fp, ds_name, NULL);
+  if (fclose (fp) == EOF) {
+    nbdkit_error ("out of memory");
+    return NULL;
+  }
+  return url;
+}
+
+/* One ranged GET of [OFFSET, OFFSET+WANT) into BUF. */
+struct transfer {
+  char *buf;
+  size_t want, got;
+  bool overflow;
+  bool has_range;
+  uint64_t first, last, total;  /* from Content-Range */
+};
+
+static size_t
+body_cb (char *ptr, size_t size, size_t nmemb, void *opaque)
+{
+  struct transfer *t = opaque;
+  size_t n = size * nmemb;
+
+  if (n > t->want - t->got) {
+    t->overflow = true;
+    return 0;
+  }
+  memcpy (t->buf + t->got, ptr, n);
+  t->got += n;
+  return n;
+}
+
+static size_t
+header_cb (char *ptr, size_t size, size_t nmemb, void *opaque)
+{
+  struct transfer *t = opaque;
+  size_t n = size * nmemb;
+  const char *prefix = "content-range:";
+  char line[256];
+
+  if (n > strlen (prefix) && n < sizeof line &&
+      strncasecmp (ptr, prefix, strlen (prefix)) == 0) {
+    memcpy (line, ptr, n);
+    line[n] = '\0';
+    t->has_range =
+      sscanf (line + strlen (prefix), " bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64,
+              &t->first, &t->last, &t->total) == 3;
+  }
+  return n;
+}
+
+enum outcome { DONE, RETRY, RENEW, FAIL };
+
+static bool
+transient (CURLcode r)
+{
+  switch (r) {
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_OPERATION_TIMEDOUT:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Perform one attempt and judge it.  EXACT: the whole range must come
+ * back; otherwise a shorter file is fine (vs_http_get_small).  MSG
+ * receives what went wrong.
+ */
+static enum outcome
+attempt (struct vs_http_pool *p, struct conn *c, const char *url,
+         struct transfer *t, uint64_t offset, bool exact,
+         unsigned *gen, char *msg, size_t msglen)
+{
+  char cookie[COOKIE_MAX], range[64];
+  long status = 0;
+  CURLcode r;
+
+  if (vs_session_cookie (p->session, cookie, sizeof cookie, gen) == -1) {
+    snprintf (msg, msglen, "not logged in");
+    return FAIL;
+  }
+  snprintf (range, sizeof range, "%" PRIu64 "-%" PRIu64,
+            offset, offset + t->want - 1);
+  t->got = 0;
+  t->overflow = t->has_range = false;
+  curl_easy_setopt (c->curl, CURLOPT_URL, url);
+  curl_easy_setopt (c->curl, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt (c->curl, CURLOPT_RANGE, range);
+  curl_easy_setopt (c->curl, CURLOPT_COOKIE, cookie);
+  curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, body_cb);
+  curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt (c->curl, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt (c->curl, CURLOPT_HEADERDATA, t);
+  c->errbuf[0] = '\0';
+  r = curl_easy_perform (c->curl);
+  /* The cookie must not stay behind in the handle. */
+  curl_easy_setopt (c->curl, CURLOPT_COOKIE, NULL);
+  memset (cookie, 0, sizeof cookie);
+  curl_easy_getinfo (c->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (vs_debug_http)
+    nbdkit_debug ("http: GET bytes=%s: curl %d, HTTP %ld, %zu bytes",
+                  range, (int) r, status, t->got);
+
+  if (r == CURLE_WRITE_ERROR && t->overflow) {
+    snprintf (msg, msglen, "HTTP %ld: the server sent more bytes than "
+              "the range asked for", status);
+    return status == 200 ? FAIL : RETRY;
+  }
+  if (r != CURLE_OK) {
+    if (r == CURLE_PEER_FAILED_VERIFICATION || r == CURLE_SSL_CONNECT_ERROR ||
+        r == CURLE_SSL_CACERT_BADFILE) {
+      vs_tls_report (r, c->errbuf, &c->peer, "datastore read",
+                     p->srv->server);
+      snprintf (msg, msglen, "TLS failure");
+      return FAIL;
+    }
+    snprintf (msg, msglen, "%s", c->errbuf[0] ? c->errbuf
+              : curl_easy_strerror (r));
+    return transient (r) ? RETRY : FAIL;
+  }
+  switch (status) {
+  case 206:
+    break;
+  case 200:
+    snprintf (msg, msglen, "the server answered 200 to a range request "
+              "(it ignored the Range header); refusing to use the bytes");
+    return FAIL;
+  case 401:
+    snprintf (msg, msglen, "HTTP 401: the session was not accepted");
+    return RENEW;
+  case 403:
+    snprintf (msg, msglen, "HTTP 403: user %s may not read datastore files "
+              "(needs the Datastore.Browse privilege)", p->srv->user);
+    return FAIL;
+  case 404:
+    snprintf (msg, msglen, "HTTP 404: the file does not exist on the "
+              "datastore, or it is not readable over /folder "
+              "(vSAN and vVol disks are not)");
+    return FAIL;
+  case 416:
+    snprintf (msg, msglen, "HTTP 416: the file ends before offset %" PRIu64,
+              offset);
+    return FAIL;
+  default:
+    snprintf (msg, msglen, "HTTP %ld from the server", status);
+    return status >= 500 ? RETRY : FAIL;
+  }
+  if (!t->has_range || t->first != offset ||
+      t->last != offset + t->got - 1 || t->last >= t->total) {
+    snprintf (msg, msglen, "the reply's Content-Range does not match the "
+              "request %s (or the body was short)", range);
+    return t->has_range ? FAIL : RETRY;
+  }
+  if (exact && t->got != t->want) {
+    snprintf (msg, msglen, "short reply: %zu of %zu bytes", t->got, t->want);
+    return RETRY;
+  }
+  return DONE;
+}
+
+static void
+backoff (unsigned attempt_no)
+{
+  unsigned ms = BACKOFF_FIRST_MS << (attempt_no < 10 ? attempt_no : 10);
+  struct timespec ts;
+
+  if (ms > BACKOFF_MAX_MS)
+    ms = BACKOFF_MAX_MS;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (ms % 1000) * 1000000L;
+  nanosleep (&ts, NULL);
+}
+
+static int
+fetch (struct vs_http_pool *p, const char *url, const char *name,
+       struct transfer *t, uint64_t offset, bool exact)
+{
+  struct conn *c = acquire (p);
+  char msg[512] = "";
+  unsigned n, gen = 0;
+  bool renewed = false;
+  enum outcome o = FAIL;
+
+  if (!c) {
+    errno = EIO;
+    return -1;
+  }
+  for (n = 0; n <= p->srv->retries; n++) {
+    if (n > 0)
+      nbdkit_debug ("%s: retrying read at offset %" PRIu64 " (%s)",
+                    name, offset, msg);
+    o = attempt (p, c, url, t, offset, exact, &gen, msg, sizeof msg);
+    if (o == DONE || o == FAIL)
+      break;
+    if (o == RENEW) {
+      /* One new login per read: a second 401 is a real refusal. */
+      if (renewed || vs_session_renew (p->session, gen) == -1)
+        break;
+      renewed = true;
+      n--;
+      continue;
+    }
+    if (n < p->srv->retries)
+      backoff (n);
+  }
+  release (p, c);
+  if (o == DONE)
+    return 0;
+  nbdkit_error ("%s: reading %zu bytes at offset %" PRIu64 " failed%s: %s",
+                name, t->want, offset,
+                o == RETRY ? " after all retries" : "", msg);
+  nbdkit_set_error (EIO);
+  errno = EIO;
+  return -1;
+}
+
+int
+vs_http_pread (struct vs_http_pool *p, const char *url, const char *name,
+               void *buf, size_t count, uint64_t offset)
+{
+  struct transfer t = { .buf = buf, .want = count };
+
+  return fetch (p, url, name, &t, offset, true);
+}
+
+char *
+vs_http_get_small (struct vs_http_pool *p, const char *url, const char *name,
+                   size_t max, size_t *len)
+{
+  struct transfer t = { .want = max };
+
+  t.buf = malloc (max + 1);
+  if (!t.buf) {
+    nbdkit_error ("malloc: out of memory");
+    return NULL;
+  }
+  if (fetch (p, url, name, &t, 0, false) == -1) {
+    free (t.buf);
+    return NULL;
+  }
+  if (t.total > max) {
+    nbdkit_error ("%s: the file is %" PRIu64 " bytes, more than the %zu "
+                  "expected", name, t.total, max);
+    free (t.buf);
+    return NULL;
+  }
+  t.buf[t.got] = '\0';
+  *len = t.got;
+  return t.buf;
+}

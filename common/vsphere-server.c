@@ -1,0 +1,124 @@
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <nbdkit-plugin.h>
+
+#include "vsphere-server.h"
+
+void
+vs_server_init (struct vs_server *srv)
+{
+  memset (srv, 0, sizeof *srv);
+  srv->tls.verify = true;
+  srv->timeout = 120;
+  srv->retries = 5;
+}
+
+static int
+parse_uint (const char *key, const char *value, unsigned max, unsigned *ret)
+{
+  char *end;
+  unsigned long v = strtoul (value, &end, 10);
+
+  if (*value == '\0' || *end || value[0] == '-' || v > max) {
+    nbdkit_error ("%s=%s: expected a whole number from 0 to %u",
+                  key, value, max);
+    return -1;
+  }
+  *ret = v;
+  return 0;
+}
+
+int
+vs_server_config (struct vs_server *srv, const char *key, const char *value)
+{
+  unsigned u;
+  int r;
+
+  if (strcmp (key, "server") == 0)
+    srv->server = value;
+  else if (strcmp (key, "user") == 0)
+    srv->user = value;
+  else if (strcmp (key, "password") == 0) {
+    free (srv->password);
+    srv->password = NULL;
+    if (nbdkit_read_password (value, &srv->password) == -1)
+      return -1;
+  }
+  else if (strcmp (key, "thumbprint") == 0) {
+    if (vs_tls_parse_thumbprint (value, &srv->tls) == -1)
+      return -1;
+  }
+  else if (strcmp (key, "cainfo") == 0)
+    srv->tls.cainfo = value;
+  else if (strcmp (key, "sslverify") == 0) {
+    if ((r = nbdkit_parse_bool (value)) == -1)
+      return -1;
+    srv->tls.verify = r;
+  }
+  else if (strcmp (key, "timeout") == 0) {
+    if (parse_uint (key, value, 86400, &u) == -1)
+      return -1;
+    if (u == 0) {
+      nbdkit_error ("timeout=0: the timeout must be at least 1 second");
+      return -1;
+    }
+    srv->timeout = u;
+  }
+  else if (strcmp (key, "retries") == 0) {
+    if (parse_uint (key, value, 100, &u) == -1)
+      return -1;
+    srv->retries = u;
+  }
+  else
+    return 0;
+  return 1;
+}
+
+int
+vs_server_config_complete (const struct vs_server *srv)
+{
+  const char *missing = !srv->server ? "server" :
+    !srv->user ? "user" : !srv->password ? "password" : NULL;
+
+  if (missing) {
+    nbdkit_error ("the %s= parameter is required "
+                  "(see nbdkit-vsphere-plugin(1))", missing);
+    return -1;
+  }
+  return 0;
+}
+
+CURL *
+vs_curl_new (const struct vs_server *srv, struct vs_tls_peer *peer,
+             char *errbuf)
+{
+  CURL *h = curl_easy_init ();
+
+  if (!h) {
+    nbdkit_error ("curl_easy_init failed");
+    return NULL;
+  }
+  peer->tls = &srv->tls;
+  errbuf[0] = '\0';
+  /* A stalled transfer is one that moves less than a byte a second for
+   * the whole timeout; a long healthy transfer is never cut.
+   */
+  if (curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+      curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
+      curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
+      curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, srv->timeout) != CURLE_OK ||
+      curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
+      curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, srv->timeout) != CURLE_OK ||
+      curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
+      curl_easy_setopt (h, CURLOPT_USERAGENT,
+                        PACKAGE_NAME "/" PACKAGE_VERSION) != CURLE_OK ||
+      vs_tls_setup (h, peer) == -1) {
+    nbdkit_error ("cannot set up a curl handle");
+    curl_easy_cleanup (h);
+    return NULL;
+  }
+  return h;
+}

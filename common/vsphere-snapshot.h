@@ -1,0 +1,25 @@
+/* VM snapshots: finding one, and taking and removing the temporary
+ * one that gives a consistent image of a running VM.
+ */
+#ifndef VSPHERE_SNAPSHOT_H
+#define VSPHERE_SNAPSHOT_H
+
+#include <stdbool.h>
+
+#include "vsphere-soap.h"
+
+/* Find snapshot SPEC (a name, or moref=REF) of VM_REF.  Returns its
+ * moref; an unknown or ambiguous name is an error listing the VM's
+ * snapshots.
+ */
+char *vs_snapshot_find (struct vs_session *s, const char *vm_ref,
+                        const char *spec);
+
+/* Take a snapshot without memory and wait for it.  Returns its moref. */
+char *vs_snapshot_create (struct vs_session *s, const char *vm_ref,
+                          const char *name, bool quiesce);
+
+/* Remove a snapshot, consolidating its disks, and wait for it. */
+int vs_snapshot_remove (struct vs_session *s, const char *snap_ref);
+
+#endif /* VSPHERE_SNAPSHOT_H */

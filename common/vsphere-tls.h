@@ -1,0 +1,42 @@
+/* TLS policy for every connection to vCenter: CA verification by
+ * default, optional pinning by certificate fingerprint, and reporting
+ * of the server's fingerprint when verification fails.
+ */
+#ifndef VSPHERE_TLS_H
+#define VSPHERE_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <curl/curl.h>
+
+#define VS_FINGERPRINT_MAX 32
+/* "AA:BB:..." for a SHA-256 digest, with the terminating NUL. */
+#define VS_FINGERPRINT_STRLEN (VS_FINGERPRINT_MAX * 3)
+
+struct vs_tls {
+  bool verify;                  /* sslverify=, default true */
+  const char *cainfo;           /* cainfo=, or NULL for system CAs */
+  unsigned char pin[VS_FINGERPRINT_MAX]; /* thumbprint=, if pin_len > 0 */
+  size_t pin_len;               /* 20 (SHA-1) or 32 (SHA-256) */
+};
+
+/* What one connection saw of the server's certificate. */
+struct vs_tls_peer {
+  const struct vs_tls *tls;
+  char sha256[VS_FINGERPRINT_STRLEN];   /* empty until a handshake */
+};
+
+/* Parse a thumbprint with or without colons.  Returns -1 with an error. */
+int vs_tls_parse_thumbprint (const char *s, struct vs_tls *tls);
+
+/* Apply the policy to a curl handle.  PEER must outlive the handle. */
+int vs_tls_setup (CURL *h, struct vs_tls_peer *peer);
+
+/* Report a failed transfer with nbdkit_error, explaining TLS failures
+ * with the server's fingerprint and what to pass to trust it.
+ */
+void vs_tls_report (CURLcode r, const char *errbuf,
+                    const struct vs_tls_peer *peer,
+                    const char *what, const char *server);
+
+#endif /* VSPHERE_TLS_H */

@@ -1,0 +1,284 @@
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nbdkit-plugin.h>
+
+#include "vsphere-vm.h"
+#include "vsphere-props.h"
+#include "vsphere-xml.h"
+
+/* The moref in a Find* answer, which is empty when nothing matched. */
+static char *
+returned_ref (xmlDocPtr doc)
+{
+  char *t = vs_xml_child_text (vs_soap_result (doc), "returnval");
+  char *r = t && *t ? strdup (t) : NULL;
+
+  xmlFree (t);
+  return r;
+}
+
+static char *
+find_call (struct vs_session *s, const char *method, const char *args)
+{
+  const struct vs_service *svc = vs_session_service (s);
+  xmlDocPtr doc = vs_soap_call (s, method, "SearchIndex", svc->search_index,
+                                args, NULL);
+  char *r;
+
+  if (!doc)
+    return NULL;
+  r = returned_ref (doc);
+  xmlFreeDoc (doc);
+  return r;
+}
+
+static char *
+find_by_path (struct vs_session *s, const char *path)
+{
+  char *e = vs_xml_escape (path), *args = NULL, *r = NULL;
+
+  if (e && asprintf (&args, "<inventoryPath>%s</inventoryPath>", e) != -1)
+    r = find_call (s, "FindByInventoryPath", args);
+  free (args);
+  free (e);
+  return r;
+}
+
+static char *
+find_by_uuid (struct vs_session *s, const char *uuid, bool instance)
+{
+  char *e = vs_xml_escape (uuid), *args = NULL, *r = NULL;
+
+  if (e && asprintf (&args, "<uuid>%s</uuid><vmSearch>true</vmSearch>"
+                     "<instanceUuid>%s</instanceUuid>",
+                     e, instance ? "true" : "false") != -1)
+    r = find_call (s, "FindByUuid", args);
+  free (args);
+  free (e);
+  return r;
+}
+
+static char *
+check_moref (struct vs_session *s, const char *ref)
+{
+  static const char *const paths[] = { "name", NULL };
+  xmlDocPtr doc = vs_props_get (s, "VirtualMachine", ref, paths);
+
+  if (!doc)
+    return NULL;
+  xmlFreeDoc (doc);
+  return strdup (ref);
+}
+
+/* Every VM's name through one container view and one property query
+ * (continued while the server pages), keeping those named NAME.
+ */
+static char *
+find_by_name (struct vs_session *s, const char *name)
+{
+  const struct vs_service *svc = vs_session_service (s);
+  xmlDocPtr doc = NULL;
+  char *view = NULL, *args = NULL, *found = NULL, *list = NULL;
+  size_t nfound = 0, listlen = 0;
+  FILE *names = open_memstream (&list, &listlen);
+  const char *method = "RetrievePropertiesEx";
+
+  if (!names)
+    goto oom;
+  if (asprintf (&args, "<container type=\"Folder\">%s</container>"
+                "<type>VirtualMachine</type><recursive>true</recursive>",
+                svc->root_folder) == -1) {
+    args = NULL;
+    goto oom;
+  }
+  doc = vs_soap_call (s, "CreateContainerView", "ViewManager",
+                      svc->view_manager, args, NULL);
+  free (args);
+  args = NULL;
+  if (!doc)
+    goto out;
+  view = returned_ref (doc);
+  xmlFreeDoc (doc);
+  doc = NULL;
+  if (!view) {
+    nbdkit_error ("CreateContainerView returned no view");
+    goto out;
+  }
+  if (asprintf (&args,
+                "<specSet><propSet><type>VirtualMachine</type>"
+                "<pathSet>name</pathSet></propSet>"
+                "<objectSet><obj type=\"ContainerView\">%s</obj>"
+                "<skip>true</skip><selectSet xsi:type=\"TraversalSpec\">"
+                "<name>view</name><type>ContainerView</type>"
+                "<path>view</path><skip>false</skip></selectSet>"
+                "</objectSet></specSet><options/>", view) == -1) {
+    args = NULL;
+    goto oom;
+  }
+
+  for (;;) {
+    xmlNodePtr rv, obj;
+    char *token;
+
+    doc = vs_soap_call (s, method, "PropertyCollector",
+                        svc->property_collector, args, NULL);
+    if (!doc)
+      goto out;
+    rv = vs_xml_child (vs_soap_result (doc), "returnval");
+    for (obj = vs_xml_child (rv, "objects"); obj; obj = vs_xml_next_same (obj)) {
+      char *n = vs_xml_child_text (vs_xml_child (obj, "propSet"), "val");
+      char *ref = vs_xml_child_text (obj, "obj");
+
+      if (n && ref && strcmp (n, name) == 0) {
+        fprintf (names, "%s%s", nfound ? ", " : "", ref);
+        if (nfound++ == 0)
+          found = strdup (ref);
+      }
+      xmlFree (n);
+      xmlFree (ref);
+    }
+    token = vs_xml_child_text (rv, "token");
+    xmlFreeDoc (doc);
+    doc = NULL;
+    free (args);
+    args = NULL;
+    if (!token)
+      break;
+    method = "ContinueRetrievePropertiesEx";
+    if (asprintf (&args, "<token>%s</token>", token) == -1) {
+      xmlFree (token);
+      args = NULL;
+      goto oom;
+    }
+    xmlFree (token);
+  }
+  fclose (names);
+  names = NULL;
+  if (nfound > 1) {
+    nbdkit_error ("vm=%s: %zu VMs have this name (morefs: %s); choose one "
+                  "with vm=moref=REF or an inventory path", name, nfound, list);
+    free (found);
+    found = NULL;
+  }
+  else if (nfound == 0)
+    nbdkit_error ("vm=%s: no VM has this name (searched the names of all "
+                  "VMs); give an inventory path like DATACENTER/vm/FOLDER/%s, "
+                  "moref=, uuid= or instance-uuid=", name, name);
+  goto out;
+
+ oom:
+  nbdkit_error ("out of memory");
+ out:
+  if (view) {
+    xmlFreeDoc (vs_soap_call (s, "DestroyView", "ContainerView", view, "",
+                              NULL));
+    free (view);
+  }
+  if (names)
+    fclose (names);
+  free (list);
+  free (args);
+  xmlFreeDoc (doc);
+  return nfound == 1 ? found : NULL;
+}
+
+static bool
+has_prefix (const char *s, const char *prefix, const char **rest)
+{
+  size_t n = strlen (prefix);
+
+  if (strncmp (s, prefix, n) != 0)
+    return false;
+  *rest = s + n;
+  return true;
+}
+
+char *
+vs_vm_find (struct vs_session *s, const char *spec)
+{
+  const char *v;
+  char *r;
+
+  if (has_prefix (spec, "moref=", &v)) {
+    if ((r = check_moref (s, v)) == NULL)
+      nbdkit_error ("vm=%s: no VM has this managed object reference", spec);
+  }
+  else if (has_prefix (spec, "uuid=", &v)) {
+    if ((r = find_by_uuid (s, v, false)) == NULL)
+      nbdkit_error ("vm=%s: no VM has this BIOS UUID "
+                    "(looked up with FindByUuid)", spec);
+  }
+  else if (has_prefix (spec, "instance-uuid=", &v)) {
+    if ((r = find_by_uuid (s, v, true)) == NULL)
+      nbdkit_error ("vm=%s: no VM has this instance UUID "
+                    "(looked up with FindByUuid)", spec);
+  }
+  else if (strchr (spec, '/')) {
+    if ((r = find_by_path (s, spec)) == NULL)
+      nbdkit_error ("vm=%s: no VM at this inventory path (looked up with "
+                    "FindByInventoryPath; the form is "
+                    "DATACENTER/vm/FOLDER/NAME, with any folders above the "
+                    "datacenter first)", spec);
+  }
+  else
+    r = find_by_name (s, spec);
+  return r;
+}
+
+/* Walks up from the VM to the root folder; the dcPath is the names from
+ * below the root folder down to the first Datacenter met.
+ */
+char *
+vs_vm_dc_path (struct vs_session *s, const char *vm_ref)
+{
+  static const char *const paths[] = { "name", "parent", NULL };
+  enum { MAX_DEPTH = 64 };
+  char *names[MAX_DEPTH];
+  size_t depth = 0, dc = 0, i;
+  char *type = strdup ("VirtualMachine"), *ref = strdup (vm_ref);
+  char *path = NULL;
+  bool found_dc = false, ok = true;
+
+  while (type && ref && depth < MAX_DEPTH) {
+    xmlDocPtr doc = vs_props_get (s, type, ref, paths);
+    xmlNodePtr parent = doc ? vs_props_val (doc, "parent") : NULL;
+
+    if (!doc) {
+      ok = false;
+      break;
+    }
+    if (!found_dc && strcmp (type, "Datacenter") == 0) {
+      found_dc = true;
+      dc = depth;
+    }
+    names[depth++] = vs_props_text (doc, "name");
+    free (type);
+    free (ref);
+    type = parent ? (char *) xmlGetProp (parent, BAD_CAST "type") : NULL;
+    ref = parent ? (char *) xmlNodeGetContent (parent) : NULL;
+    xmlFreeDoc (doc);
+  }
+  /* names[depth-1] is the root folder, which the path leaves out. */
+  if (ok && found_dc && !type) {
+    size_t len = 0;
+    FILE *fp = open_memstream (&path, &len);
+
+    for (i = depth - 1; fp && i-- > dc; )
+      fprintf (fp, "%s/", names[i] ? names[i] : "");
+    if (fp) {
+      fprintf (fp, "%s", names[dc] ? names[dc] : "");
+      fclose (fp);
+    }
+  }
+  for (i = 0; i < depth; i++)
+    xmlFree (names[i]);
+  free (type);
+  free (ref);
+  if (!path)
+    nbdkit_error ("cannot find the datacenter of VM %s", vm_ref);
+  return path;
+}

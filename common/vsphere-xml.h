@@ -1,0 +1,28 @@
+/* Small helpers for walking vim25 SOAP documents with libxml2. */
+#ifndef VSPHERE_XML_H
+#define VSPHERE_XML_H
+
+#include <stdint.h>
+#include <libxml/tree.h>
+
+/* First element child of NODE whose local name is NAME (any namespace). */
+xmlNodePtr vs_xml_child (xmlNodePtr node, const char *name);
+
+/* Next element sibling after NODE with the same local name as NODE. */
+xmlNodePtr vs_xml_next_same (xmlNodePtr node);
+
+/* Text of the child element NAME, or NULL.  The caller frees with xmlFree. */
+char *vs_xml_child_text (xmlNodePtr node, const char *name);
+
+/* Child element NAME parsed as an integer; returns -1 if absent or bad. */
+int vs_xml_child_int64 (xmlNodePtr node, const char *name, int64_t *ret);
+
+/* The xsi:type of NODE without its prefix, or NULL.  Looked up by
+ * namespace URI because servers may bind any prefix to it.
+ */
+char *vs_xml_type (xmlNodePtr node);
+
+/* Escape S for use as XML character data.  Caller frees with free. */
+char *vs_xml_escape (const char *s);
+
+#endif /* VSPHERE_XML_H */

@@ -1,0 +1,331 @@
+/* nbdkit-vsphere-plugin: serve a vSphere VM's virtual disk read-only,
+ * found through the vSphere API and read over the datastore /folder
+ * HTTP interface.  No VDDK.
+ */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+
+#define NBDKIT_API_VERSION 2
+#include <nbdkit-plugin.h>
+
+#include "vsphere-debug.h"
+#include "vsphere-http.h"
+#include "vsphere-server.h"
+#include "vsphere-snapshot.h"
+#include "vsphere-soap.h"
+#include "vsphere-target.h"
+#include "vmdk-reader.h"
+
+/* -D vsphere.soap=1: log each SOAP call.  -D vsphere.http=1: log each
+ * datastore request.  Neither logs bodies, passwords or cookies.
+ */
+NBDKIT_DLL_PUBLIC int vsphere_debug_soap = 0;
+NBDKIT_DLL_PUBLIC int vsphere_debug_http = 0;
+
+#define DEFAULT_CONNECTIONS 8
+#define MAX_CONNECTIONS 64
+
+static struct vs_server server;
+static struct vs_target_config target_config;
+static unsigned connections = DEFAULT_CONNECTIONS;
+
+static struct vs_session *session;
+static struct vs_target target;
+static struct vs_http_pool *pool;
+static struct vmdk_reader *reader;
+static char *created_snapshot;          /* ours to remove at exit */
+static char description[4096];
+
+static void
+vsphere_load (void)
+{
+  vs_debug_soap = vsphere_debug_soap;
+  vs_debug_http = vsphere_debug_http;
+  vs_server_init (&server);
+  curl_global_init (CURL_GLOBAL_DEFAULT);
+  xmlInitParser ();
+}
+
+/* Remove the snapshot this run created.  Says how to clean up by hand
+ * if vCenter refuses, since a leftover snapshot grows without bound.
+ */
+static void
+remove_created_snapshot (void)
+{
+  if (!created_snapshot)
+    return;
+  if (vs_snapshot_remove (session, created_snapshot) == -1)
+    nbdkit_error ("the temporary snapshot %s of VM %s was NOT removed: "
+                  "delete it in vCenter (Snapshots > Manage) to avoid "
+                  "filling the datastore", created_snapshot,
+                  target.vm_name ? target.vm_name : target_config.vm);
+  else
+    nbdkit_debug ("removed temporary snapshot %s", created_snapshot);
+  free (created_snapshot);
+  created_snapshot = NULL;
+}
+
+static void
+vsphere_unload (void)
+{
+  vmdk_reader_close (reader);
+  vs_http_pool_free (pool);
+  if (session)
+    remove_created_snapshot ();
+  vs_target_free (&target);
+  vs_session_close (session);
+  if (server.password)
+    memset (server.password, 0, strlen (server.password));
+  free (server.password);
+  xmlCleanupParser ();
+  curl_global_cleanup ();
+}
+
+static int
+vsphere_config (const char *key, const char *value)
+{
+  int r;
+  char *end;
+  unsigned long n;
+
+  if ((r = vs_server_config (&server, key, value)) != 0 ||
+      (r = vs_target_config (&target_config, key, value)) != 0)
+    return r == 1 ? 0 : -1;
+  if (strcmp (key, "connections") == 0) {
+    n = strtoul (value, &end, 10);
+    if (*value < '1' || *value > '9' || *end || n > MAX_CONNECTIONS) {
+      nbdkit_error ("connections=%s: expected a number from 1 to %d",
+                    value, MAX_CONNECTIONS);
+      return -1;
+    }
+    connections = n;
+    return 0;
+  }
+  nbdkit_error ("unknown parameter '%s' (see nbdkit-vsphere-plugin(1))", key);
+  return -1;
+}
+
+static int
+vsphere_config_complete (void)
+{
+  if (vs_server_config_complete (&server) == -1 ||
+      vs_target_config_complete (&target_config) == -1)
+    return -1;
+  return 0;
+}
+
+#define vsphere_config_help \
+  VS_SERVER_CONFIG_HELP "\n" \
+  VS_TARGET_CONFIG_HELP "\n" \
+  "connections=<N>         HTTPS connections to the datastore (default 8)."
+
+/* The snapshot to read from, taking one if asked.  NULL with *OK true:
+ * read the live disk.
+ */
+static char *
+choose_snapshot (bool *ok)
+{
+  char name[64];
+  char *ref;
+
+  *ok = true;
+  if (!target_config.snapshot)
+    return NULL;
+  if (!vs_target_creates_snapshot (&target_config)) {
+    ref = vs_snapshot_find (session, target.vm_ref, target_config.snapshot);
+    *ok = ref != NULL;
+    return ref;
+  }
+  /* The name is known to the cbt filter, which runs in this process. */
+  snprintf (name, sizeof name, "nbdkit-vsphere-%ld", (long) getpid ());
+  created_snapshot = vs_snapshot_create (session, target.vm_ref, name,
+                                         target_config.quiesce);
+  if (!created_snapshot) {
+    *ok = false;
+    return NULL;
+  }
+  nbdkit_debug ("created temporary snapshot %s (%s)", name, created_snapshot);
+  return strdup (created_snapshot);
+}
+
+static int
+check_disk_kind (const struct vs_disk *d)
+{
+  if (!d->file || d->file[0] != '[') {
+    nbdkit_error ("disk \"%s\" of VM %s has no datastore file (%s): vSAN, "
+                  "vVol and raw LUN disks cannot be read through the "
+                  "datastore HTTP interface", d->label ? d->label : "",
+                  target.vm_name, d->file ? d->file : "none");
+    return -1;
+  }
+  if (d->backing && strstr (d->backing, "RawDiskMapping")) {
+    nbdkit_error ("disk %s of VM %s is a raw device mapping: its data is "
+                  "on a LUN, not on the datastore", d->file, target.vm_name);
+    return -1;
+  }
+  return 0;
+}
+
+static void
+build_description (void)
+{
+  const struct vs_disk *d = target.disk;
+  int n;
+
+  n = snprintf (description, sizeof description,
+                "VM %s (%s), disk \"%s\" (key %d) %s, %s",
+                target.vm_name, target.vm_ref, d->label ? d->label : "",
+                d->key, d->file,
+                created_snapshot ? "temporary snapshot" :
+                target_config.snapshot ? "snapshot" : "live disk");
+  if (target.snapshot_ref && n > 0 && (size_t) n < sizeof description)
+    n += snprintf (description + n, sizeof description - n, " %s%s%s",
+                   created_snapshot ? "" : target_config.snapshot,
+                   created_snapshot ? "" : " ", target.snapshot_ref);
+  if (d->change_id && n > 0 && (size_t) n < sizeof description)
+    snprintf (description + n, sizeof description - n, ", changeId %s",
+              d->change_id);
+}
+
+static int
+vsphere_get_ready (void)
+{
+  struct vmdk_location loc;
+  char *snap;
+  bool ok;
+
+  session = vs_session_open (&server);
+  if (!session || vs_target_find_vm (session, &target_config, &target) == -1)
+    return -1;
+  snap = choose_snapshot (&ok);
+  if (!ok)
+    return -1;
+  if (vs_target_find_disk (session, &target_config, &target, snap) == -1 ||
+      check_disk_kind (target.disk) == -1)
+    goto fail;
+  pool = vs_http_pool_new (session, connections);
+  if (!pool)
+    goto fail;
+  loc.server = server.server;
+  loc.dc_path = target.dc_path;
+  loc.file = target.disk->file;
+  reader = vmdk_reader_open (pool, &loc, target.disk->capacity);
+  if (!reader)
+    goto fail;
+  if (!target.snapshot_ref && target.powered_on)
+    fprintf (stderr, "nbdkit: vsphere: warning: VM %s is powered on and "
+             "its live disk is being read: the image will not be "
+             "consistent.  Use snapshot=create or snapshot=NAME.\n",
+             target.vm_name);
+  build_description ();
+  nbdkit_debug ("serving %s", description);
+  return 0;
+
+ fail:
+  /* unload is not called after a failed get_ready on every nbdkit. */
+  remove_created_snapshot ();
+  return -1;
+}
+
+static void *
+vsphere_open (int readonly)
+{
+  static int handle;
+
+  return &handle;
+}
+
+static int64_t
+vsphere_get_size (void *h)
+{
+  return vmdk_reader_size (reader);
+}
+
+static int
+vsphere_pread (void *h, void *buf, uint32_t count, uint64_t offset,
+               uint32_t flags)
+{
+  return vmdk_reader_pread (reader, buf, count, offset);
+}
+
+static int
+vsphere_can_extents (void *h)
+{
+  return 1;
+}
+
+static int
+vsphere_extents (void *h, uint32_t count, uint64_t offset, uint32_t flags,
+                 struct nbdkit_extents *extents)
+{
+  return vmdk_reader_extents (reader, count, offset, extents);
+}
+
+static int
+vsphere_can_multi_conn (void *h)
+{
+  /* Read-only: every connection sees the same bytes. */
+  return 1;
+}
+
+static int
+vsphere_can_cache (void *h)
+{
+  return NBDKIT_CACHE_NONE;
+}
+
+static const char *
+vsphere_export_description (void *h)
+{
+  return description;
+}
+
+static void
+vsphere_dump_plugin (void)
+{
+  curl_version_info_data *v = curl_version_info (CURLVERSION_NOW);
+
+  printf ("vsphere_curl_version=%s\n", v->version);
+  printf ("vsphere_ssl_version=%s\n", v->ssl_version ? v->ssl_version : "");
+  printf ("vsphere_default_connections=%d\n", DEFAULT_CONNECTIONS);
+  printf ("vsphere_extent_types=FLAT VMFS ZERO\n");
+  printf ("vsphere_vm_lookup=path moref uuid instance-uuid name\n");
+  printf ("vsphere_snapshot=name moref create\n");
+  printf ("vsphere_thumbprint=sha256 sha1\n");
+}
+
+/* Reads are independent ranged GETs, bounded by the connection pool. */
+#define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
+
+static struct nbdkit_plugin plugin = {
+  .name               = "vsphere",
+  .longname           = "nbdkit VMware vSphere plugin (no VDDK)",
+  .version            = PACKAGE_VERSION,
+  .magic_config_key   = "vm",
+  .load               = vsphere_load,
+  .unload             = vsphere_unload,
+  .config             = vsphere_config,
+  .config_complete    = vsphere_config_complete,
+  .config_help        = vsphere_config_help,
+  .get_ready          = vsphere_get_ready,
+  .open               = vsphere_open,
+  .get_size           = vsphere_get_size,
+  .pread              = vsphere_pread,
+  .can_extents        = vsphere_can_extents,
+  .extents            = vsphere_extents,
+  .can_multi_conn     = vsphere_can_multi_conn,
+  .can_cache          = vsphere_can_cache,
+  .export_description = vsphere_export_description,
+  .dump_plugin        = vsphere_dump_plugin,
+  .errno_is_preserved = 0,
+};
+
+NBDKIT_REGISTER_PLUGIN (plugin)
