@@ -257,8 +257,8 @@ attempt (struct vs_http_pool *p, struct conn *c, const char *url,
   memset (cookie, 0, sizeof cookie);
   curl_easy_getinfo (c->curl, CURLINFO_RESPONSE_CODE, &status);
   if (vs_debug_http)
-    nbdkit_debug ("http: GET bytes=%s: curl %d, HTTP %ld, %zu bytes",
-                  range, (int) r, status, t->got);
+    nbdkit_debug ("http: GET %s bytes=%s: curl %d, HTTP %ld, %zu bytes",
+                  url, range, (int) r, status, t->got);
 
   if (r == CURLE_WRITE_ERROR && t->overflow) {
     snprintf (msg, msglen, "HTTP %ld: the server sent more bytes than "

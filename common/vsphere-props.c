@@ -19,6 +19,7 @@ vs_props_get (struct vs_session *s, const char *type, const char *ref,
   FILE *fp = open_memstream (&args, &len);
   xmlDocPtr doc = NULL;
   xmlNodePtr obj, missing;
+  struct vs_fault fault = { NULL, NULL };
 
   if (!fp || !eref) {
     nbdkit_error ("out of memory");
@@ -36,9 +37,15 @@ vs_props_get (struct vs_session *s, const char *type, const char *ref,
   }
   fp = NULL;
   doc = vs_soap_call (s, "RetrievePropertiesEx", "PropertyCollector",
-                      svc->property_collector, args, NULL);
-  if (!doc)
+                      svc->property_collector, args, &fault);
+  if (!doc) {
+    if (fault.type)
+      nbdkit_error ("%s: reading %s %s: %s: %s",
+                    vs_session_server (s)->server, type, ref,
+                    fault.type, fault.message);
+    vs_fault_free (&fault);
     goto out;
+  }
   obj = vs_xml_child (vs_xml_child (vs_soap_result (doc), "returnval"),
                       "objects");
   if (!obj) {
@@ -51,14 +58,14 @@ vs_props_get (struct vs_session *s, const char *type, const char *ref,
   missing = vs_xml_child (obj, "missingSet");
   if (missing) {
     char *path = vs_xml_child_text (missing, "path");
-    char *fault = vs_xml_type (vs_xml_child (vs_xml_child (missing, "fault"),
-                                             "fault"));
+    char *why = vs_xml_type (vs_xml_child (vs_xml_child (missing, "fault"),
+                                           "fault"));
 
     nbdkit_error ("%s: %s %s: cannot read property %s: %s",
                   vs_session_server (s)->server, type, ref,
-                  path ? path : "?", fault ? fault : "unknown fault");
+                  path ? path : "?", why ? why : "unknown fault");
     xmlFree (path);
-    xmlFree (fault);
+    xmlFree (why);
     xmlFreeDoc (doc);
     doc = NULL;
   }

@@ -258,7 +258,7 @@ vs_vm_dc_path (struct vs_session *s, const char *vm_ref)
     names[depth++] = vs_props_text (doc, "name");
     free (type);
     free (ref);
-    type = parent ? (char *) xmlGetProp (parent, BAD_CAST "type") : NULL;
+    type = parent ? (char *) xmlGetNoNsProp (parent, BAD_CAST "type") : NULL;
     ref = parent ? (char *) xmlNodeGetContent (parent) : NULL;
     xmlFreeDoc (doc);
   }
@@ -267,7 +267,7 @@ vs_vm_dc_path (struct vs_session *s, const char *vm_ref)
     size_t len = 0;
     FILE *fp = open_memstream (&path, &len);
 
-    for (i = depth - 1; fp && i-- > dc; )
+    for (i = depth - 1; fp && i-- > dc + 1; )
       fprintf (fp, "%s/", names[i] ? names[i] : "");
     if (fp) {
       fprintf (fp, "%s", names[dc] ? names[dc] : "");

@@ -1,0 +1,238 @@
+/* CUnit tests of the shared code that needs no server: the VMDK
+ * descriptor parser, datastore URLs, thumbprints, disk selection.
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+#include <libxml/parser.h>
+
+#include "nbdkit-stubs.h"
+#include "vmdk-descriptor.h"
+#include "vsphere-disks.h"
+#include "vsphere-http.h"
+#include "vsphere-tls.h"
+
+#define PARSE(text, d) \
+  vmdk_descriptor_parse ((text), strlen (text), "t.vmdk", (d))
+
+static void
+test_vmfs_descriptor (void)
+{
+  const char *text =
+    "# Disk DescriptorFile\n"
+    "version=1\n"
+    "encoding=\"UTF-8\"\n"
+    "CID=fffffffe\n"
+    "parentCID=ffffffff\n"
+    "createType=\"vmfs\"\n"
+    "\n"
+    "# Extent description\n"
+    "RW 2097152 VMFS \"web 01+&%\xc3\xbc-flat.vmdk\"\n"
+    "\n"
+    "ddb.adapterType = \"lsilogic\"\n"
+    "ddb.geometry.cylinders = \"130\"\n";
+  struct vmdk_descriptor d;
+
+  CU_ASSERT_EQUAL_FATAL (PARSE (text, &d), 0);
+  CU_ASSERT_STRING_EQUAL (d.create_type, "vmfs");
+  CU_ASSERT_EQUAL (d.cid, 0xfffffffe);
+  CU_ASSERT_EQUAL (d.parent_cid, 0xffffffff);
+  CU_ASSERT_PTR_NULL (d.parent_hint);
+  CU_ASSERT_EQUAL_FATAL (d.n_extents, 1);
+  CU_ASSERT_EQUAL (d.extent[0].type, VMDK_EXTENT_VMFS);
+  CU_ASSERT_EQUAL (d.extent[0].sectors, 2097152);
+  CU_ASSERT_STRING_EQUAL (d.extent[0].file, "web 01+&%\xc3\xbc-flat.vmdk");
+  CU_ASSERT_EQUAL (vmdk_descriptor_size (&d), UINT64_C (1) << 30);
+  vmdk_descriptor_free (&d);
+}
+
+static void
+test_multi_extent_descriptor (void)
+{
+  const char *text =
+    "createType=\"monolithicFlat\"\r\n"
+    "RW 100 FLAT \"a-flat.vmdk\" 0\r\n"
+    "RDONLY 50 ZERO\r\n"
+    "NOACCESS 8 FLAT \"b c.vmdk\" 2048\r\n"
+    "parentFileNameHint=\"base.vmdk\"\r\n";
+  struct vmdk_descriptor d;
+
+  CU_ASSERT_EQUAL_FATAL (PARSE (text, &d), 0);
+  CU_ASSERT_EQUAL_FATAL (d.n_extents, 3);
+  CU_ASSERT_EQUAL (d.extent[0].type, VMDK_EXTENT_FLAT);
+  CU_ASSERT_EQUAL (d.extent[1].type, VMDK_EXTENT_ZERO);
+  CU_ASSERT_PTR_NULL (d.extent[1].file);
+  CU_ASSERT_EQUAL (d.extent[2].offset, 2048);
+  CU_ASSERT_STRING_EQUAL (d.extent[2].file, "b c.vmdk");
+  CU_ASSERT_STRING_EQUAL (d.parent_hint, "base.vmdk");
+  CU_ASSERT_EQUAL (vmdk_descriptor_size (&d), 158 * 512);
+  vmdk_descriptor_free (&d);
+}
+
+/* Each of these must be refused, with a message naming the problem. */
+static void
+test_bad_descriptors (void)
+{
+  static const struct { const char *text, *expect; } cases[] = {
+    { "KDMV\x01\x00", "binary sparse" },
+    { "hello world\n", "not a VMDK descriptor line" },
+    { "createType=\"vmfs\"\n", "no extents" },
+    { "RW 10 VMFS \"x-flat.vmdk\"\n", "no createType" },
+    { "createType=vmfs\nRW 0 VMFS \"x\"\n", "bad extent size" },
+    { "createType=vmfs\nRW -5 VMFS \"x\"\n", "bad extent size" },
+    { "createType=vmfs\nRW 99999999999999999999 VMFS \"x\"\n",
+      "bad extent size" },
+    { "createType=vmfs\nRW 10 BOGUS \"x\"\n", "unknown extent type" },
+    { "createType=vmfs\nRW 10 FLAT \"x\"\n", "needs an offset" },
+    { "createType=vmfs\nRW 10 FLAT \"x\" abc\n", "bad extent offset" },
+    { "createType=vmfs\nRW 10 VMFS \"x\n", "unterminated" },
+    { "createType=vmfs\nRW 10 VMFS\n", "without a file name" },
+    { "createType=vmfs\nRW 10 ZERO \"x\"\n", "ZERO extent has no file" },
+    { "createType=vmfs\nCID=xyz\nRW 10 VMFS \"x\"\n", "bad CID" },
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    struct vmdk_descriptor d;
+
+    stub_last_error[0] = '\0';
+    CU_ASSERT_EQUAL (PARSE (cases[i].text, &d), -1);
+    CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, cases[i].expect));
+    CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "t.vmdk"));
+  }
+}
+
+static void
+test_binary_is_not_descriptor (void)
+{
+  char buf[64] = "createType=vmfs\nRW 1 VMFS \"x\"\n";
+  struct vmdk_descriptor d;
+
+  buf[40] = '\0';
+  CU_ASSERT_EQUAL (vmdk_descriptor_parse (buf, sizeof buf, "t.vmdk", &d), -1);
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "not a VMDK descriptor"));
+}
+
+static void
+test_extent_names (void)
+{
+  CU_ASSERT_TRUE (vmdk_extent_name_is_local ("x-flat.vmdk"));
+  CU_ASSERT_TRUE (vmdk_extent_name_is_local ("a b..c.vmdk"));
+  CU_ASSERT_FALSE (vmdk_extent_name_is_local ("../other/x-flat.vmdk"));
+  CU_ASSERT_FALSE (vmdk_extent_name_is_local ("sub/../../x"));
+  CU_ASSERT_FALSE (vmdk_extent_name_is_local ("/vmfs/volumes/ds/x"));
+  CU_ASSERT_FALSE (vmdk_extent_name_is_local (".."));
+  CU_ASSERT_FALSE (vmdk_extent_name_is_local ("a\\..\\b"));
+}
+
+static void
+test_folder_url (void)
+{
+  char *u = vs_folder_url ("h:443", "EMEA/DC 1+&%\xc3\xa9", "ds 1+&",
+                           "web 01/web 01#1.vmdk");
+
+  CU_ASSERT_STRING_EQUAL (u, "https://h:443/folder/web%2001/web%2001%231.vmdk"
+                          "?dcPath=EMEA%2FDC%201%2B%26%25%C3%A9"
+                          "&dsName=ds%201%2B%26");
+  free (u);
+}
+
+static void
+test_thumbprint (void)
+{
+  struct vs_tls tls = { 0 };
+
+  CU_ASSERT_EQUAL (vs_tls_parse_thumbprint
+                   ("AA:bb:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10:"
+                    "11:12:13:14:15:16:17:18:19:1a:1b:1c:1d:1e", &tls), 0);
+  CU_ASSERT_EQUAL (tls.pin_len, 32);
+  CU_ASSERT_EQUAL (tls.pin[0], 0xaa);
+  CU_ASSERT_EQUAL (tls.pin[31], 0x1e);
+  CU_ASSERT_EQUAL (vs_tls_parse_thumbprint
+                   ("0102030405060708090a0b0c0d0e0f1011121314", &tls), 0);
+  CU_ASSERT_EQUAL (tls.pin_len, 20);
+  CU_ASSERT_EQUAL (vs_tls_parse_thumbprint ("0102", &tls), -1);
+  CU_ASSERT_EQUAL (vs_tls_parse_thumbprint ("zz:01", &tls), -1);
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "SHA-256"));
+}
+
+static void
+test_disk_devices (void)
+{
+  const char *xml =
+    "<val xmlns=\"urn:vim25\" xmlns:x=\"http://www.w3.org/2001/XMLSchema-instance\">"
+    "<VirtualDevice x:type=\"VirtualIDEController\"><key>200</key></VirtualDevice>"
+    "<VirtualDevice x:type=\"VirtualDisk\"><key>2000</key>"
+    "<deviceInfo><label>Hard disk 1</label></deviceInfo>"
+    "<backing x:type=\"VirtualDiskFlatVer2BackingInfo\">"
+    "<fileName>[ds1] vm/vm.vmdk</fileName><changeId>52 aa/3</changeId></backing>"
+    "<capacityInKB>1024</capacityInKB><capacityInBytes>1048576</capacityInBytes>"
+    "</VirtualDevice>"
+    "<VirtualDevice x:type=\"VirtualDisk\"><key>-7</key>"
+    "<deviceInfo><label>Hard disk 2</label></deviceInfo>"
+    "<backing x:type=\"VirtualDiskFlatVer2BackingInfo\">"
+    "<fileName>[ds 2] vm/vm_1.vmdk</fileName></backing>"
+    "<capacityInKB>2048</capacityInKB></VirtualDevice></val>";
+  xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "t.xml", NULL, 0);
+  struct vs_disks disks;
+  const char *path;
+  char *ds;
+
+  CU_ASSERT_EQUAL_FATAL (vs_disks_parse (xmlDocGetRootElement (doc), &disks),
+                         0);
+  CU_ASSERT_EQUAL_FATAL (disks.n, 2);
+  CU_ASSERT_EQUAL (disks.disk[0].key, 2000);
+  CU_ASSERT_EQUAL (disks.disk[0].capacity, 1048576);
+  CU_ASSERT_STRING_EQUAL (disks.disk[0].change_id, "52 aa/3");
+  CU_ASSERT_STRING_EQUAL (disks.disk[0].backing,
+                          "VirtualDiskFlatVer2BackingInfo");
+  CU_ASSERT_EQUAL (disks.disk[1].key, -7);
+  CU_ASSERT_EQUAL (disks.disk[1].capacity, 2048 * 1024);
+  CU_ASSERT_PTR_NULL (disks.disk[1].change_id);
+
+  CU_ASSERT_PTR_EQUAL (vs_disks_select (&disks, "1", NULL, "vm"),
+                       &disks.disk[1]);
+  CU_ASSERT_PTR_EQUAL (vs_disks_select (&disks, "Hard disk 1", NULL, "vm"),
+                       &disks.disk[0]);
+  CU_ASSERT_PTR_EQUAL (vs_disks_select (&disks, NULL, "[ds 2] vm/vm_1.vmdk",
+                                        "vm"), &disks.disk[1]);
+  CU_ASSERT_PTR_NULL (vs_disks_select (&disks, "2", NULL, "vm"));
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "disk=1: \"Hard disk 2\""));
+  CU_ASSERT_PTR_NULL (vs_disks_select (&disks, "Hard disk 9", NULL, "vm"));
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "[ds1] vm/vm.vmdk"));
+
+  ds = vs_datastore_path_split (disks.disk[1].file, &path);
+  CU_ASSERT_STRING_EQUAL (ds, "ds 2");
+  CU_ASSERT_STRING_EQUAL (path, "vm/vm_1.vmdk");
+  free (ds);
+  CU_ASSERT_PTR_NULL (vs_datastore_path_split ("vsan://abc", &path));
+  vs_disks_free (&disks);
+  xmlFreeDoc (doc);
+}
+
+int
+main (void)
+{
+  CU_pSuite s;
+  unsigned failed;
+
+  if (CU_initialize_registry () != CUE_SUCCESS)
+    return 1;
+  s = CU_add_suite ("shared code", NULL, NULL);
+  CU_add_test (s, "VMFS descriptor", test_vmfs_descriptor);
+  CU_add_test (s, "several extents", test_multi_extent_descriptor);
+  CU_add_test (s, "bad descriptors", test_bad_descriptors);
+  CU_add_test (s, "binary file", test_binary_is_not_descriptor);
+  CU_add_test (s, "extent names", test_extent_names);
+  CU_add_test (s, "folder URL", test_folder_url);
+  CU_add_test (s, "thumbprint", test_thumbprint);
+  CU_add_test (s, "disk devices", test_disk_devices);
+  CU_basic_set_mode (CU_BRM_VERBOSE);
+  CU_basic_run_tests ();
+  failed = CU_get_number_of_failures ();
+  CU_cleanup_registry ();
+  return failed ? 1 : 0;
+}

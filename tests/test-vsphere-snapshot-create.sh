@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# snapshot=create reads a consistent image and never leaves its
+# snapshot behind: not after a normal exit, not after an error, not
+# after SIGTERM in the middle of a copy.
+set -euo pipefail
+source "$srcdir/functions.sh"
+
+vcsim_start
+img=$VCSIM_DIR/src.img
+make_image "$img" 16
+vm=DC0/vm/temp-snap
+vcsim_ctl POST "/vm/create?path=$vm&power=on" >/dev/null
+vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=temp-snap/temp-snap&image=$img" >/dev/null
+sessions=$(vcsim_ctl GET /sessions)
+
+no_snapshots ()
+{
+  local left
+  left=$(vcsim_ctl GET "/snapshots?vm=$vm")
+  [ -z "$left" ] || fail "snapshot left behind after $1: $left"
+  echo "ok: no snapshot left after $1"
+}
+
+# Normal exit; the guest writes during the copy but the copy is frozen.
+nbdkit_vsphere "vm=$vm" snapshot=create --run "
+  curl -sf -X POST --data-binary @$VCSIM_DIR/src.img '$VCSIM_CONTROL/disk/write?vm=$vm&disk=0&offset=0' >/dev/null &&
+  nbdinfo \"\$uri\" | grep -q 'temporary snapshot' &&
+  nbdcopy \"\$uri\" $VCSIM_DIR/out.raw"
+same_bytes "$img" "$VCSIM_DIR/out.raw"
+no_snapshots "a normal exit"
+
+# An error after the snapshot was taken (no such disk).
+if nbdkit_vsphere "vm=$vm" snapshot=create disk=5 --run true 2>"$VCSIM_DIR/err"; then
+  fail "disk=5 should fail"
+fi
+grep -q "disk=5" "$VCSIM_DIR/err" || fail "no disk error: $(cat "$VCSIM_DIR/err")"
+no_snapshots "a start-up error"
+
+# SIGTERM to nbdkit in the middle of a slow copy.
+vcsim_ctl POST "/knobs?bandwidth=2000000" >/dev/null
+nbdkit -f -U "$VCSIM_DIR/sock" -P "$VCSIM_DIR/pid" "$NBDKIT_VSPHERE_PLUGIN" \
+  $(vsphere_server_args) "vm=$vm" snapshot=create connections=2 &
+nbdkit_job=$!
+vcsim_on_exit "kill -9 $nbdkit_job 2>/dev/null || true"
+for _ in $(seq 100); do [ -S "$VCSIM_DIR/sock" ] && break; sleep 0.1; done
+[ -S "$VCSIM_DIR/sock" ] || fail "nbdkit did not start"
+[ -n "$(vcsim_ctl GET "/snapshots?vm=$vm")" ] || fail "no snapshot was taken"
+nbdcopy "nbd+unix:///?socket=$VCSIM_DIR/sock" null: &
+copy_job=$!
+sleep 1
+kill -TERM "$nbdkit_job"
+wait "$nbdkit_job" || true
+wait "$copy_job" && fail "the copy should have been cut short" || true
+vcsim_ctl POST "/knobs?bandwidth=0" >/dev/null
+no_snapshots "SIGTERM during a copy"
+
+# Sessions are logged out at exit.
+[ "$(vcsim_ctl GET /sessions)" = "$sessions" ] ||
+  fail "sessions left: $(vcsim_ctl GET /sessions), expected $sessions"
+echo "ok: every session logged out"
