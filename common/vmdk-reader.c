@@ -123,11 +123,8 @@ map_extents (struct vmdk_reader *r, const struct vmdk_descriptor *d,
       return -1;
     }
     if (vs_http_pread (r->pool, x->url, x->name, &probe, 1,
-                       x->file_offset + x->length - 1) == -1) {
-      nbdkit_error ("%s: extent file %s cannot be read to its end",
-                    name, x->name);
+                       x->file_offset + x->length - 1) == -1)
       return -1;
-    }
   }
   return 0;
 }

@@ -160,6 +160,7 @@ vs_folder_url (const char *server, const char *dc_path, const char *ds_name,
 
 /* One ranged GET of [OFFSET, OFFSET+WANT) into BUF. */
 struct transfer {
+  CURL *curl;
   char *buf;
   size_t want, got;
   bool overflow;
@@ -172,7 +173,12 @@ body_cb (char *ptr, size_t size, size_t nmemb, void *opaque)
 {
   struct transfer *t = opaque;
   size_t n = size * nmemb;
+  long status = 0;
 
+  /* Only a 206 body may land in the caller's buffer. */
+  curl_easy_getinfo (t->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 206)
+    return n;
   if (n > t->want - t->got) {
     t->overflow = true;
     return 0;
@@ -240,6 +246,7 @@ attempt (struct vs_http_pool *p, struct conn *c, const char *url,
   }
   snprintf (range, sizeof range, "%" PRIu64 "-%" PRIu64,
             offset, offset + t->want - 1);
+  t->curl = c->curl;
   t->got = 0;
   t->overflow = t->has_range = false;
   curl_easy_setopt (c->curl, CURLOPT_URL, url);
@@ -261,9 +268,9 @@ attempt (struct vs_http_pool *p, struct conn *c, const char *url,
                   url, range, (int) r, status, t->got);
 
   if (r == CURLE_WRITE_ERROR && t->overflow) {
-    snprintf (msg, msglen, "HTTP %ld: the server sent more bytes than "
-              "the range asked for", status);
-    return status == 200 ? FAIL : RETRY;
+    snprintf (msg, msglen, "the server sent more bytes than the range "
+              "asked for");
+    return FAIL;
   }
   if (r != CURLE_OK) {
     if (r == CURLE_PEER_FAILED_VERIFICATION || r == CURLE_SSL_CONNECT_ERROR ||

@@ -42,7 +42,8 @@ walk_tree (xmlNodePtr node, struct search *q)
 }
 
 char *
-vs_snapshot_find (struct vs_session *s, const char *vm_ref, const char *spec)
+vs_snapshot_find (struct vs_session *s, const char *vm_ref,
+                  const char *vm_name, const char *spec)
 {
   static const char *const paths[] = { "snapshot", NULL };
   xmlDocPtr doc = vs_props_get (s, "VirtualMachine", vm_ref, paths);
@@ -73,12 +74,12 @@ vs_snapshot_find (struct vs_session *s, const char *vm_ref, const char *spec)
   if (q.matches > 1)
     nbdkit_error ("snapshot=%s: %zu snapshots of VM %s have this name; "
                   "choose one with snapshot=moref=REF: %s",
-                  spec, q.matches, vm_ref, list);
+                  spec, q.matches, vm_name, list);
   else if (len == 0)
-    nbdkit_error ("snapshot=%s: VM %s has no snapshots", spec, vm_ref);
+    nbdkit_error ("snapshot=%s: VM %s has no snapshots", spec, vm_name);
   else
     nbdkit_error ("snapshot=%s: VM %s has no such snapshot; its snapshots "
-                  "are: %s", spec, vm_ref, list);
+                  "are: %s", spec, vm_name, list);
   free (q.found);
   free (list);
   return NULL;

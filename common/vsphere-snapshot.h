@@ -13,7 +13,7 @@
  * snapshots.
  */
 char *vs_snapshot_find (struct vs_session *s, const char *vm_ref,
-                        const char *spec);
+                        const char *vm_name, const char *spec);
 
 /* Take a snapshot without memory and wait for it.  Returns its moref. */
 char *vs_snapshot_create (struct vs_session *s, const char *vm_ref,

@@ -41,10 +41,10 @@ vcsim_ctl POST "/vm/create?path=DC0/vm/B/twin&power=off" >/dev/null
 expect_error "vm=twin: 2 VMs have this name \(morefs: vm-[0-9]+, vm-[0-9]+\)" vm=twin
 
 # Disks and snapshots that do not exist: the message lists what does.
-expect_error 'disk=3: VM err-vm has no disk with this index or label; its disks are disk=0: "Hard disk 1" \[LocalDS_0\] err-vm/err-vm.vmdk' "vm=$vm" disk=3
+expect_error 'disk=3: VM err-vm has no disk with this index or label; its disks are disk=0: "Hard disk 1" \[LocalDS_0\] err-vm/err-vm-000001.vmdk' "vm=$vm" disk=3
 expect_error 'disk=Hard disk 7: VM err-vm has no disk .* disk=0: "Hard disk 1"' "vm=$vm" "disk=Hard disk 7"
 expect_error 'file=\[LocalDS_0\] x.vmdk: VM err-vm has no disk with this datastore path' "vm=$vm" "file=[LocalDS_0] x.vmdk"
-expect_error 'snapshot=weekly: VM vm-[0-9]+ has no such snapshot; its snapshots are: "nightly" \(moref=snapshot-[0-9]+\)' "vm=$vm" snapshot=weekly
+expect_error 'snapshot=weekly: VM err-vm has no such snapshot; its snapshots are: "nightly" \(moref=snapshot-[0-9]+\)' "vm=$vm" snapshot=weekly
 expect_error 'give disk= or file=, not both' "vm=$vm" disk=0 "file=[LocalDS_0] x.vmdk"
 expect_error 'connections=0: expected a number from 1 to 64' "vm=$vm" connections=0
 expect_error 'thumbprint=12:34: expected a SHA-256' "vm=$vm" thumbprint=12:34
@@ -91,7 +91,7 @@ sed -i 's/^RW [0-9]*/RW 8/' "$ds/badsize/badsize.vmdk"
 expect_error "the descriptor's extents add up to 4096 bytes but vSphere says the disk holds 1048576" vm=DC0/vm/badsize
 
 vcsim_ctl POST "/vm/create?path=DC0/vm/vsan-vm&power=off" >/dev/null
-vcsim_ctl POST "/disk/add?vm=DC0/vm/vsan-vm&ds=LocalDS_0&name=vsan-vm/vsan-vm&size=1048576&kind=vsan" >/dev/null
+vcsim_ctl POST "/disk/add?vm=DC0/vm/vsan-vm&ds=vsanDatastore&name=vsan-vm/vsan-vm&size=1048576&kind=vsan" >/dev/null
 expect_error 'vSAN' vm=DC0/vm/vsan-vm
 
 # TLS: the system CAs do not know the simulator: say its fingerprint.

@@ -34,7 +34,7 @@ echo "ok: disks on two datastores"
 
 # The awkward inventory: a datacenter inside a folder, nested VM folders.
 dc='EMEA/DC 1+&%é'
-name='web 01+&%ü'
+name='app 7+&%ö'
 vm="$dc/vm/Prod/Web tier/$name"
 vcsim_ctl POST "/vm/create?path=$(urlencode "$vm")&power=off" >/dev/null
 vcsim_ctl POST "/disk/add?vm=$(urlencode "$vm")&ds=$(urlencode 'ds 1+&%é')&name=$(urlencode "$name/$name")&image=$a" >/dev/null

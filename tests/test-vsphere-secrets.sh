@@ -15,7 +15,7 @@ sessions=$(vcsim_ctl GET /sessions)
 nbdkit_vsphere -v -D vsphere.soap=1 -D vsphere.http=1 "vm=$vm" \
   --run "nbdcopy \"\$uri\" null: && nbdinfo \"\$uri\"" > "$VCSIM_DIR/log" 2>&1
 grep -q "soap: Login: HTTP 200" "$VCSIM_DIR/log" || fail "no SOAP debug output"
-grep -q "http: GET bytes=" "$VCSIM_DIR/log" || fail "no HTTP debug output"
+grep -q "http: GET https://.*/folder/.* bytes=0-" "$VCSIM_DIR/log" || fail "no HTTP debug output"
 if grep -aF "$VCSIM_PASSWORD" "$VCSIM_DIR/log"; then
   fail "the password appears in the output"
 fi

@@ -73,15 +73,27 @@ remove_created_snapshot (void)
   created_snapshot = NULL;
 }
 
+/* Undo get_ready; safe to call twice since nbdkit may or may not call
+ * unload after a failed get_ready.
+ */
 static void
-vsphere_unload (void)
+release_all (void)
 {
   vmdk_reader_close (reader);
+  reader = NULL;
   vs_http_pool_free (pool);
+  pool = NULL;
   if (session)
     remove_created_snapshot ();
   vs_target_free (&target);
   vs_session_close (session);
+  session = NULL;
+}
+
+static void
+vsphere_unload (void)
+{
+  release_all ();
   if (server.password)
     memset (server.password, 0, strlen (server.password));
   free (server.password);
@@ -140,7 +152,8 @@ choose_snapshot (bool *ok)
   if (!target_config.snapshot)
     return NULL;
   if (!vs_target_creates_snapshot (&target_config)) {
-    ref = vs_snapshot_find (session, target.vm_ref, target_config.snapshot);
+    ref = vs_snapshot_find (session, target.vm_ref, target.vm_name,
+                            target_config.snapshot);
     *ok = ref != NULL;
     return ref;
   }
@@ -204,10 +217,10 @@ vsphere_get_ready (void)
 
   session = vs_session_open (&server);
   if (!session || vs_target_find_vm (session, &target_config, &target) == -1)
-    return -1;
+    goto fail;
   snap = choose_snapshot (&ok);
   if (!ok)
-    return -1;
+    goto fail;
   if (vs_target_find_disk (session, &target_config, &target, snap) == -1 ||
       check_disk_kind (target.disk) == -1)
     goto fail;
@@ -230,8 +243,7 @@ vsphere_get_ready (void)
   return 0;
 
  fail:
-  /* unload is not called after a failed get_ready on every nbdkit. */
-  remove_created_snapshot ();
+  release_all ();
   return -1;
 }
 
