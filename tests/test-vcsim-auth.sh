@@ -42,17 +42,17 @@ grep -q NotAuthenticated <<<"$out" || fail "no NotAuthenticated after logout: $o
 SOAP_JAR=
 
 # Idle expiry: activity keeps a session alive, idleness drops it.
-vcsim_ctl POST '/knobs?session_idle_timeout=1s' >/dev/null
+vcsim_ctl POST '/knobs?session_idle_timeout=2s' >/dev/null
 soap_login >/dev/null || fail "login 2"
 for i in 1 2 3; do
-    sleep 0.6
+    sleep 1
     [ "$(folder_get "$desc" "$q" -o /dev/null)" = 200 ] || fail "active session expired (step $i)"
 done
-sleep 1.3
+sleep 2.5
 [ "$(folder_get "$desc" "$q" -o /dev/null)" = 401 ] || fail "/folder open after idle expiry"
 out=$(soap_props Folder group-d1 name) && fail "SOAP open after idle expiry"
 grep -q NotAuthenticated <<<"$out" || fail "no NotAuthenticated after idle expiry: $out"
 soap_login >/dev/null || fail "login 3"
-sleep 1.3
+sleep 2.5
 [ "$(vcsim_ctl GET /sessions)" = 0 ] || fail "idle session still counted"
 echo PASS

@@ -1,0 +1,252 @@
+package simulator
+
+// Attaching real disks to VMs and finding the files behind a backing.
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// httpError carries the control API status for a failure.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func badRequest(format string, a ...interface{}) error {
+	return &httpError{400, fmt.Sprintf(format, a...)}
+}
+
+func notFound(format string, a ...interface{}) error {
+	return &httpError{404, fmt.Sprintf(format, a...)}
+}
+
+func conflict(format string, a ...interface{}) error {
+	return &httpError{409, fmt.Sprintf(format, a...)}
+}
+
+func flatBacking(d *types.VirtualDisk) *types.VirtualDiskFlatVer2BackingInfo {
+	b, _ := d.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+	return b
+}
+
+// vmDisks lists the VirtualDisks of a device list in device order.
+func vmDisks(devices []types.BaseVirtualDevice) []*types.VirtualDisk {
+	var disks []*types.VirtualDisk
+	for _, d := range devices {
+		if disk, ok := d.(*types.VirtualDisk); ok && flatBacking(disk) != nil {
+			disks = append(disks, disk)
+		}
+	}
+	return disks
+}
+
+// localPath maps "[ds] dir/x.vmdk" to the file in the datastore's directory.
+func localPath(b *types.VirtualDiskFlatVer2BackingInfo) (string, error) {
+	p, fault := parseDatastorePath(b.FileName)
+	if fault != nil || b.Datastore == nil {
+		return "", fmt.Errorf("bad backing file name %q", b.FileName)
+	}
+	ds, ok := Map.Get(*b.Datastore).(*Datastore)
+	if !ok {
+		return "", fmt.Errorf("datastore of %q is gone", b.FileName)
+	}
+	return path.Join(ds.Info.GetDatastoreInfo().Url, p.Path), nil
+}
+
+// vmDatastore finds a datastore by name among those of the VM's host.
+func vmDatastore(vm *VirtualMachine, name string) *Datastore {
+	host, ok := Map.Get(*vm.Runtime.Host).(*HostSystem)
+	if !ok {
+		return nil
+	}
+	ds, _ := Map.FindByName(name, host.Datastore).(*Datastore)
+	return ds
+}
+
+// backingUUID is the backing's uuid ("6000C29x-...") and the hex behind it.
+func backingUUID() (string, string) {
+	u := uuid.New()
+	copy(u[:], []byte{0x60, 0x00, 0xc2, 0x90 | u[3]&0x0f})
+	return u.String(), strings.ReplaceAll(u.String(), "-", "")
+}
+
+type diskRequest struct {
+	ds       string
+	name     string // dir/base inside the datastore
+	image    string
+	size     int64
+	key      int32
+	vsan     bool
+	capacity int64
+}
+
+// addDisk writes the disk's files and attaches them as a new VirtualDisk.
+func (h *harness) addDisk(vm *VirtualMachine, req diskRequest) (int32, error) {
+	ds := vmDatastore(vm, req.ds)
+	if ds == nil {
+		return 0, notFound("datastore %q is not on the VM's host", req.ds)
+	}
+	if req.vsan != (ds.Summary.Type == "vsan") {
+		return 0, badRequest("kind=vsan needs a datastore of type vsan and only it (%q is %s)", req.ds, ds.Summary.Type)
+	}
+	if req.image != "" {
+		fi, err := os.Stat(req.image)
+		if err != nil {
+			return 0, badRequest("image: %v", err)
+		}
+		req.capacity = fi.Size()
+	} else {
+		req.capacity = req.size
+	}
+	if req.capacity <= 0 || req.capacity%sectorSize != 0 {
+		return 0, badRequest("capacity %d is not a positive multiple of 512", req.capacity)
+	}
+	name := strings.TrimSuffix(strings.Trim(req.name, "/"), ".vmdk")
+	if name == "" || strings.Contains(name, "..") {
+		return 0, badRequest("bad disk name %q", req.name)
+	}
+	desc := path.Join(ds.Info.GetDatastoreInfo().Url, name+".vmdk")
+	if _, err := os.Stat(desc); err == nil {
+		return 0, conflict("%s.vmdk already exists on %s", name, req.ds)
+	}
+
+	var key int32
+	var err error
+	Map.WithLock(vm, func() {
+		key, err = h.attachDisk(vm, ds, name, desc, req)
+	})
+	return key, err
+}
+
+func (h *harness) attachDisk(vm *VirtualMachine, ds *Datastore, name, desc string, req diskRequest) (int32, error) {
+	devices := object.VirtualDeviceList(vm.Config.Hardware.Device)
+	key := req.key
+	if key == 0 {
+		for key = 2000; devices.FindByKey(key) != nil; key++ {
+		}
+	} else if devices.FindByKey(key) != nil {
+		return 0, conflict("device key %d is taken", key)
+	}
+	ctrl := devices.PickController((*types.VirtualSCSIController)(nil))
+	if ctrl == nil {
+		return 0, conflict("the VM has no SCSI controller with a free slot")
+	}
+	uuidStr, uuidHex := backingUUID()
+	if err := h.createDisk(desc, req.capacity, req.image, req.vsan, uuidHex); err != nil {
+		return 0, err
+	}
+	disk := &types.VirtualDisk{
+		VirtualDevice: types.VirtualDevice{
+			Key: key,
+			DeviceInfo: &types.Description{
+				Label:   fmt.Sprintf("Hard disk %d", len(vmDisks(devices))+1),
+				Summary: fmt.Sprintf("%s KB", numberToString(req.capacity/1024, ',')),
+			},
+			Backing: &types.VirtualDiskFlatVer2BackingInfo{
+				VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{
+					FileName:  fmt.Sprintf("[%s] %s.vmdk", ds.Name, name),
+					Datastore: &ds.Self,
+				},
+				DiskMode:        string(types.VirtualDiskModePersistent),
+				ThinProvisioned: types.NewBool(true),
+				Uuid:            uuidStr,
+			},
+		},
+		CapacityInKB:    req.capacity / 1024,
+		CapacityInBytes: req.capacity,
+	}
+	devices.AssignController(disk, ctrl)
+	c := ctrl.GetVirtualController()
+	c.Device = append(c.Device, key)
+	if id := cbtChangeID(vm.Self); id != "" {
+		flatBacking(disk).ChangeId = id
+	}
+	devices = append(devices, disk)
+	Map.Update(vm, []types.PropertyChange{
+		{Name: "config.hardware.device", Val: []types.BaseVirtualDevice(devices)},
+		{Name: "summary.config.numVirtualDisks", Val: vm.Summary.Config.NumVirtualDisks + 1},
+	})
+	vm.useDatastore(ds.Name)
+	vm.updateDiskLayouts()
+	return key, nil
+}
+
+// realizeDefaultDisks gives vcsim's empty disk1.vmdk files a descriptor and
+// a sized extent, so every disk in the inventory can be read.
+func (h *harness) realizeDefaultDisks() error {
+	for _, e := range Map.All("VirtualMachine") {
+		vm := e.(*VirtualMachine)
+		for _, disk := range vmDisks(vm.Config.Hardware.Device) {
+			b := flatBacking(disk)
+			desc, err := localPath(b)
+			if err != nil {
+				return err
+			}
+			if fi, err := os.Stat(desc); err != nil || fi.Size() > 0 {
+				continue
+			}
+			disk.CapacityInBytes = disk.CapacityInKB * 1024
+			uuidStr, uuidHex := backingUUID()
+			b.Uuid = uuidStr
+			_ = os.Remove(desc)
+			_ = os.Remove(strings.TrimSuffix(desc, ".vmdk") + "-flat.vmdk")
+			if err := h.createDisk(desc, disk.CapacityInBytes, "", false, uuidHex); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// diskAt returns the VM's disk number n (0-based, device order).
+func diskAt(devices []types.BaseVirtualDevice, n int) (*types.VirtualDisk, error) {
+	disks := vmDisks(devices)
+	if n < 0 || n >= len(disks) {
+		return nil, notFound("no disk %d (the VM has %d)", n, len(disks))
+	}
+	return disks[n], nil
+}
+
+// writeDisk is a simulated guest write into the VM's current disk.
+func (h *harness) writeDisk(vm *VirtualMachine, n int, off int64, data []byte) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	disk, err := diskAt(vm.Config.Hardware.Device, n)
+	if err != nil {
+		return err
+	}
+	if off < 0 || off+int64(len(data)) > disk.CapacityInBytes {
+		return badRequest("write [%d, %d) is outside the disk (%d bytes)", off, off+int64(len(data)), disk.CapacityInBytes)
+	}
+	file, err := h.diskDataPath(flatBacking(disk))
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(data, off); err != nil {
+		return err
+	}
+	cbtMark(vm.Self, disk.Key, off, int64(len(data)))
+	return f.Close()
+}
+
+func (h *harness) diskDataPath(b *types.VirtualDiskFlatVer2BackingInfo) (string, error) {
+	desc, err := localPath(b)
+	if err != nil {
+		return "", err
+	}
+	return h.dataPath(desc)
+}

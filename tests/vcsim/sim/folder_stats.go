@@ -1,0 +1,70 @@
+package simulator
+
+// Counters of /folder traffic and the deterministic sequences that decide
+// which requests a fault-injection share hits.
+
+import (
+	"fmt"
+	"math"
+	"sync"
+)
+
+type folderCounters struct {
+	sync.Mutex
+	requests, bytes int64
+	seq503, seqCut  int64
+}
+
+var folderStats folderCounters
+
+// shareHits spreads a share evenly: with 0.25 exactly requests 4, 8, 12... hit.
+func shareHits(n int64, share float64) bool {
+	const eps = 1e-9
+	return share > 0 && math.Floor(float64(n)*share+eps) > math.Floor(float64(n-1)*share+eps)
+}
+
+func (s *folderCounters) countRequest() {
+	s.Lock()
+	s.requests++
+	s.Unlock()
+}
+
+func (s *folderCounters) countBytes(n int) {
+	s.Lock()
+	s.bytes += int64(n)
+	s.Unlock()
+}
+
+// next503 and nextCut advance their own sequence so that each share is exact.
+func (s *folderCounters) next503(share float64) bool {
+	s.Lock()
+	defer s.Unlock()
+	s.seq503++
+	return shareHits(s.seq503, share)
+}
+
+func (s *folderCounters) nextCut(share float64) bool {
+	s.Lock()
+	defer s.Unlock()
+	s.seqCut++
+	return shareHits(s.seqCut, share)
+}
+
+// restartShares makes a newly set share start counting from the next request.
+func (s *folderCounters) restartShares() {
+	s.Lock()
+	s.seq503, s.seqCut = 0, 0
+	s.Unlock()
+}
+
+func (s *folderCounters) reset() {
+	s.Lock()
+	s.requests, s.bytes = 0, 0
+	s.Unlock()
+}
+
+func (s *folderCounters) text() string {
+	s.Lock()
+	defer s.Unlock()
+	return fmt.Sprintf("folder_requests=%d\nfolder_bytes=%d\n", s.requests, s.bytes)
+}

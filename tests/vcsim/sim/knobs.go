@@ -1,0 +1,133 @@
+package simulator
+
+// Fault-injection and timing knobs, settable by flag and by the control API.
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// HarnessKnobs are all off (zero) by default.
+type HarnessKnobs struct {
+	SessionIdleTimeout time.Duration
+	Fail503            float64 // share of /folder requests answered 503
+	Cut                float64 // share of ranged /folder bodies cut short
+	Latency            time.Duration
+	Bandwidth          int64 // bytes per second per connection on /folder bodies
+	CBTPage            int64 // QueryChangedDiskAreas page size; 0 = default
+}
+
+const defaultCBTPage = 512 << 30 // what real vCenter answers at most per call
+
+type knob struct {
+	name  string
+	usage string
+	set   func(*HarnessKnobs, string) error
+	get   func(*HarnessKnobs) string
+}
+
+func parseShare(s string) (float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 || v > 1 {
+		return 0, fmt.Errorf("share must be a number in [0,1]: %q", s)
+	}
+	return v, nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if s == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("bad duration %q (e.g. 1.5s, 200ms)", s)
+	}
+	return d, nil
+}
+
+func parseBytes(s string) (int64, error) {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("bad byte count %q", s)
+	}
+	return v, nil
+}
+
+// One table drives flags, POST /knobs and GET /knobs so they cannot drift.
+var knobTable = []knob{
+	{"session_idle_timeout", "drop SOAP sessions idle longer than this",
+		func(k *HarnessKnobs, s string) (err error) { k.SessionIdleTimeout, err = parseDuration(s); return },
+		func(k *HarnessKnobs) string { return k.SessionIdleTimeout.String() }},
+	{"fail503", "share of /folder requests answered 503 (0.25 = every 4th)",
+		func(k *HarnessKnobs, s string) (err error) { k.Fail503, err = parseShare(s); return },
+		func(k *HarnessKnobs) string { return strconv.FormatFloat(k.Fail503, 'g', -1, 64) }},
+	{"cut", "share of ranged /folder responses whose connection is cut mid-body",
+		func(k *HarnessKnobs, s string) (err error) { k.Cut, err = parseShare(s); return },
+		func(k *HarnessKnobs) string { return strconv.FormatFloat(k.Cut, 'g', -1, 64) }},
+	{"latency", "delay added to every authenticated /folder request",
+		func(k *HarnessKnobs, s string) (err error) { k.Latency, err = parseDuration(s); return },
+		func(k *HarnessKnobs) string { return k.Latency.String() }},
+	{"bandwidth", "bytes per second per connection for /folder bodies",
+		func(k *HarnessKnobs, s string) (err error) { k.Bandwidth, err = parseBytes(s); return },
+		func(k *HarnessKnobs) string { return strconv.FormatInt(k.Bandwidth, 10) }},
+	{"cbt_page", "bytes covered by one QueryChangedDiskAreas answer (0 = 512 GiB)",
+		func(k *HarnessKnobs, s string) (err error) { k.CBTPage, err = parseBytes(s); return },
+		func(k *HarnessKnobs) string { return strconv.FormatInt(k.CBTPage, 10) }},
+}
+
+// HarnessKnobFlags registers -session-idle-timeout, -fail503, ... on fs.
+func HarnessKnobFlags(fs *flag.FlagSet, k *HarnessKnobs) {
+	for _, kn := range knobTable {
+		kn := kn
+		fs.Func(strings.ReplaceAll(kn.name, "_", "-"), kn.usage, func(s string) error { return kn.set(k, s) })
+	}
+}
+
+var knobs struct {
+	sync.Mutex
+	HarnessKnobs
+}
+
+func currentKnobs() HarnessKnobs {
+	knobs.Lock()
+	defer knobs.Unlock()
+	return knobs.HarnessKnobs
+}
+
+// setKnobs applies every known key of q, all or nothing.
+func setKnobs(q url.Values) error {
+	knobs.Lock()
+	defer knobs.Unlock()
+	k := knobs.HarnessKnobs
+	for name := range q {
+		found := false
+		for _, kn := range knobTable {
+			if kn.name == name {
+				if err := kn.set(&k, q.Get(name)); err != nil {
+					return fmt.Errorf("%s: %v", name, err)
+				}
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("unknown knob %q", name)
+		}
+	}
+	knobs.HarnessKnobs = k
+	folderStats.restartShares()
+	return nil
+}
+
+func knobsText() string {
+	k := currentKnobs()
+	var b strings.Builder
+	for _, kn := range knobTable {
+		fmt.Fprintf(&b, "%s=%s\n", kn.name, kn.get(&k))
+	}
+	return b.String()
+}
