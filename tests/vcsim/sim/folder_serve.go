@@ -32,8 +32,11 @@ func (l *connLimiter) wait(n int, bw int64) {
 		return
 	}
 	l.mu.Lock()
+	// Time spent writing counts towards the pace; only an idle
+	// connection (well behind schedule) starts afresh, so the cap is
+	// reached rather than undershot by the cost of each write.
 	now := time.Now()
-	if l.next.Before(now) {
+	if l.next.Before(now.Add(-100 * time.Millisecond)) {
 		l.next = now
 	}
 	l.next = l.next.Add(time.Duration(float64(n) / float64(bw) * float64(time.Second)))
