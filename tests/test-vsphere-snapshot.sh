@@ -47,3 +47,14 @@ same_bytes "$VCSIM_DIR/live.img" "$VCSIM_DIR/out.raw"
 grep -q "powered on.*not be consistent" "$VCSIM_DIR/err" ||
   fail "no warning about reading a running VM's live disk"
 echo "ok: live disk, with a warning"
+
+# With CBT on, the description gives the snapshot's changeId (the one an
+# incremental copy starts from next time).
+cbtvm=DC0/vm/cbt-vm
+vcsim_ctl POST "/vm/create?path=$cbtvm&power=on&cbt=1" >/dev/null
+vcsim_ctl POST "/disk/add?vm=$cbtvm&ds=LocalDS_0&name=cbt-vm/cbt-vm&image=$img" >/dev/null
+vcsim_ctl POST "/snapshot/create?vm=$cbtvm&name=s1" >/dev/null
+nbdkit_vsphere "vm=$cbtvm" snapshot=s1 --run 'nbdinfo "$uri"' > "$VCSIM_DIR/info"
+grep -Eq "changeId [0-9a-f ]+-[0-9a-f ]+/[0-9]+" "$VCSIM_DIR/info" ||
+  fail "description lacks the changeId: $(cat "$VCSIM_DIR/info")"
+echo "ok: changeId in the description: $(grep -o 'changeId .*' "$VCSIM_DIR/info")"

@@ -42,6 +42,7 @@ static struct vs_target target;
 static struct vs_http_pool *pool;
 static struct vmdk_reader *reader;
 static char *created_snapshot;          /* ours to remove at exit */
+static char created_snapshot_name[64];
 static char description[4096];
 
 static void
@@ -145,7 +146,6 @@ vsphere_config_complete (void)
 static char *
 choose_snapshot (bool *ok)
 {
-  char name[64];
   char *ref;
 
   *ok = true;
@@ -158,14 +158,17 @@ choose_snapshot (bool *ok)
     return ref;
   }
   /* The name is known to the cbt filter, which runs in this process. */
-  snprintf (name, sizeof name, "nbdkit-vsphere-%ld", (long) getpid ());
-  created_snapshot = vs_snapshot_create (session, target.vm_ref, name,
+  snprintf (created_snapshot_name, sizeof created_snapshot_name,
+            "nbdkit-vsphere-%ld", (long) getpid ());
+  created_snapshot = vs_snapshot_create (session, target.vm_ref,
+                                         created_snapshot_name,
                                          target_config.quiesce);
   if (!created_snapshot) {
     *ok = false;
     return NULL;
   }
-  nbdkit_debug ("created temporary snapshot %s (%s)", name, created_snapshot);
+  nbdkit_debug ("created temporary snapshot %s (%s)",
+                created_snapshot_name, created_snapshot);
   return strdup (created_snapshot);
 }
 
@@ -200,9 +203,9 @@ build_description (void)
                 created_snapshot ? "temporary snapshot" :
                 target_config.snapshot ? "snapshot" : "live disk");
   if (target.snapshot_ref && n > 0 && (size_t) n < sizeof description)
-    n += snprintf (description + n, sizeof description - n, " %s%s%s",
-                   created_snapshot ? "" : target_config.snapshot,
-                   created_snapshot ? "" : " ", target.snapshot_ref);
+    n += snprintf (description + n, sizeof description - n, " %s %s",
+                   created_snapshot ? created_snapshot_name
+                   : target_config.snapshot, target.snapshot_ref);
   if (d->change_id && n > 0 && (size_t) n < sizeof description)
     snprintf (description + n, sizeof description - n, ", changeId %s",
               d->change_id);
