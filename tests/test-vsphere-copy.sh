@@ -53,3 +53,10 @@ grep -q 'description: VM copy-vm .*\[LocalDS_0\] copy-vm/copy-vm.vmdk' \
 grep -q 'can_multi_conn: true' "$VCSIM_DIR/info" || fail "multi-conn not advertised"
 grep -q 'is_read_only: true' "$VCSIM_DIR/info" || fail "export is not read-only"
 echo "ok: nbdinfo"
+
+# --dump-plugin lists the plugin's features.
+nbdkit "$NBDKIT_VSPHERE_PLUGIN" --dump-plugin > "$VCSIM_DIR/dump"
+grep -q '^thread_model=parallel$' "$VCSIM_DIR/dump" || fail "not parallel: $(cat "$VCSIM_DIR/dump")"
+grep -q '^vsphere_vm_lookup=path moref uuid instance-uuid name$' "$VCSIM_DIR/dump" ||
+  fail "--dump-plugin lacks the features: $(cat "$VCSIM_DIR/dump")"
+echo "ok: --dump-plugin"
