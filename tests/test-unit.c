@@ -11,6 +11,7 @@
 
 #include "nbdkit-stubs.h"
 #include "vmdk-descriptor.h"
+#include "vsphere-cbt.h"
 #include "vsphere-disks.h"
 #include "vsphere-http.h"
 #include "vsphere-tls.h"
@@ -213,6 +214,33 @@ test_disk_devices (void)
   xmlFreeDoc (doc);
 }
 
+static void
+test_changes (void)
+{
+  struct vs_area a[] = {
+    { 10, 20 }, { 100, 10 }, { 70000, 1 }, { 200000, 100 }, { 262100, 44 },
+  };
+  struct vs_changes c = { .area = a, .n = 5 };
+
+  /* 64 KiB blocks: the first two share block 0, the last is clipped. */
+  vs_changes_align (&c, 65536, 262144);
+  CU_ASSERT_EQUAL_FATAL (c.n, 2);
+  CU_ASSERT_EQUAL (c.area[0].start, 0);
+  CU_ASSERT_EQUAL (c.area[0].length, 131072);
+  CU_ASSERT_EQUAL (c.area[1].start, 196608);
+  CU_ASSERT_EQUAL (c.area[1].length, 65536);
+  CU_ASSERT_EQUAL (c.bytes, 196608);
+  CU_ASSERT_EQUAL (vs_changes_find (&c, 0), 0);
+  CU_ASSERT_EQUAL (vs_changes_find (&c, 131071), 0);
+  CU_ASSERT_EQUAL (vs_changes_find (&c, 131072), 1);
+  CU_ASSERT_EQUAL (vs_changes_find (&c, 262144), 2);
+
+  CU_ASSERT_EQUAL (vs_change_id_uuid_len ("52 3c ec-87 4a/446"), 14);
+  CU_ASSERT_EQUAL (vs_change_id_uuid_len ("*"), 0);
+  CU_ASSERT_EQUAL (vs_change_id_uuid_len ("52 3c/"), 0);
+  CU_ASSERT_EQUAL (vs_change_id_uuid_len ("/5"), 0);
+}
+
 int
 main (void)
 {
@@ -230,6 +258,7 @@ main (void)
   CU_add_test (s, "folder URL", test_folder_url);
   CU_add_test (s, "thumbprint", test_thumbprint);
   CU_add_test (s, "disk devices", test_disk_devices);
+  CU_add_test (s, "changed areas", test_changes);
   CU_basic_set_mode (CU_BRM_VERBOSE);
   CU_basic_run_tests ();
   failed = CU_get_number_of_failures ();

@@ -1,0 +1,210 @@
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+
+#include <nbdkit-plugin.h>
+
+#include "vsphere-cbt.h"
+#include "vsphere-xml.h"
+
+static int
+append (struct vs_changes *c, uint64_t start, uint64_t length)
+{
+  struct vs_area *a;
+
+  if (c->n > 0 && c->area[c->n - 1].start + c->area[c->n - 1].length == start) {
+    c->area[c->n - 1].length += length;
+    c->bytes += length;
+    return 0;
+  }
+  a = realloc (c->area, (c->n + 1) * sizeof *a);
+  if (!a) {
+    nbdkit_error ("realloc: out of memory");
+    return -1;
+  }
+  c->area = a;
+  a[c->n].start = start;
+  a[c->n].length = length;
+  c->n++;
+  c->bytes += length;
+  return 0;
+}
+
+static void
+explain_fault (const struct vs_cbt_query *q, const struct vs_fault *f)
+{
+  if (strcmp (f->type, "FileFault") == 0 || strcmp (f->type, "InvalidArgument") == 0)
+    nbdkit_error ("%s: vCenter refused cbt-changeid=%s (%s: %s): the "
+                  "changeId is unknown or no longer valid (CBT was reset, "
+                  "or it comes from another disk); a full copy is needed: "
+                  "use cbt-changeid=*",
+                  q->disk_name, q->change_id, f->type, f->message);
+  else
+    nbdkit_error ("%s: QueryChangedDiskAreas failed: %s: %s",
+                  q->disk_name, f->type, f->message);
+}
+
+/* Add one page's areas; PAGE_START and PAGE_LEN are what the server
+ * says it covered.
+ */
+static int
+add_page (const struct vs_cbt_query *q, xmlNodePtr rv, uint64_t page_start,
+          uint64_t page_len, struct vs_changes *out)
+{
+  xmlNodePtr a;
+  uint64_t last_end = page_start;
+
+  for (a = vs_xml_child (rv, "changedArea"); a; a = vs_xml_next_same (a)) {
+    int64_t start, length;
+
+    if (vs_xml_child_int64 (a, "start", &start) == -1 ||
+        vs_xml_child_int64 (a, "length", &length) == -1 ||
+        start < 0 || length <= 0 ||
+        (uint64_t) start < last_end ||
+        (uint64_t) start + length > page_start + page_len) {
+      nbdkit_error ("%s: QueryChangedDiskAreas returned an area outside "
+                    "its page, overlapping or out of order (page %" PRIu64
+                    "+%" PRIu64 "); refusing to trust it",
+                    q->disk_name, page_start, page_len);
+      return -1;
+    }
+    if (append (out, start, length) == -1)
+      return -1;
+    last_end = start + length;
+  }
+  return 0;
+}
+
+int
+vs_cbt_query (struct vs_session *s, const struct vs_cbt_query *q,
+              struct vs_changes *out)
+{
+  char *cid = vs_xml_escape (q->change_id);
+  char *snap = vs_xml_escape (q->snapshot_ref);
+  uint64_t offset = 0;
+  unsigned pages = 0;
+
+  memset (out, 0, sizeof *out);
+  if (!cid || !snap) {
+    nbdkit_error ("out of memory");
+    goto fail;
+  }
+  while (offset < q->capacity) {
+    struct vs_fault f = { NULL, NULL };
+    char *args = NULL;
+    xmlDocPtr doc;
+    xmlNodePtr rv;
+    int64_t start, length;
+    int r;
+
+    if (asprintf (&args, "<snapshot type=\"VirtualMachineSnapshot\">%s"
+                  "</snapshot><deviceKey>%d</deviceKey>"
+                  "<startOffset>%" PRIu64 "</startOffset>"
+                  "<changeId>%s</changeId>",
+                  snap, q->device_key, offset, cid) == -1) {
+      nbdkit_error ("out of memory");
+      goto fail;
+    }
+    doc = vs_soap_call (s, "QueryChangedDiskAreas", "VirtualMachine",
+                        q->vm_ref, args, &f);
+    free (args);
+    if (!doc) {
+      if (f.type)
+        explain_fault (q, &f);
+      vs_fault_free (&f);
+      goto fail;
+    }
+    rv = vs_xml_child (vs_soap_result (doc), "returnval");
+    if (vs_xml_child_int64 (rv, "startOffset", &start) == -1 ||
+        vs_xml_child_int64 (rv, "length", &length) == -1 ||
+        (uint64_t) start != offset || length <= 0 ||
+        (uint64_t) length > q->capacity - offset) {
+      nbdkit_error ("%s: QueryChangedDiskAreas answered for offset %"
+                    PRIu64 " a page that does not start there or runs past "
+                    "the end of the %" PRIu64 "-byte disk; refusing to "
+                    "trust it", q->disk_name, offset, q->capacity);
+      xmlFreeDoc (doc);
+      goto fail;
+    }
+    r = add_page (q, rv, offset, length, out);
+    xmlFreeDoc (doc);
+    if (r == -1)
+      goto fail;
+    offset += length;
+    pages++;
+  }
+  nbdkit_debug ("%s: %" PRIu64 " changed bytes in %zu areas since %s "
+                "(%u pages)", q->disk_name, out->bytes, out->n, q->change_id,
+                pages);
+  free (cid);
+  free (snap);
+  return 0;
+
+ fail:
+  free (cid);
+  free (snap);
+  vs_changes_free (out);
+  return -1;
+}
+
+void
+vs_changes_align (struct vs_changes *c, uint64_t align, uint64_t size)
+{
+  size_t i, n = 0;
+
+  c->bytes = 0;
+  for (i = 0; i < c->n; i++) {
+    uint64_t start = c->area[i].start / align * align;
+    uint64_t end = c->area[i].start + c->area[i].length;
+
+    end = (end + align - 1) / align * align;
+    if (end > size)
+      end = size;
+    if (n > 0 && c->area[n - 1].start + c->area[n - 1].length >= start) {
+      if (end > c->area[n - 1].start + c->area[n - 1].length)
+        c->area[n - 1].length = end - c->area[n - 1].start;
+      continue;
+    }
+    c->area[n].start = start;
+    c->area[n].length = end - start;
+    n++;
+  }
+  c->n = n;
+  for (i = 0; i < n; i++)
+    c->bytes += c->area[i].length;
+}
+
+void
+vs_changes_free (struct vs_changes *c)
+{
+  free (c->area);
+  memset (c, 0, sizeof *c);
+}
+
+size_t
+vs_changes_find (const struct vs_changes *c, uint64_t offset)
+{
+  size_t lo = 0, hi = c->n;
+
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+
+    if (c->area[mid].start + c->area[mid].length <= offset)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+size_t
+vs_change_id_uuid_len (const char *change_id)
+{
+  const char *slash = strrchr (change_id, '/');
+
+  return slash && slash > change_id && slash[1] ? (size_t) (slash - change_id)
+    : 0;
+}

@@ -1,0 +1,334 @@
+/* nbdkit-cbt-filter: on top of nbdkit-vsphere-plugin, expose only the
+ * areas of the disk that changed since a CBT changeId.  Changed areas
+ * are data; the rest is a hole that reads as zeros without touching
+ * the plugin.
+ */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+#include <errno.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+
+#include <nbdkit-filter.h>
+
+#include "vsphere-cbt.h"
+#include "vsphere-debug.h"
+#include "vsphere-server.h"
+#include "vsphere-snapshot.h"
+#include "vsphere-soap.h"
+#include "vsphere-target.h"
+
+NBDKIT_DLL_PUBLIC int cbt_debug_soap = 0;
+
+/* Changed areas are widened to whole 64 KiB blocks, so that a copy tool
+ * working in 64 KiB requests never mixes changed and unchanged bytes in
+ * one request.
+ */
+#define CBT_ALIGN 65536
+
+static struct vs_server server;
+static struct vs_target_config target_config;
+static const char *change_id;           /* cbt-changeid= */
+
+static struct vs_changes changes;
+static uint64_t disk_size;
+static char *next_change_id;            /* the snapshot's own */
+static char description[4096];
+
+static void
+cbt_load (void)
+{
+  vs_debug_soap = cbt_debug_soap;
+  vs_server_init (&server);
+  curl_global_init (CURL_GLOBAL_DEFAULT);
+  xmlInitParser ();
+}
+
+static void
+cbt_unload (void)
+{
+  vs_changes_free (&changes);
+  free (next_change_id);
+  if (server.password)
+    memset (server.password, 0, strlen (server.password));
+  free (server.password);
+  xmlCleanupParser ();
+  curl_global_cleanup ();
+}
+
+/* The filter reads the password too.  Forms that can be read only once
+ * (the terminal, a file descriptor) are handed on to the plugin through
+ * a private in-memory file, so that it never appears in -v output.
+ */
+static int
+pass_password (nbdkit_next_config *next, nbdkit_backend *nxdata,
+               const char *value)
+{
+  char fdarg[32];
+  int fd;
+
+  if (vs_server_config (&server, "password", value) == -1)
+    return -1;
+  if (value[0] != '-')
+    return next (nxdata, "password", value);
+  fd = memfd_create ("password", MFD_CLOEXEC);
+  if (fd == -1 ||
+      write (fd, server.password, strlen (server.password)) !=
+      (ssize_t) strlen (server.password) ||
+      lseek (fd, 0, SEEK_SET) == -1) {
+    nbdkit_error ("cannot pass the password on to the plugin: %m");
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  snprintf (fdarg, sizeof fdarg, "-%d", fd);
+  return next (nxdata, "password", nbdkit_strdup_intern (fdarg));
+}
+
+static int
+cbt_config (nbdkit_next_config *next, nbdkit_backend *nxdata,
+            const char *key, const char *value)
+{
+  if (strcmp (key, "cbt-changeid") == 0) {
+    change_id = value;
+    return 0;
+  }
+  if (strcmp (key, "password") == 0)
+    return pass_password (next, nxdata, value);
+  /* See the plugin's parameters go by; it checks them itself. */
+  if (vs_server_config (&server, key, value) == -1 ||
+      vs_target_config (&target_config, key, value) == -1)
+    return -1;
+  return next (nxdata, key, value);
+}
+
+static int
+cbt_config_complete (nbdkit_next_config_complete *next,
+                     nbdkit_backend *nxdata)
+{
+  if (!change_id) {
+    nbdkit_error ("cbt-changeid= is required: the changeId of the last "
+                  "copy, or * for a first, sparse full copy");
+    return -1;
+  }
+  if (!server.server || !target_config.vm) {
+    nbdkit_error ("the cbt filter works only on top of the vsphere plugin "
+                  "(no server= or vm= parameter was given)");
+    return -1;
+  }
+  if (!target_config.snapshot) {
+    nbdkit_error ("the cbt filter needs snapshot=NAME, snapshot=moref=REF "
+                  "or snapshot=create: changes are counted up to a "
+                  "snapshot");
+    return -1;
+  }
+  if (vs_target_config_complete (&target_config) == -1)
+    return -1;
+  if (strcmp (change_id, "*") != 0 && vs_change_id_uuid_len (change_id) == 0) {
+    nbdkit_error ("cbt-changeid=%s: not a changeId (they look like "
+                  "\"52 3c ec 11 ... 85 f2 ea 95/446\"), nor *", change_id);
+    return -1;
+  }
+  return next (nxdata);
+}
+
+#define cbt_config_help \
+  "cbt-changeid=<ID>|*     (required) Expose what changed since this\n" \
+  "                        changeId; * for the allocated areas."
+
+static char *
+find_snapshot (struct vs_session *s, const struct vs_target *t)
+{
+  char name[64];
+
+  if (!vs_target_creates_snapshot (&target_config))
+    return vs_snapshot_find (s, t->vm_ref, t->vm_name,
+                             target_config.snapshot);
+  /* The plugin took it at its get_ready, in this process. */
+  snprintf (name, sizeof name, "nbdkit-vsphere-%ld", (long) getpid ());
+  return vs_snapshot_find (s, t->vm_ref, t->vm_name, name);
+}
+
+/* Refuse a changeId that CBT on this disk can no longer answer. */
+static int
+check_cbt (const struct vs_target *t)
+{
+  const struct vs_disk *d = t->disk;
+  size_t ulen = vs_change_id_uuid_len (change_id);
+
+  if (!t->cbt_enabled) {
+    nbdkit_error ("Changed Block Tracking is not enabled on VM %s: enable "
+                  "it (VM options, or ReconfigVM with "
+                  "changeTrackingEnabled=true), then take a snapshot; "
+                  "until then only full copies are possible", t->vm_name);
+    return -1;
+  }
+  if (!d->change_id) {
+    nbdkit_error ("%s of VM %s has no changeId in this snapshot: CBT takes "
+                  "effect on a disk after a snapshot or a power cycle; "
+                  "take a full copy now and an incremental one next time",
+                  d->file, t->vm_name);
+    return -1;
+  }
+  if (ulen > 0 &&
+      (vs_change_id_uuid_len (d->change_id) != ulen ||
+       strncmp (d->change_id, change_id, ulen) != 0)) {
+    nbdkit_error ("cbt-changeid=%s belongs to another CBT history than "
+                  "the disk's (%s): CBT was reset or the disk replaced; a "
+                  "full copy is needed: use cbt-changeid=*",
+                  change_id, d->change_id);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+cbt_get_ready (int thread_model)
+{
+  struct vs_session *s = vs_session_open (&server);
+  struct vs_target t;
+  struct vs_cbt_query q;
+  char *snap;
+  int r = -1;
+
+  memset (&t, 0, sizeof t);
+  if (!s || vs_target_find_vm (s, &target_config, &t) == -1)
+    goto out;
+  snap = find_snapshot (s, &t);
+  if (!snap || vs_target_find_disk (s, &target_config, &t, snap) == -1 ||
+      check_cbt (&t) == -1)
+    goto out;
+  q.vm_ref = t.vm_ref;
+  q.snapshot_ref = t.snapshot_ref;
+  q.device_key = t.disk->key;
+  q.capacity = disk_size = t.disk->capacity;
+  q.change_id = change_id;
+  q.disk_name = t.disk->file;
+  if (vs_cbt_query (s, &q, &changes) == -1)
+    goto out;
+  vs_changes_align (&changes, CBT_ALIGN, disk_size);
+  next_change_id = strdup (t.disk->change_id);
+  if (!next_change_id) {
+    nbdkit_error ("strdup: out of memory");
+    goto out;
+  }
+  snprintf (description, sizeof description,
+            "changed since %s: %" PRIu64 " bytes in %zu areas; "
+            "next cbt-changeid=%s",
+            change_id, changes.bytes, changes.n, next_change_id);
+  r = 0;
+
+ out:
+  vs_target_free (&t);
+  vs_session_close (s);
+  return r;
+}
+
+static int
+cbt_can_extents (nbdkit_next *next, void *handle)
+{
+  return 1;
+}
+
+static int
+cbt_can_cache (nbdkit_next *next, void *handle)
+{
+  return NBDKIT_CACHE_NONE;
+}
+
+static const char *
+cbt_export_description (nbdkit_next *next, void *handle)
+{
+  const char *base = next->export_description (next);
+
+  return base ? nbdkit_printf_intern ("%s; %s", base, description)
+    : description;
+}
+
+static int
+cbt_pread (nbdkit_next *next, void *handle, void *buf, uint32_t count,
+           uint64_t offset, uint32_t flags, int *err)
+{
+  size_t i = vs_changes_find (&changes, offset);
+  char *p = buf;
+
+  while (count > 0) {
+    const struct vs_area *a = i < changes.n ? &changes.area[i] : NULL;
+    uint64_t n;
+
+    if (a && offset >= a->start) {
+      n = a->start + a->length - offset;
+      if (n > count)
+        n = count;
+      if (next->pread (next, p, n, offset, flags, err) == -1)
+        return -1;
+      i++;
+    }
+    else {
+      /* Unchanged: zeros, and no request to the datastore. */
+      n = a ? a->start - offset : count;
+      if (n > count)
+        n = count;
+      memset (p, 0, n);
+    }
+    p += n;
+    offset += n;
+    count -= n;
+  }
+  return 0;
+}
+
+static int
+cbt_extents (nbdkit_next *next, void *handle, uint32_t count, uint64_t offset,
+             uint32_t flags, struct nbdkit_extents *extents, int *err)
+{
+  uint64_t end = offset + count;
+  size_t i = vs_changes_find (&changes, offset);
+
+  while (offset < end) {
+    const struct vs_area *a = i < changes.n ? &changes.area[i] : NULL;
+    uint64_t n;
+    uint32_t type;
+
+    if (a && offset >= a->start) {
+      n = a->start + a->length - offset;
+      type = 0;
+      i++;
+    }
+    else {
+      n = (a ? a->start : disk_size) - offset;
+      type = NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO;
+    }
+    if (nbdkit_add_extent (extents, offset, n, type) == -1) {
+      *err = errno;
+      return -1;
+    }
+    offset += n;
+  }
+  return 0;
+}
+
+static struct nbdkit_filter filter = {
+  .name               = "cbt",
+  .longname           = "nbdkit vSphere Changed Block Tracking filter",
+  .load               = cbt_load,
+  .unload             = cbt_unload,
+  .config             = cbt_config,
+  .config_complete    = cbt_config_complete,
+  .config_help        = cbt_config_help,
+  .get_ready          = cbt_get_ready,
+  .can_extents        = cbt_can_extents,
+  .can_cache          = cbt_can_cache,
+  .export_description = cbt_export_description,
+  .pread              = cbt_pread,
+  .extents            = cbt_extents,
+};
+
+NBDKIT_REGISTER_FILTER (filter)
