@@ -65,8 +65,9 @@ struct vmdk_sparse {
   uint32_t gte_size;            /* bytes per GD and GT entry: 4 or 8 */
   uint64_t gd_offset;           /* bytes */
   uint64_t gd_entries;
-  uint64_t min_sector;          /* tables and grains start here */
-  bool zero_grain;              /* hosted: GT entry 1 means zeros */
+  /* hosted sparse */
+  uint64_t min_sector;          /* overHead: grains start here */
+  bool zero_grain;              /* GT entry 1 means zeros */
   /* seSparse regions, in sectors */
   uint64_t tables_offset, n_tables, grains_offset, n_grains;
 

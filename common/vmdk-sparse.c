@@ -219,12 +219,9 @@ get_table (struct vmdk_sparse *s, uint64_t i, uint64_t offset)
   return cache_insert (s, i, buf);
 }
 
-/* Decode GRAIN, using only what needs no read (the first grain of a
- * run is fetched before).  Returns 1 if its table is not cached.
- */
+/* Decode GRAIN.  Called and returns with the lock held. */
 static int
-lookup (struct vmdk_sparse *s, uint64_t grain, bool fetch,
-        struct vmdk_run *run)
+lookup (struct vmdk_sparse *s, uint64_t grain, struct vmdk_run *run)
 {
   uint64_t i = grain / s->gt_entries, offset;
   const uint8_t *t;
@@ -236,9 +233,9 @@ lookup (struct vmdk_sparse *s, uint64_t grain, bool fetch,
     run->kind = VMDK_RUN_PARENT;
     return 0;
   }
-  t = fetch ? get_table (s, i, offset) : cache_find (s, i);
+  t = get_table (s, i, offset);
   if (!t)
-    return fetch ? -1 : 1;
+    return -1;
   return s->ops->grain (s, t, grain, run);
 }
 
@@ -262,7 +259,7 @@ vmdk_sparse_map (struct vmdk_sparse *s, uint64_t offset, uint64_t max,
   grain = offset / grain_bytes;
 
   pthread_mutex_lock (&s->lock);
-  if (lookup (s, grain, true, run) == -1)
+  if (lookup (s, grain, run) == -1)
     goto out;
   pos = (grain + 1) * grain_bytes;
   if (run->kind == VMDK_RUN_DATA)
@@ -283,10 +280,9 @@ vmdk_sparse_map (struct vmdk_sparse *s, uint64_t offset, uint64_t max,
         continue;
       }
     }
-    r = lookup (s, grain, false, &next);
-    if (r == -1)
+    if (lookup (s, grain, &next) == -1)
       goto out;
-    if (r == 1 || next.kind != run->kind ||
+    if (next.kind != run->kind ||
         (next.kind == VMDK_RUN_DATA &&
          next.file_offset != run->file_offset + (pos - offset)))
       break;

@@ -119,3 +119,16 @@ urlencode ()
     esac
   done
 }
+
+# eventually CMD...: retry CMD for up to 10 s.  nbdkit's server process
+# finishes its clean-up (snapshot removal, logout) just after a --run
+# command returns.
+eventually ()
+{
+  local i
+  for i in $(seq 50); do
+    "$@" && return 0
+    sleep 0.2
+  done
+  "$@"
+}

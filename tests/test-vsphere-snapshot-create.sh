@@ -13,11 +13,11 @@ vcsim_ctl POST "/vm/create?path=$vm&power=on" >/dev/null
 vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=temp-snap/temp-snap&image=$img" >/dev/null
 sessions=$(vcsim_ctl GET /sessions)
 
+snapshot_count_is_zero () { [ -z "$(vcsim_ctl GET "/snapshots?vm=$vm")" ]; }
 no_snapshots ()
 {
-  local left
-  left=$(vcsim_ctl GET "/snapshots?vm=$vm")
-  [ -z "$left" ] || fail "snapshot left behind after $1: $left"
+  eventually snapshot_count_is_zero ||
+    fail "snapshot left behind after $1: $(vcsim_ctl GET "/snapshots?vm=$vm")"
   echo "ok: no snapshot left after $1"
 }
 
@@ -55,6 +55,7 @@ vcsim_ctl POST "/knobs?bandwidth=0" >/dev/null
 no_snapshots "SIGTERM during a copy"
 
 # Sessions are logged out at exit.
-[ "$(vcsim_ctl GET /sessions)" = "$sessions" ] ||
+sessions_back () { [ "$(vcsim_ctl GET /sessions)" = "$sessions" ]; }
+eventually sessions_back ||
   fail "sessions left: $(vcsim_ctl GET /sessions), expected $sessions"
 echo "ok: every session logged out"

@@ -226,6 +226,11 @@ cbt_get_ready (int thread_model)
   r = 0;
 
  out:
+  /* nbdkit exits without unloading the plugin when a filter fails
+   * here, so the temporary snapshot is ours to remove.
+   */
+  if (r == -1 && t.snapshot_ref && vs_target_creates_snapshot (&target_config))
+    vs_snapshot_remove (s, t.snapshot_ref);
   vs_target_free (&t);
   vs_session_close (s);
   return r;
