@@ -5,6 +5,7 @@ set -e
 command -v curl >/dev/null || exit 77
 source "$srcdir/vcsim/vcsim.sh"
 source "$srcdir/vcsim/soap.sh"
+VCSIM_DELTA_FORMAT=copy # full copies here; test-vcsim-deltas.sh does the rest
 vcsim_start
 soap_login >/dev/null
 
@@ -46,6 +47,8 @@ write 1048000 70000
 cp "$VCSIM_DIR/expect" "$VCSIM_DIR/at-s2"
 cmp "$img" "$(vcsim_ctl GET "/disk/file?vm=$vmq&disk=0&snapshot=s1")" || fail "s1 file changed by a later write"
 cmp "$VCSIM_DIR/expect" "$(vcsim_ctl GET "/disk/file?vm=$vmq&disk=0")" || fail "current file lacks the write"
+curl -sSf "$VCSIM_CONTROL/disk/image?vm=$vmq&disk=0" | cmp "$VCSIM_DIR/expect" - || fail "/disk/image"
+curl -sSf "$VCSIM_CONTROL/disk/image?vm=$vmq&disk=0&snapshot=s1" | cmp "$img" - || fail "/disk/image of s1"
 q=$(folder_query DC0 LocalDS_1)
 folder_get sv/d-flat.vmdk "$q" -o "$VCSIM_DIR/got" >/dev/null
 cmp "$img" "$VCSIM_DIR/got" || fail "s1's file over /folder changed"

@@ -69,6 +69,11 @@ vcsim_start () {
     export VCSIM_DIR
     mkdir "$VCSIM_DIR/tmp"
     # vcsim's datastores are temp dirs: keep them inside VCSIM_DIR.
+    # VCSIM_DELTA_FORMAT (copy, sesparse, vmfssparse) picks the snapshot
+    # delta format of a whole run; a -delta-format flag given here wins.
+    if [ -n "${VCSIM_DELTA_FORMAT:-}" ]; then
+        set -- -delta-format "$VCSIM_DELTA_FORMAT" "$@"
+    fi
     TMPDIR=$VCSIM_DIR/tmp "$VCSIM_HARNESS" -dir "$VCSIM_DIR" "$@" \
         </dev/null >"$VCSIM_DIR/log" 2>&1 &
     VCSIM_PID=$!

@@ -71,9 +71,9 @@ func queryChangedAreas(vm *VirtualMachine, req *types.QueryChangedDiskAreas) (*t
 
 	var blocks []int64
 	if req.ChangeId == "*" {
-		file, err := theHarness.diskDataPath(b)
+		desc, err := localPath(b)
 		if err == nil {
-			blocks, err = allocatedBlocks(file, info.StartOffset, end)
+			blocks, err = theHarness.nonZeroBlocks(desc, info.StartOffset, end)
 		}
 		if err != nil {
 			return nil, fileFault(b.FileName, err.Error())

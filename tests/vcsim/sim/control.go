@@ -54,6 +54,17 @@ func (h *harness) controlMux() http.Handler {
 	handle("/disk/add", post(withVM(h.ctlDiskAdd)))
 	handle("/disk/write", post(withVM(h.ctlDiskWrite)))
 	handle("/disk/file", get(withVM(h.ctlDiskFile)))
+	mux.HandleFunc("/disk/image", h.ctlDiskImage)
+	handle("/vm/delta", post(withVM(func(vm *VirtualMachine, r *http.Request) (string, error) {
+		f := r.URL.Query().Get("format")
+		if f == "default" {
+			f = ""
+		} else if err := checkDeltaFormat(f); err != nil {
+			return "", badRequest("%v", err)
+		}
+		setVMDeltaFormat(vm.Self, f)
+		return "", nil
+	})))
 	handle("/datastore/path", get(ctlDatastorePath))
 	handle("/snapshot/create", post(withVM(h.ctlSnapshotCreate)))
 	handle("/snapshot/remove", post(withVM(h.ctlSnapshotRemove)))
@@ -121,12 +132,19 @@ func (h *harness) ctlVMCreate(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	delta := q.Get("delta")
+	if delta != "" {
+		if err := checkDeltaFormat(delta); err != nil {
+			return "", badRequest("%v", err)
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ref, err := h.createVM(r.Context(), q.Get("path"), q.Get("ds"), q.Get("power") == "on", cbtOn)
 	if err != nil {
 		return "", err
 	}
+	setVMDeltaFormat(ref, delta)
 	return ref.Value + "\n", nil
 }
 
@@ -216,37 +234,124 @@ func (h *harness) ctlDiskWrite(vm *VirtualMachine, r *http.Request) (string, err
 	if err != nil {
 		return "", err
 	}
+	zeroMode := zeroNone
+	switch z := r.URL.Query().Get("zero"); z {
+	case "", "0":
+	case "1", "zero":
+		zeroMode = zeroGrain
+	case "unmap":
+		zeroMode = zeroUnmap
+	default:
+		return "", badRequest("zero=%q: want 1 (zero grains) or unmap", z)
+	}
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		return "", err
 	}
-	return "", h.writeDisk(vm, int(n), off, data)
+	return "", h.writeDisk(vm, int(n), off, data, zeroMode)
 }
 
-func (h *harness) ctlDiskFile(vm *VirtualMachine, r *http.Request) (string, error) {
+// diskDesc is the descriptor of the VM's disk n, now or in snapshot name.
+func diskDesc(vm *VirtualMachine, r *http.Request) (string, *types.VirtualDisk, error) {
 	n, err := intParam(r, "disk", -1)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	devices := vm.Config.Hardware.Device
 	if name := r.URL.Query().Get("snapshot"); name != "" {
 		snap, err := findSnapshot(vm, name)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		devices = snap.Config.Hardware.Device
 	}
 	disk, err := diskAt(devices, int(n))
 	if err != nil {
+		return "", nil, err
+	}
+	desc, err := localPath(flatBacking(disk))
+	return desc, disk, err
+}
+
+func (h *harness) ctlDiskFile(vm *VirtualMachine, r *http.Request) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	desc, _, err := diskDesc(vm, r)
+	if err != nil {
 		return "", err
 	}
-	file, err := h.diskDataPath(flatBacking(disk))
+	d, err := readDescriptor(desc)
+	if err != nil {
+		return "", err
+	}
+	if d.extentType == "SESPARSE" || d.extentType == "VMFSSPARSE" {
+		return "", conflict("%s is a %s delta: no single file holds the bytes (use /disk/image)", desc, d.extentType)
+	}
+	file, err := h.dataPath(desc)
 	if err != nil {
 		return "", err
 	}
 	return file + "\n", nil
+}
+
+// ctlDiskImage streams the whole raw disk as composed from its chain.
+func (h *harness) ctlDiskImage(w http.ResponseWriter, r *http.Request) {
+	fail := func(err error) {
+		code := http.StatusInternalServerError
+		if he, ok := err.(*httpError); ok {
+			code = he.code
+		}
+		log.Printf("control %s %s: %v", r.Method, r.URL, err)
+		http.Error(w, strings.ReplaceAll(err.Error(), "\n", " "), code)
+	}
+	if r.Method != http.MethodGet {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	vm, err := findVM(r.URL.Query().Get("vm"))
+	if err != nil {
+		fail(err)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	desc, disk, err := diskDesc(vm, r)
+	if err != nil {
+		fail(err)
+		return
+	}
+	c, err := h.openChain(desc, false)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer c.close()
+	size := disk.CapacityInBytes
+	if size == 0 {
+		size = disk.CapacityInKB * 1024
+	}
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < size; off += int64(len(buf)) {
+		n := int64(len(buf))
+		if n > size-off {
+			n = size - off
+		}
+		if err := c.ReadAt(buf[:n], off); err != nil {
+			if off == 0 {
+				fail(err)
+			} else {
+				log.Printf("control /disk/image %s: %v", desc, err) // the short body tells
+			}
+			return
+		}
+		if off == 0 {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		}
+		if _, err := w.Write(buf[:n]); err != nil {
+			return
+		}
+	}
 }
 
 func ctlDatastorePath(r *http.Request) (string, error) {

@@ -1,8 +1,9 @@
 package simulator
 
 // The files of a disk on a datastore: the text descriptor ESXi writes and
-// the extent holding the bytes. Deltas are full (sparse) copies for now;
-// createDelta and mergeChild are the only places that know it.
+// the extent holding the bytes. Deltas are full (sparse) copies in the
+// "copy" format, else seSparse or vmfsSparse extents (deltas.go);
+// createDelta and mergeChild choose.
 
 import (
 	"bufio"
@@ -21,9 +22,12 @@ const sectorSize = 512
 // diskInfo is what a descriptor says about a disk.
 type diskInfo struct {
 	sectors    int64
-	extentType string // VMFS or VSANSPARSE
+	extentType string // VMFS, VSANSPARSE, SESPARSE or VMFSSPARSE
 	extent     string // file name next to the descriptor, or vsan://UUID
 	uuid       string // ddb.uuid, "60 00 C2 ..." form
+	cid        string // 8 hex digits; random when empty
+	parentCID  string // "ffffffff" (or empty) for none
+	parentHint string // parentFileNameHint, relative to the descriptor
 }
 
 func randomHex(n int) string {
@@ -41,11 +45,29 @@ func ddbUUID(hex32 string) string {
 	return strings.Join(parts[:8], " ") + "-" + strings.Join(parts[8:], " ")
 }
 
+var createTypes = map[string]string{
+	"VMFS":       "vmfs",
+	"VSANSPARSE": "vsanSparse",
+	"SESPARSE":   "seSparse",
+	"VMFSSPARSE": "vmfsSparse",
+}
+
 func writeDescriptor(path string, d diskInfo) error {
-	cid := randomHex(4)
-	createType := "vmfs"
-	if d.extentType == "VSANSPARSE" {
-		createType = "vsanSparse"
+	cid := d.cid
+	if cid == "" {
+		cid = randomHex(4)
+	}
+	parentCID, parentHint := d.parentCID, ""
+	if parentCID == "" {
+		parentCID = "ffffffff"
+	}
+	if d.parentHint != "" {
+		parentHint = fmt.Sprintf("parentFileNameHint=\"%s\"\n", d.parentHint)
+	}
+	createType := createTypes[d.extentType]
+	grain := ""
+	if d.extentType == "SESPARSE" {
+		grain = "ddb.grain = \"8\"\n"
 	}
 	cylinders := d.sectors/(255*63) + 1
 	if cylinders > 65535 {
@@ -55,9 +77,9 @@ func writeDescriptor(path string, d diskInfo) error {
 version=1
 encoding="UTF-8"
 CID=%s
-parentCID=ffffffff
+parentCID=%s
 createType="%s"
-
+%s
 # Extent description
 RW %d %s "%s"
 
@@ -68,15 +90,18 @@ ddb.adapterType = "lsilogic"
 ddb.geometry.cylinders = "%d"
 ddb.geometry.heads = "255"
 ddb.geometry.sectors = "63"
-ddb.longContentID = "%s%s"
+%sddb.longContentID = "%s%s"
 ddb.thinProvisioned = "1"
 ddb.uuid = "%s"
 ddb.virtualHWVersion = "13"
-`, cid, createType, d.sectors, d.extentType, d.extent, cylinders, randomHex(12), cid, d.uuid)
+`, cid, parentCID, createType, parentHint, d.sectors, d.extentType, d.extent, cylinders, grain, randomHex(12), cid, d.uuid)
 	return os.WriteFile(path, []byte(text), 0o644)
 }
 
-var extentLine = regexp.MustCompile(`^RW (\d+) (\S+) "([^"]+)"`)
+var (
+	extentLine = regexp.MustCompile(`^RW (\d+) (\S+) "([^"]+)"`)
+	headerLine = regexp.MustCompile(`^(CID|parentCID|parentFileNameHint)="?([^"]*)"?$`)
+)
 
 func readDescriptor(path string) (diskInfo, error) {
 	var d diskInfo
@@ -91,6 +116,16 @@ func readDescriptor(path string) (diskInfo, error) {
 		if m := extentLine.FindStringSubmatch(line); m != nil {
 			d.sectors, _ = strconv.ParseInt(m[1], 10, 64)
 			d.extentType, d.extent = m[2], m[3]
+		}
+		if m := headerLine.FindStringSubmatch(line); m != nil {
+			switch m[1] {
+			case "CID":
+				d.cid = m[2]
+			case "parentCID":
+				d.parentCID = m[2]
+			case "parentFileNameHint":
+				d.parentHint = m[2]
+			}
 		}
 		if strings.HasPrefix(line, "ddb.uuid = ") {
 			d.uuid = strings.Trim(strings.TrimPrefix(line, "ddb.uuid = "), `"`)
@@ -202,21 +237,38 @@ func allZero(b []byte) bool {
 var deltaSuffix = regexp.MustCompile(`-\d{6}$`)
 
 // createDelta gives the disk described at parent a child x-00000N.vmdk in
-// the same directory, holding (for now) a full copy, and returns its path.
-func (h *harness) createDelta(parent string) (string, error) {
+// the same directory and returns its path. Over a seSparse or vmfsSparse
+// delta the child has the same format (ESXi keeps one format per chain);
+// over a flat file (base disk or copy) it has format; vsan disks always
+// get copies.
+func (h *harness) createDelta(parent, format string) (string, error) {
 	pd, err := readDescriptor(parent)
 	if err != nil {
 		return "", err
 	}
-	from, err := h.dataPath(parent)
-	if err != nil {
-		return "", err
+	switch pd.extentType {
+	case "SESPARSE":
+		format = deltaSeSparse
+	case "VMFSSPARSE":
+		format = deltaVmfsSparse
+	case "VSANSPARSE":
+		format = deltaCopy
+	}
+	if format == deltaVmfsSparse && pd.sectors >= 1<<32 {
+		format = deltaSeSparse // ESXi too: vmfsSparse stops at 2 TiB
 	}
 	base := deltaSuffix.ReplaceAllString(strings.TrimSuffix(parent, ".vmdk"), "")
 	for n := 1; n < 1000000; n++ {
 		child := fmt.Sprintf("%s-%06d.vmdk", base, n)
 		if _, err := os.Stat(child); err == nil {
 			continue
+		}
+		if format != deltaCopy {
+			return child, createSparseDelta(parent, child, pd, format)
+		}
+		from, err := h.dataPath(parent)
+		if err != nil {
+			return "", err
 		}
 		d := diskInfo{sectors: pd.sectors, extentType: pd.extentType, uuid: pd.uuid}
 		data := strings.TrimSuffix(child, ".vmdk") + "-flat.vmdk"
@@ -233,9 +285,10 @@ func (h *harness) createDelta(parent string) (string, error) {
 	return "", fmt.Errorf("%s: no free delta name", parent)
 }
 
-// mergeChild folds child's content into parent and deletes child's files.
+// mergeChild folds child's content into parent, deletes child's files and
+// makes the deltas that named child as parent name parent.
 func (h *harness) mergeChild(parent, child string) error {
-	pdata, err := h.dataPath(parent)
+	cd, err := readDescriptor(child)
 	if err != nil {
 		return err
 	}
@@ -243,8 +296,55 @@ func (h *harness) mergeChild(parent, child string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(cdata, pdata); err != nil {
+	switch cd.extentType {
+	case "SESPARSE", "VMFSSPARSE":
+		c, err := h.openChain(child, false)
+		if err != nil {
+			return err
+		}
+		if c.parent == nil || c.parent.desc != parent {
+			c.close()
+			return fmt.Errorf("%s is not the parent of %s", parent, child)
+		}
+		p, err := h.openChain(parent, true)
+		if err == nil {
+			err = c.mergeInto(p)
+			p.close()
+		}
+		c.close()
+		if err != nil {
+			return err
+		}
+		// The parent's content changed: ESXi gives it a new CID.
+		pd, err := readDescriptor(parent)
+		if err != nil {
+			return err
+		}
+		pd.cid = randomHex(4)
+		if err := writeDescriptor(parent, pd); err != nil {
+			return err
+		}
+		if err := os.Remove(cdata); err != nil {
+			return err
+		}
+	default: // a full copy replaces the parent's bytes
+		pd, err := readDescriptor(parent)
+		if err != nil {
+			return err
+		}
+		if pd.extentType == "SESPARSE" || pd.extentType == "VMFSSPARSE" {
+			return fmt.Errorf("cannot merge copy %s into sparse delta %s", child, parent)
+		}
+		pdata, err := h.dataPath(parent)
+		if err != nil {
+			return err
+		}
+		if err := os.Rename(cdata, pdata); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(child); err != nil {
 		return err
 	}
-	return os.Remove(child)
+	return repointChildren(parent, filepath.Base(child))
 }

@@ -216,8 +216,9 @@ func diskAt(devices []types.BaseVirtualDevice, n int) (*types.VirtualDisk, error
 	return disks[n], nil
 }
 
-// writeDisk is a simulated guest write into the VM's current disk.
-func (h *harness) writeDisk(vm *VirtualMachine, n int, off int64, data []byte) error {
+// writeDisk is a simulated guest write into the VM's current disk: into
+// its flat file, or copy-on-write into the grains of its sparse delta.
+func (h *harness) writeDisk(vm *VirtualMachine, n int, off int64, data []byte, zeroMode string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	disk, err := diskAt(vm.Config.Hardware.Device, n)
@@ -227,20 +228,20 @@ func (h *harness) writeDisk(vm *VirtualMachine, n int, off int64, data []byte) e
 	if off < 0 || off+int64(len(data)) > disk.CapacityInBytes {
 		return badRequest("write [%d, %d) is outside the disk (%d bytes)", off, off+int64(len(data)), disk.CapacityInBytes)
 	}
-	file, err := h.diskDataPath(flatBacking(disk))
+	desc, err := localPath(flatBacking(disk))
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	c, err := h.openChain(desc, true)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if _, err := f.WriteAt(data, off); err != nil {
+	defer c.close()
+	if err := c.write(data, off, zeroMode); err != nil {
 		return err
 	}
 	cbtMark(vm.Self, disk.Key, off, int64(len(data)))
-	return f.Close()
+	return c.f.Close()
 }
 
 func (h *harness) diskDataPath(b *types.VirtualDiskFlatVer2BackingInfo) (string, error) {

@@ -12,14 +12,29 @@ import (
 	"time"
 )
 
-// HarnessKnobs are all off (zero) by default.
+// defaultDeltaFormat is what snapshots write unless -delta-format, the
+// delta_format knob or /vm/create?delta= say otherwise: copy, sesparse or
+// vmfssparse. (Flip it here once the C reader handles real deltas.)
+const defaultDeltaFormat = deltaCopy
+
+// effectiveDeltaFormat maps the knob's zero value to the default.
+func effectiveDeltaFormat(f string) string {
+	if f == "" {
+		return defaultDeltaFormat
+	}
+	return f
+}
+
+// HarnessKnobs are all off (zero) by default; DeltaFormat "" means
+// defaultDeltaFormat.
 type HarnessKnobs struct {
 	SessionIdleTimeout time.Duration
 	Fail503            float64 // share of /folder requests answered 503
 	Cut                float64 // share of ranged /folder bodies cut short
 	Latency            time.Duration
-	Bandwidth          int64 // bytes per second per connection on /folder bodies
-	CBTPage            int64 // QueryChangedDiskAreas page size; 0 = default
+	Bandwidth          int64  // bytes per second per connection on /folder bodies
+	CBTPage            int64  // QueryChangedDiskAreas page size; 0 = default
+	DeltaFormat        string // copy, sesparse or vmfssparse
 }
 
 const defaultCBTPage = 512 << 30 // what real vCenter answers at most per call
@@ -78,6 +93,15 @@ var knobTable = []knob{
 	{"cbt_page", "bytes covered by one QueryChangedDiskAreas answer (0 = 512 GiB)",
 		func(k *HarnessKnobs, s string) (err error) { k.CBTPage, err = parseBytes(s); return },
 		func(k *HarnessKnobs) string { return strconv.FormatInt(k.CBTPage, 10) }},
+	{"delta_format", "snapshot delta files: copy (full copies), sesparse or vmfssparse",
+		func(k *HarnessKnobs, s string) error {
+			if err := checkDeltaFormat(s); err != nil {
+				return err
+			}
+			k.DeltaFormat = s
+			return nil
+		},
+		func(k *HarnessKnobs) string { return effectiveDeltaFormat(k.DeltaFormat) }},
 }
 
 // HarnessKnobFlags registers -session-idle-timeout, -fail503, ... on fs.

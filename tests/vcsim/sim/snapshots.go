@@ -56,7 +56,7 @@ func (h *harness) createSnapshot(vm *VirtualMachine, call func() error) error {
 			if desc, err = localPath(flatBacking(disk)); err != nil {
 				return
 			}
-			if deltas[disk.Key], err = h.createDelta(desc); err != nil {
+			if deltas[disk.Key], err = h.createDelta(desc, deltaFormatFor(vm.Self)); err != nil {
 				return
 			}
 		}
@@ -104,6 +104,10 @@ func (h *harness) freeze(vm *VirtualMachine, snap *VirtualMachineSnapshot, delta
 		nb := copyBacking(old)
 		nb.FileName = deltaFileName(old.FileName, deltas[disk.Key])
 		nb.Parent = copyBacking(old)
+		nb.DeltaDiskFormat, nb.DeltaGrainSize, nb.DeltaDiskFormatVariant = "", 0, ""
+		if d, err := readDescriptor(deltas[disk.Key]); err == nil {
+			nb.DeltaDiskFormat, nb.DeltaGrainSize, nb.DeltaDiskFormatVariant = deltaBackingFields(d.extentType)
+		}
 		disk.Backing = nb
 	}
 	Map.Update(vm, []types.PropertyChange{{Name: "config.hardware.device", Val: devices}})
@@ -131,6 +135,9 @@ func (h *harness) removeSnapshot(snap *VirtualMachineSnapshot, removeChildren bo
 		if err == nil {
 			err = h.consolidate(vm, snap)
 		}
+		if err == nil {
+			fixSnapshotDataKeys(vm, false)
+		}
 	})
 	if err != nil {
 		return err
@@ -147,11 +154,50 @@ func (h *harness) removeAllSnapshots(vm *VirtualMachine, call func() error) erro
 				err = h.consolidate(vm, snap)
 			}
 		}
+		if err == nil {
+			fixSnapshotDataKeys(vm, true)
+		}
 	})
 	if err != nil {
 		return err
 	}
 	return call()
+}
+
+// fixSnapshotDataKeys works around vcsim 0.24.2: every snapshot removal
+// renumbers layoutEx.file (RefreshStorageInfo), leaving the other
+// snapshots' dataKey naming whatever file now has that key, which the
+// next removal deletes (a disk descriptor, say). Run just before vcsim
+// removes snapshots: it points each dataKey at the snapshot's own .vmsn
+// again. With several removals in one call (removeAll) it deletes the
+// .vmsn files itself and sets dataKey to -1, which matches no file.
+func fixSnapshotDataKeys(vm *VirtualMachine, removeAll bool) {
+	vmsn := map[types.ManagedObjectReference]string{}
+	for _, l := range vm.Layout.Snapshot {
+		for _, name := range l.SnapshotFile {
+			if path.Ext(name) == ".vmsn" {
+				vmsn[l.Key] = name
+			}
+		}
+	}
+	for i := range vm.LayoutEx.Snapshot {
+		l := &vm.LayoutEx.Snapshot[i]
+		name := vmsn[l.Key]
+		l.DataKey = -1
+		if removeAll {
+			if p, fault := parseDatastorePath(name); fault == nil && name != "" {
+				if ds, ok := Map.FindByName(p.Datastore, vm.Datastore).(*Datastore); ok {
+					_ = os.Remove(path.Join(ds.Info.GetDatastoreInfo().Url, p.Path))
+				}
+			}
+			continue
+		}
+		for _, f := range vm.LayoutEx.File {
+			if f.Name == name {
+				l.DataKey = f.Key
+			}
+		}
+	}
 }
 
 func (h *harness) consolidateSubtree(vm *VirtualMachine, root types.ManagedObjectReference) error {
@@ -234,6 +280,9 @@ func repoint(b *types.VirtualDiskFlatVer2BackingInfo, child string, frozen *type
 			b.FileName = frozen.FileName
 			b.Datastore = frozen.Datastore
 			b.Parent = copyBacking(frozen.Parent)
+			b.DeltaDiskFormat = frozen.DeltaDiskFormat
+			b.DeltaGrainSize = frozen.DeltaGrainSize
+			b.DeltaDiskFormatVariant = frozen.DeltaDiskFormatVariant
 			return
 		}
 	}
