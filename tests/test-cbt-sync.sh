@@ -143,3 +143,16 @@ echo "ok: killed cycle: state unchanged, no snapshot left"
 sync_one -o "$VCSIM_DIR/out.raw"
 cmp "$model" "$VCSIM_DIR/out.raw" || fail "raw image differs after the killed cycle"
 echo "ok: the cycle after the killed one is byte-exact"
+
+# Pointed at another, larger disk: the state does not fit, so a full copy.
+other=$VCSIM_DIR/other.img
+make_image "$other" 9
+vcsim_ctl POST "/vm/create?path=DC0/vm/other-vm&power=on&cbt=1" >/dev/null
+vcsim_ctl POST "/disk/add?vm=DC0/vm/other-vm&ds=LocalDS_0&name=other-vm/other-vm&image=$other" >/dev/null
+# shellcheck disable=SC2046
+"$sync_tool" -o "$VCSIM_DIR/out.raw" -- $(vsphere_server_args) vm=DC0/vm/other-vm \
+  2> "$VCSIM_DIR/sync.err" || fail "sync of another disk failed: $(cat "$VCSIM_DIR/sync.err")"
+grep -q "full copy needed" "$VCSIM_DIR/sync.err" ||
+  fail "no full copy for another disk: $(cat "$VCSIM_DIR/sync.err")"
+cmp "$other" "$VCSIM_DIR/out.raw" || fail "raw image differs after switching disks"
+echo "ok: another disk gives a full copy: $(grep -m1 'full copy needed' "$VCSIM_DIR/sync.err")"
