@@ -351,10 +351,7 @@ fetch (struct vs_http_pool *p, const char *url, const char *name,
     errno = EIO;
     return -1;
   }
-  for (n = 0; n <= p->srv->retries; n++) {
-    if (n > 0)
-      nbdkit_debug ("%s: retrying read at offset %" PRIu64 " (%s)",
-                    name, offset, msg);
+  for (n = 0;;) {
     o = attempt (p, c, url, t, offset, exact, &gen, msg, sizeof msg);
     if (o == DONE || o == FAIL)
       break;
@@ -363,11 +360,13 @@ fetch (struct vs_http_pool *p, const char *url, const char *name,
       if (renewed || vs_session_renew (p->session, gen) == -1)
         break;
       renewed = true;
-      n--;
       continue;
     }
-    if (n < p->srv->retries)
-      backoff (n);
+    if (n == p->srv->retries)
+      break;
+    backoff (n++);
+    nbdkit_debug ("%s: retrying read at offset %" PRIu64 " (%s)",
+                  name, offset, msg);
   }
   release (p, c);
   if (o == DONE)
