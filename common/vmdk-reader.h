@@ -1,5 +1,5 @@
-/* Reading a VMDK disk that lives on a datastore: its descriptor and
- * the extents it names, fetched with ranged HTTP reads.
+/* A VMDK disk on a datastore, read with ranged HTTP requests: the
+ * chain of descriptors, extents and snapshot deltas down to the base.
  */
 #ifndef VMDK_READER_H
 #define VMDK_READER_H
@@ -12,17 +12,20 @@ struct vmdk_reader;
 struct nbdkit_extents;
 
 /* Where a disk lives: the datastore file "[ds] dir/name.vmdk" in the
- * datacenter DC_PATH.
+ * datacenter DC_PATH.  Parent hints may name a file by an absolute
+ * /vmfs/volumes/VOLUME/... path: DATASTORE_FOR_VOLUME gives the name
+ * of the datastore VOLUME (a name or a UUID) is, or NULL (reported).
  */
 struct vmdk_location {
   const char *server;
   const char *dc_path;
   const char *file;
+  char *(*datastore_for_volume) (void *opaque, const char *volume);
+  void *opaque;
 };
 
-/* Read and check the descriptor, and probe each extent.  CAPACITY is
- * what vSphere says the disk holds; a descriptor that disagrees is
- * refused.
+/* Open the disk and every layer below it.  CAPACITY is what vSphere
+ * says the disk holds; a descriptor that disagrees is refused.
  */
 struct vmdk_reader *vmdk_reader_open (struct vs_http_pool *pool,
                                       const struct vmdk_location *loc,
@@ -34,7 +37,7 @@ int64_t vmdk_reader_size (const struct vmdk_reader *r);
 int vmdk_reader_pread (struct vmdk_reader *r, void *buf, uint32_t count,
                        uint64_t offset);
 
-/* Report ZERO extents as holes and everything else as data. */
+/* Data where some layer has data; holes that read as zeros elsewhere. */
 int vmdk_reader_extents (struct vmdk_reader *r, uint32_t count,
                          uint64_t offset, struct nbdkit_extents *extents);
 

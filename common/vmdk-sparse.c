@@ -71,13 +71,16 @@ read_gd (struct vmdk_sparse *s)
     return -1;
   }
   gd_bytes = s->gd_entries * s->gte_size;
+  /* Before allocating what a small hostile file claims. */
+  if (vmdk_sparse_check_in_file (&s->f, "grain directory", s->gd_offset,
+                                 gd_bytes) == -1)
+    return -1;
   s->gd = malloc (gd_bytes);
   if (!s->gd) {
     nbdkit_error ("malloc: out of memory");
     return -1;
   }
-  if (vmdk_sparse_read (&s->f, "grain directory", s->gd, gd_bytes,
-                        s->gd_offset) == -1)
+  if (s->f.pread (s->f.opaque, s->gd, gd_bytes, s->gd_offset) == -1)
     return -1;
   /* Check every table's place now, so that reads do not fail later. */
   for (i = 0; i < s->gd_entries; i++) {

@@ -388,28 +388,15 @@ vs_http_pread (struct vs_http_pool *p, const char *url, const char *name,
   return fetch (p, url, name, &t, offset, true);
 }
 
-char *
-vs_http_get_small (struct vs_http_pool *p, const char *url, const char *name,
-                   size_t max, size_t *len)
+int
+vs_http_size (struct vs_http_pool *p, const char *url, const char *name,
+              uint64_t *size)
 {
-  struct transfer t = { .want = max };
+  char byte;
+  struct transfer t = { .buf = &byte, .want = 1 };
 
-  t.buf = malloc (max + 1);
-  if (!t.buf) {
-    nbdkit_error ("malloc: out of memory");
-    return NULL;
-  }
-  if (fetch (p, url, name, &t, 0, false) == -1) {
-    free (t.buf);
-    return NULL;
-  }
-  if (t.total > max) {
-    nbdkit_error ("%s: the file is %" PRIu64 " bytes, more than the %zu "
-                  "expected", name, t.total, max);
-    free (t.buf);
-    return NULL;
-  }
-  t.buf[t.got] = '\0';
-  *len = t.got;
-  return t.buf;
+  if (fetch (p, url, name, &t, 0, false) == -1)
+    return -1;
+  *size = t.total;
+  return 0;
 }

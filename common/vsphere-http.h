@@ -28,10 +28,8 @@ char *vs_folder_url (const char *server, const char *dc_path,
 int vs_http_pread (struct vs_http_pool *p, const char *url, const char *name,
                    void *buf, size_t count, uint64_t offset);
 
-/* Read the whole file at URL, which must be at most MAX bytes.  Returns
- * a NUL-terminated buffer (free with free) and its length in *LEN.
- */
-char *vs_http_get_small (struct vs_http_pool *p, const char *url,
-                         const char *name, size_t max, size_t *len);
+/* The size of the file at URL, from a one-byte ranged read. */
+int vs_http_size (struct vs_http_pool *p, const char *url, const char *name,
+                  uint64_t *size);
 
 #endif /* VSPHERE_HTTP_H */

@@ -16,6 +16,7 @@
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
+#include "vsphere-datastores.h"
 #include "vsphere-debug.h"
 #include "vsphere-http.h"
 #include "vsphere-server.h"
@@ -211,6 +212,12 @@ build_description (void)
               d->change_id);
 }
 
+static char *
+datastore_for_volume (void *opaque, const char *volume)
+{
+  return vs_datastore_for_volume (session, target.vm_ref, volume);
+}
+
 static int
 vsphere_get_ready (void)
 {
@@ -233,6 +240,8 @@ vsphere_get_ready (void)
   loc.server = server.server;
   loc.dc_path = target.dc_path;
   loc.file = target.disk->file;
+  loc.datastore_for_volume = datastore_for_volume;
+  loc.opaque = NULL;
   reader = vmdk_reader_open (pool, &loc, target.disk->capacity);
   if (!reader)
     goto fail;

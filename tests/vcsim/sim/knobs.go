@@ -15,7 +15,7 @@ import (
 // defaultDeltaFormat is what snapshots write unless -delta-format, the
 // delta_format knob or /vm/create?delta= say otherwise: copy, sesparse or
 // vmfssparse. (Flip it here once the C reader handles real deltas.)
-const defaultDeltaFormat = deltaCopy
+const defaultDeltaFormat = deltaSeSparse
 
 // effectiveDeltaFormat maps the knob's zero value to the default.
 func effectiveDeltaFormat(f string) string {
