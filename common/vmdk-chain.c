@@ -190,6 +190,9 @@ open_layer (struct vmdk_chain *c, const char *from, const char *name,
   c->depth++;
   text = read_descriptor (&df, &len);
   c->io.close (c->io.opaque, &df);
+  /* Descriptors may be padded with NULs (embedded ones always are). */
+  if (text)
+    len = strnlen (text, len);
   if (!l->name || !text ||
       vmdk_descriptor_parse (text, len, l->name, &d) == -1) {
     free (text);

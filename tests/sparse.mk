@@ -1,0 +1,27 @@
+# Sparse VMDK decoders (common/vmdk-sparse.c and the format files):
+# CUnit tests on synthetic images, and byte-for-byte comparison with
+# qemu-img on chains of real and synthesized extents.
+# Included from tests/Makefile.am.
+
+check_PROGRAMS += test-sparse sparse-cat sparse-mkimage
+TESTS += test-sparse test-sparse-oracle.sh
+EXTRA_DIST += test-sparse-oracle.sh sparse.mk
+
+SPARSE_CPPFLAGS = -I$(top_srcdir)/common
+SPARSE_CFLAGS = $(WARNINGS_CFLAGS) $(NBDKIT_CFLAGS)
+SPARSE_LDADD = $(top_builddir)/common/libvsphere.la \
+	$(CURL_LIBS) $(XML_LIBS) $(SSL_LIBS)
+
+test_sparse_SOURCES = test-sparse.c sparse-image.c sparse-image.h \
+	nbdkit-stubs.c nbdkit-stubs.h
+test_sparse_CPPFLAGS = $(SPARSE_CPPFLAGS)
+test_sparse_CFLAGS = $(SPARSE_CFLAGS) $(CUNIT_CFLAGS)
+test_sparse_LDADD = $(SPARSE_LDADD) $(CUNIT_LIBS)
+
+sparse_cat_SOURCES = sparse-cat.c nbdkit-stubs.c nbdkit-stubs.h
+sparse_cat_CPPFLAGS = $(SPARSE_CPPFLAGS)
+sparse_cat_CFLAGS = $(SPARSE_CFLAGS)
+sparse_cat_LDADD = $(SPARSE_LDADD)
+
+sparse_mkimage_SOURCES = sparse-mkimage.c sparse-image.c sparse-image.h
+sparse_mkimage_CFLAGS = $(WARNINGS_CFLAGS)
