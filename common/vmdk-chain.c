@@ -136,6 +136,20 @@ read_descriptor (const struct vmdk_file *f, size_t *len)
   return text;
 }
 
+/* Descriptors may be padded with NULs (embedded ones always are); NULs
+ * followed by anything else mean binary data, which the parser refuses.
+ */
+static size_t
+unpadded_length (const char *text, size_t len)
+{
+  size_t n = strnlen (text, len), i;
+
+  for (i = n; i < len; i++)
+    if (text[i] != '\0')
+      return len;
+  return n;
+}
+
 static int
 open_extent (struct vmdk_chain *c, struct layer *l,
              const struct vmdk_extent *e, struct extent *x)
@@ -190,9 +204,8 @@ open_layer (struct vmdk_chain *c, const char *from, const char *name,
   c->depth++;
   text = read_descriptor (&df, &len);
   c->io.close (c->io.opaque, &df);
-  /* Descriptors may be padded with NULs (embedded ones always are). */
   if (text)
-    len = strnlen (text, len);
+    len = unpadded_length (text, len);
   if (!l->name || !text ||
       vmdk_descriptor_parse (text, len, l->name, &d) == -1) {
     free (text);

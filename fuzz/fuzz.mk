@@ -10,7 +10,7 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-Wall -Wextra -Werror -Wno-unused-parameter \
 	-I$(top_builddir) -I$(top_srcdir)/common $(NBDKIT_CFLAGS)
 FUZZ_TARGETS = fuzz/fuzz-descriptor fuzz/fuzz-hosted fuzz/fuzz-cowd \
-	fuzz/fuzz-sesparse
+	fuzz/fuzz-sesparse fuzz/fuzz-chain
 FUZZ_DESCRIPTOR_SRC = $(top_srcdir)/common/vmdk-descriptor.c \
 	$(top_srcdir)/tests/nbdkit-stubs.c
 FUZZ_SPARSE_SRC = $(FUZZ_DESCRIPTOR_SRC) \
@@ -23,7 +23,7 @@ FUZZ_SPARSE_DEPS = $(FUZZ_SPARSE_SRC) $(top_srcdir)/fuzz/fuzz-sparse.c \
 	$(top_srcdir)/common/vmdk-sparse-impl.h
 
 EXTRA_DIST += fuzz/README.md fuzz/fuzz.mk fuzz/fuzz-descriptor.c \
-	fuzz/fuzz-sparse.c
+	fuzz/fuzz-sparse.c fuzz/fuzz-chain.c
 CLEANFILES += $(FUZZ_TARGETS)
 
 .PHONY: fuzz fuzz-run
@@ -35,6 +35,12 @@ fuzz/fuzz-descriptor: $(top_srcdir)/fuzz/fuzz-descriptor.c \
 	@$(MKDIR_P) fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(top_srcdir)/fuzz/fuzz-descriptor.c \
 		$(FUZZ_DESCRIPTOR_SRC)
+
+fuzz/fuzz-chain: $(FUZZ_SPARSE_DEPS) $(top_srcdir)/fuzz/fuzz-chain.c \
+		$(top_srcdir)/common/vmdk-chain.c $(top_srcdir)/common/vmdk-chain.h
+	@$(MKDIR_P) fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(top_srcdir)/fuzz/fuzz-chain.c \
+		$(top_srcdir)/common/vmdk-chain.c $(FUZZ_SPARSE_SRC)
 
 fuzz/fuzz-hosted: $(FUZZ_SPARSE_DEPS)
 	@$(MKDIR_P) fuzz
@@ -57,7 +63,7 @@ fuzz/fuzz-sesparse: $(FUZZ_SPARSE_DEPS)
 fuzz-run: fuzz
 	cd tests && $(MAKE) $(AM_MAKEFLAGS) sparse-mkimage
 	@set -e; mk=tests/sparse-mkimage; \
-	for t in descriptor hosted cowd sesparse; do \
+	for t in descriptor hosted cowd sesparse chain; do \
 	  $(MKDIR_P) fuzz/corpus-$$t; \
 	done; \
 	printf 'version=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="vmfsSparse"\nparentFileNameHint="base.vmdk"\nRW 2048 VMFSSPARSE "x-delta.vmdk"\nRDONLY 8 ZERO\nRW 16 FLAT "a b.vmdk" 4\nddb.x = "y"\n' \
@@ -65,7 +71,9 @@ fuzz-run: fuzz
 	$$mk hosted fuzz/corpus-hosted/seed 2000 1 0=d:11 1=z 600=d:22 1999=d:33; \
 	$$mk cowd fuzz/corpus-cowd/seed 9000 1 0=d:11 1=z 5000=d:22 8999=d:33; \
 	$$mk sesparse fuzz/corpus-sesparse/seed 9000 8 0=d:11 1=z 2=u 1124=d:33; \
-	for t in descriptor hosted cowd sesparse; do \
+	cp fuzz/corpus-hosted/seed fuzz/corpus-chain/hosted; \
+	cp fuzz/corpus-descriptor/seed fuzz/corpus-chain/descriptor; \
+	for t in descriptor hosted cowd sesparse chain; do \
 	  echo "fuzz-$$t: $(FUZZ_SECONDS) seconds"; \
 	  (cd fuzz && ./fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
 	     -max_len=65536 -print_final_stats=1 corpus-$$t) || exit 1; \

@@ -57,6 +57,7 @@ echo "ok: nbdinfo"
 # --dump-plugin lists the plugin's features.
 nbdkit "$NBDKIT_VSPHERE_PLUGIN" --dump-plugin > "$VCSIM_DIR/dump"
 grep -q '^thread_model=parallel$' "$VCSIM_DIR/dump" || fail "not parallel: $(cat "$VCSIM_DIR/dump")"
+grep -q '^vsphere_extent_types=FLAT VMFS ZERO SPARSE VMFSSPARSE SESPARSE$' "$VCSIM_DIR/dump" || fail "--dump-plugin lacks the extent types"
 grep -q '^vsphere_vm_lookup=path moref uuid instance-uuid name$' "$VCSIM_DIR/dump" ||
   fail "--dump-plugin lacks the features: $(cat "$VCSIM_DIR/dump")"
 echo "ok: --dump-plugin"

@@ -23,6 +23,7 @@
 #include "vsphere-snapshot.h"
 #include "vsphere-soap.h"
 #include "vsphere-target.h"
+#include "vmdk-chain.h"
 #include "vmdk-reader.h"
 
 /* -D vsphere.soap=1: log each SOAP call.  -D vsphere.http=1: log each
@@ -320,7 +321,8 @@ vsphere_dump_plugin (void)
   printf ("vsphere_curl_version=%s\n", v->version);
   printf ("vsphere_ssl_version=%s\n", v->ssl_version ? v->ssl_version : "");
   printf ("vsphere_default_connections=%d\n", DEFAULT_CONNECTIONS);
-  printf ("vsphere_extent_types=FLAT VMFS ZERO\n");
+  printf ("vsphere_extent_types=FLAT VMFS ZERO SPARSE VMFSSPARSE SESPARSE\n");
+  printf ("vsphere_max_chain_depth=%d\n", VMDK_CHAIN_MAX);
   printf ("vsphere_vm_lookup=path moref uuid instance-uuid name\n");
   printf ("vsphere_snapshot=name moref create\n");
   printf ("vsphere_thumbprint=sha256 sha1\n");
