@@ -16,6 +16,15 @@ vs_server_init (struct vs_server *srv)
   srv->retries = 5;
 }
 
+void
+vs_server_clear (struct vs_server *srv)
+{
+  if (srv->password)
+    memset (srv->password, 0, strlen (srv->password));
+  free (srv->password);
+  srv->password = NULL;
+}
+
 static int
 parse_uint (const char *key, const char *value, unsigned max, unsigned *ret)
 {

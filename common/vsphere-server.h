@@ -35,6 +35,9 @@ void vs_server_init (struct vs_server *srv);
 int vs_server_config (struct vs_server *srv, const char *key,
                       const char *value);
 
+/* Wipe and free what vs_server_config read (the password). */
+void vs_server_clear (struct vs_server *srv);
+
 /* Check that the required parameters were given. */
 int vs_server_config_complete (const struct vs_server *srv);
 

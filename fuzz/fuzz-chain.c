@@ -11,29 +11,13 @@
 
 #include <nbdkit-plugin.h>
 
+#include "fuzz-input.h"
+
 #include "vmdk-chain.h"
 
 #define MAX_READ (1024 * 1024)
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-struct input {
-  const uint8_t *data;
-  size_t size;
-};
-
-static int
-mem_pread (void *opaque, void *buf, size_t count, uint64_t offset)
-{
-  const struct input *in = opaque;
-
-  if (offset > in->size || count > in->size - offset) {
-    nbdkit_error ("short read");
-    return -1;
-  }
-  memcpy (buf, in->data + offset, count);
-  return 0;
-}
 
 static int
 mem_open (void *opaque, const char *from, const char *name, bool parent,

@@ -11,30 +11,14 @@
 
 #include <nbdkit-plugin.h>
 
+#include "fuzz-input.h"
+
 #include "vmdk-descriptor.h"
 #include "vmdk-sparse.h"
 
 #define MAX_CALLS 512
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-struct input {
-  const uint8_t *data;
-  size_t size;
-};
-
-static int
-mem_pread (void *opaque, void *buf, size_t count, uint64_t offset)
-{
-  const struct input *in = opaque;
-
-  if (offset > in->size || count > in->size - offset) {
-    nbdkit_error ("short read");
-    return -1;
-  }
-  memcpy (buf, in->data + offset, count);
-  return 0;
-}
 
 static uint64_t
 le (const uint8_t *p, size_t n)

@@ -19,11 +19,12 @@ FUZZ_SPARSE_SRC = $(FUZZ_DESCRIPTOR_SRC) \
 	$(top_srcdir)/common/vmdk-cowd.c \
 	$(top_srcdir)/common/vmdk-sesparse.c
 FUZZ_SPARSE_DEPS = $(FUZZ_SPARSE_SRC) $(top_srcdir)/fuzz/fuzz-sparse.c \
+	$(top_srcdir)/fuzz/fuzz-input.h \
 	$(top_srcdir)/common/vmdk-sparse.h \
 	$(top_srcdir)/common/vmdk-sparse-impl.h
 
 EXTRA_DIST += fuzz/README.md fuzz/fuzz.mk fuzz/fuzz-descriptor.c \
-	fuzz/fuzz-sparse.c fuzz/fuzz-chain.c
+	fuzz/fuzz-sparse.c fuzz/fuzz-chain.c fuzz/fuzz-input.h
 CLEANFILES += $(FUZZ_TARGETS)
 
 .PHONY: fuzz fuzz-run

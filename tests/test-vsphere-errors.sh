@@ -48,6 +48,8 @@ expect_error 'snapshot=weekly: VM err-vm has no such snapshot; its snapshots are
 expect_error 'give disk= or file=, not both' "vm=$vm" disk=0 "file=[LocalDS_0] x.vmdk"
 expect_error 'connections=0: expected a number from 1 to 64' "vm=$vm" connections=0
 expect_error 'thumbprint=12:34: expected a SHA-256' "vm=$vm" thumbprint=12:34
+expect_error 'cbt-changeid= is a parameter of the cbt filter: add --filter=cbt' "vm=$vm" 'cbt-changeid=*'
+expect_error "unknown parameter 'colour'" "vm=$vm" colour=blue
 
 # Wrong password, unreachable server.
 echo wrong > "$VCSIM_DIR/wrong"

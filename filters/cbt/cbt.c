@@ -56,9 +56,7 @@ cbt_unload (void)
 {
   vs_changes_free (&changes);
   free (next_change_id);
-  if (server.password)
-    memset (server.password, 0, strlen (server.password));
-  free (server.password);
+  vs_server_clear (&server);
   xmlCleanupParser ();
   curl_global_cleanup ();
 }

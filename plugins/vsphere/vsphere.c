@@ -97,9 +97,7 @@ static void
 vsphere_unload (void)
 {
   release_all ();
-  if (server.password)
-    memset (server.password, 0, strlen (server.password));
-  free (server.password);
+  vs_server_clear (&server);
   xmlCleanupParser ();
   curl_global_cleanup ();
 }
@@ -124,7 +122,12 @@ vsphere_config (const char *key, const char *value)
     connections = n;
     return 0;
   }
-  nbdkit_error ("unknown parameter '%s' (see nbdkit-vsphere-plugin(1))", key);
+  if (strncmp (key, "cbt-", 4) == 0)
+    nbdkit_error ("%s= is a parameter of the cbt filter: add --filter=cbt "
+                  "(see nbdkit-cbt-filter(1))", key);
+  else
+    nbdkit_error ("unknown parameter '%s' (see nbdkit-vsphere-plugin(1))",
+                  key);
   return -1;
 }
 
