@@ -107,6 +107,14 @@ expect_cbt_error "cbt-changeid= is required" "vm=$vm" snapshot=s2
 expect_cbt_error "the cbt filter needs snapshot=" "vm=$vm" "cbt-changeid=$cid1"
 expect_cbt_error 'snapshot=nope: VM cbt-vm has no such snapshot' "vm=$vm" snapshot=nope "cbt-changeid=$cid1"
 
+# Answers that do not tile the disk exactly are never trusted.
+for fault in gap overlap past_end; do
+  vcsim_ctl POST "/knobs?cbt_fault=$fault" >/dev/null
+  expect_cbt_error "QueryChangedDiskAreas (answered|returned) .*refusing to trust it" \
+    "vm=$vm" snapshot=s2 "cbt-changeid=$cid1"
+done
+vcsim_ctl POST "/knobs?cbt_fault=0" >/dev/null
+
 vcsim_ctl POST "/vm/create?path=DC0/vm/no-cbt&power=off" >/dev/null
 vcsim_ctl POST "/disk/add?vm=DC0/vm/no-cbt&ds=LocalDS_0&name=no-cbt/no-cbt&image=$img" >/dev/null
 expect_error "Changed Block Tracking is not enabled on VM no-cbt" \

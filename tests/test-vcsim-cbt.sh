@@ -114,6 +114,18 @@ out=$(soap_qcda "$vm" "$s3" "$key" 3145800 "$c1")
 vcsim_ctl POST '/knobs?cbt_page=0' >/dev/null
 PAGE=$cap
 
+# The cbt_fault knob: answers that a careful client must refuse.
+page () { soap_qcda "$vm" "$s3" "$key" 0 "$c1"; }
+vcsim_ctl POST '/knobs?cbt_fault=gap' >/dev/null
+[ "$(xml_text startOffset <<<"$(page)")" != 0 ] || fail "cbt_fault=gap: the page starts where asked"
+vcsim_ctl POST '/knobs?cbt_fault=past_end' >/dev/null
+[ "$(grep -o '</startOffset><length>[0-9]*' <<<"$(page)" | sed 's/.*>//')" -gt "$cap" ] ||
+    fail "cbt_fault=past_end: the page does not run past the end"
+vcsim_ctl POST '/knobs?cbt_fault=overlap' >/dev/null
+[ "$(areas "$s3" "$c1" | tail -n 1)" = "0 65536" ] || fail "cbt_fault=overlap: no overlapping area last"
+vcsim_ctl POST '/knobs?cbt_fault=0' >/dev/null
+[ "$(areas "$s3" "$c1" | blocks)" = "3 9 10 20 48 49 " ] || fail "cbt_fault=0 does not restore answers"
+
 # Faults: bad changeIds, unknown key, start past the end.
 expect_fault FileFault "$s3" "0${c1:1}"
 expect_fault FileFault "$s3" "${c1%/*}/999"

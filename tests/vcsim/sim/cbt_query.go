@@ -88,7 +88,26 @@ func queryChangedAreas(vm *VirtualMachine, req *types.QueryChangedDiskAreas) (*t
 		}
 	}
 	info.ChangedArea = blockExtents(blocks, info.StartOffset, end)
+	breakAnswer(info, currentKnobs().CBTFault)
 	return info, nil
+}
+
+// breakAnswer makes an answer wrong the way buggy servers have been: the
+// page starts past the offset asked for (leaving a gap), areas overlap,
+// or the page runs past the end of the disk.
+func breakAnswer(info *types.DiskChangeInfo, fault string) {
+	switch fault {
+	case "gap":
+		if info.Length > cbtBlock {
+			info.Length -= cbtBlock / 2
+			info.StartOffset += cbtBlock / 2
+		}
+	case "overlap":
+		info.ChangedArea = append(info.ChangedArea,
+			types.DiskChangeExtent{Start: info.StartOffset, Length: cbtBlock})
+	case "past_end":
+		info.Length += cbtBlock
+	}
 }
 
 // blockExtents merges sorted 64 KiB blocks into extents clipped to [start, end).

@@ -35,6 +35,7 @@ type HarnessKnobs struct {
 	Bandwidth          int64  // bytes per second per connection on /folder bodies
 	CBTPage            int64  // QueryChangedDiskAreas page size; 0 = default
 	DeltaFormat        string // copy, sesparse or vmfssparse
+	CBTFault           string // "", gap, overlap or past_end: a broken answer
 }
 
 const defaultCBTPage = 512 << 30 // what real vCenter answers at most per call
@@ -93,6 +94,20 @@ var knobTable = []knob{
 	{"cbt_page", "bytes covered by one QueryChangedDiskAreas answer (0 = 512 GiB)",
 		func(k *HarnessKnobs, s string) (err error) { k.CBTPage, err = parseBytes(s); return },
 		func(k *HarnessKnobs) string { return strconv.FormatInt(k.CBTPage, 10) }},
+	{"cbt_fault", "QueryChangedDiskAreas answers wrongly: gap, overlap, past_end (empty = off)",
+		func(k *HarnessKnobs, s string) error {
+			switch s {
+			case "", "0", "gap", "overlap", "past_end":
+			default:
+				return fmt.Errorf("cbt_fault=%s: want gap, overlap or past_end", s)
+			}
+			if s == "0" {
+				s = ""
+			}
+			k.CBTFault = s
+			return nil
+		},
+		func(k *HarnessKnobs) string { return k.CBTFault }},
 	{"delta_format", "snapshot delta files: copy (full copies), sesparse or vmfssparse",
 		func(k *HarnessKnobs, s string) error {
 			if err := checkDeltaFormat(s); err != nil {
