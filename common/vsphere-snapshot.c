@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nbdkit-plugin.h>
 
@@ -143,6 +144,12 @@ start_task (struct vs_session *s, const char *method, const char *type,
   task = vs_xml_child_text (vs_soap_result (doc), "returnval");
   xmlFreeDoc (doc);
   return task;
+}
+
+void
+vs_snapshot_temp_name (char *name, size_t len)
+{
+  snprintf (name, len, "nbdkit-vsphere-%ld", (long) getpid ());
 }
 
 char *

@@ -5,6 +5,7 @@
 #define VSPHERE_SNAPSHOT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "vsphere-soap.h"
 
@@ -14,6 +15,12 @@
  */
 char *vs_snapshot_find (struct vs_session *s, const char *vm_ref,
                         const char *vm_name, const char *spec);
+
+/* The name snapshot=create gives its snapshot: the plugin takes it and
+ * the cbt filter, in the same process, finds it by this name.
+ */
+#define VS_TEMP_SNAPSHOT_NAME_MAX 64
+void vs_snapshot_temp_name (char *name, size_t len);
 
 /* Take a snapshot without memory and wait for it.  Returns its moref. */
 char *vs_snapshot_create (struct vs_session *s, const char *vm_ref,

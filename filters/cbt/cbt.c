@@ -144,13 +144,13 @@ cbt_config_complete (nbdkit_next_config_complete *next,
 static char *
 find_snapshot (struct vs_session *s, const struct vs_target *t)
 {
-  char name[64];
+  char name[VS_TEMP_SNAPSHOT_NAME_MAX];
 
   if (!vs_target_creates_snapshot (&target_config))
     return vs_snapshot_find (s, t->vm_ref, t->vm_name,
                              target_config.snapshot);
   /* The plugin took it at its get_ready, in this process. */
-  snprintf (name, sizeof name, "nbdkit-vsphere-%ld", (long) getpid ());
+  vs_snapshot_temp_name (name, sizeof name);
   return vs_snapshot_find (s, t->vm_ref, t->vm_name, name);
 }
 

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <libxml/parser.h>
@@ -44,7 +43,7 @@ static struct vs_target target;
 static struct vs_http_pool *pool;
 static struct vmdk_reader *reader;
 static char *created_snapshot;          /* ours to remove at exit */
-static char created_snapshot_name[64];
+static char created_snapshot_name[VS_TEMP_SNAPSHOT_NAME_MAX];
 static char description[4096];
 
 static void
@@ -162,9 +161,7 @@ choose_snapshot (bool *ok)
     *ok = ref != NULL;
     return ref;
   }
-  /* The name is known to the cbt filter, which runs in this process. */
-  snprintf (created_snapshot_name, sizeof created_snapshot_name,
-            "nbdkit-vsphere-%ld", (long) getpid ());
+  vs_snapshot_temp_name (created_snapshot_name, sizeof created_snapshot_name);
   created_snapshot = vs_snapshot_create (session, target.vm_ref,
                                          created_snapshot_name,
                                          target_config.quiesce);
