@@ -127,7 +127,8 @@ vcsim_ctl POST '/knobs?cbt_fault=0' >/dev/null
 [ "$(areas "$s3" "$c1" | blocks)" = "3 9 10 20 48 49 " ] || fail "cbt_fault=0 does not restore answers"
 
 # Faults: bad changeIds, unknown key, start past the end.
-expect_fault FileFault "$s3" "0${c1:1}"
+other_uuid=$([ "${c1:0:1}" = 0 ] && echo 1 || echo 0)${c1:1}   # another CBT history
+expect_fault FileFault "$s3" "$other_uuid"
 expect_fault FileFault "$s3" "${c1%/*}/999"
 expect_fault FileFault "$s3" "garbage"
 expect_fault FileFault "$s3" "${c1%/*}/x"
