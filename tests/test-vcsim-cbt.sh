@@ -29,7 +29,8 @@ head -c $K /dev/urandom | dd of="$img" bs=$K seek=40 conv=notrunc status=none
 key=$(vcsim_ctl POST "/disk/add?vm=$vmq&ds=LocalDS_0&name=cbt/d&image=$img")
 cap=4194304
 
-write () { head -c "$2" /dev/urandom | vcsim_ctl POST "/disk/write?vm=$vmq&disk=0&offset=$1" --data-binary @-; }
+# Random bytes, never zero: a short write must make its block non-zero.
+write () { head -c "$2" /dev/urandom | tr '\0' '\1' | vcsim_ctl POST "/disk/write?vm=$vmq&disk=0&offset=$1" --data-binary @-; }
 snap_change_id () {
     soap_props VirtualMachineSnapshot "$1" config.hardware.device | sed 's|</VirtualDevice>|&\n|g' |
         grep "<key>$key</key>" | xml_text changeId | head -n 1
