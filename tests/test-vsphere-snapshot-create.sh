@@ -36,23 +36,26 @@ fi
 grep -q "disk=5" "$VCSIM_DIR/err" || fail "no disk error: $(cat "$VCSIM_DIR/err")"
 no_snapshots "a start-up error"
 
-# SIGTERM to nbdkit in the middle of a slow copy.
+# SIGTERM or SIGINT to nbdkit in the middle of a slow copy.
 vcsim_ctl POST "/knobs?bandwidth=2000000" >/dev/null
-nbdkit -f -U "$VCSIM_DIR/sock" -P "$VCSIM_DIR/pid" "$NBDKIT_VSPHERE_PLUGIN" \
-  $(vsphere_server_args) "vm=$vm" snapshot=create connections=2 &
-nbdkit_job=$!
-vcsim_on_exit "kill -9 $nbdkit_job 2>/dev/null || true"
-for _ in $(seq 100); do [ -S "$VCSIM_DIR/sock" ] && break; sleep 0.1; done
-[ -S "$VCSIM_DIR/sock" ] || fail "nbdkit did not start"
-[ -n "$(vcsim_ctl GET "/snapshots?vm=$vm")" ] || fail "no snapshot was taken"
-nbdcopy "nbd+unix:///?socket=$VCSIM_DIR/sock" null: &
-copy_job=$!
-sleep 1
-kill -TERM "$nbdkit_job"
-wait "$nbdkit_job" || true
-wait "$copy_job" && fail "the copy should have been cut short" || true
+for sig in TERM INT; do
+  rm -f "$VCSIM_DIR/sock"
+  nbdkit -f -U "$VCSIM_DIR/sock" "$NBDKIT_VSPHERE_PLUGIN" \
+    $(vsphere_server_args) "vm=$vm" snapshot=create connections=2 &
+  nbdkit_job=$!
+  vcsim_on_exit "kill -9 $nbdkit_job 2>/dev/null || true"
+  for _ in $(seq 100); do [ -S "$VCSIM_DIR/sock" ] && break; sleep 0.1; done
+  [ -S "$VCSIM_DIR/sock" ] || fail "nbdkit did not start"
+  [ -n "$(vcsim_ctl GET "/snapshots?vm=$vm")" ] || fail "no snapshot was taken"
+  nbdcopy "nbd+unix:///?socket=$VCSIM_DIR/sock" null: &
+  copy_job=$!
+  sleep 1
+  kill -"$sig" "$nbdkit_job"
+  wait "$nbdkit_job" || true
+  if wait "$copy_job"; then fail "the copy should have been cut short by SIG$sig"; fi
+  no_snapshots "SIG$sig during a copy"
+done
 vcsim_ctl POST "/knobs?bandwidth=0" >/dev/null
-no_snapshots "SIGTERM during a copy"
 
 # Sessions are logged out at exit.
 sessions_back () { [ "$(vcsim_ctl GET /sessions)" = "$sessions" ]; }
