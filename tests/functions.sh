@@ -132,3 +132,13 @@ eventually ()
   done
   "$@"
 }
+
+# add_vm PATH IMAGE [QUERY]: a VM at inventory PATH (QUERY for
+# /vm/create, default power=off) with one disk on LocalDS_0, named after
+# the VM, holding the raw IMAGE.
+add_vm ()
+{
+  local name=${1##*/}
+  vcsim_ctl POST "/vm/create?path=$1&${3:-power=off}" >/dev/null
+  vcsim_ctl POST "/disk/add?vm=$1&ds=LocalDS_0&name=$name/$name&image=$2" >/dev/null
+}

@@ -11,8 +11,7 @@ vcsim_start
 img=$VCSIM_DIR/src.img
 make_image "$img" 8
 vm=DC0/vm/cbt-vm
-vcsim_ctl POST "/vm/create?path=$vm&power=on&cbt=1" >/dev/null
-vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=cbt-vm/cbt-vm&image=$img" >/dev/null
+add_vm "$vm" "$img" "power=on&cbt=1"
 vcsim_ctl POST "/knobs?cbt_page=1048576" >/dev/null
 snap1=$(vcsim_ctl POST "/snapshot/create?vm=$vm&name=s1")
 cbt () { nbdkit_vsphere "vm=$vm" --filter="$NBDKIT_CBT_FILTER" "$@"; }
@@ -115,8 +114,7 @@ for fault in gap overlap past_end; do
 done
 vcsim_ctl POST "/knobs?cbt_fault=0" >/dev/null
 
-vcsim_ctl POST "/vm/create?path=DC0/vm/no-cbt&power=off" >/dev/null
-vcsim_ctl POST "/disk/add?vm=DC0/vm/no-cbt&ds=LocalDS_0&name=no-cbt/no-cbt&image=$img" >/dev/null
+add_vm "DC0/vm/no-cbt" "$img"
 expect_error "Changed Block Tracking is not enabled on VM no-cbt" \
   --filter="$NBDKIT_CBT_FILTER" vm=DC0/vm/no-cbt snapshot=create 'cbt-changeid=*'
 [ -z "$(vcsim_ctl GET "/snapshots?vm=DC0/vm/no-cbt")" ] || fail "snapshot left on no-cbt"

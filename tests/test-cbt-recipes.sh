@@ -11,8 +11,7 @@ vcsim_start
 cd "$VCSIM_DIR"
 make_image model.img 8
 vm=DC0/vm/web01
-vcsim_ctl POST "/vm/create?path=$vm&power=on&cbt=1" >/dev/null
-vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=web01/web01&image=$VCSIM_DIR/model.img" >/dev/null
+add_vm "$vm" "$VCSIM_DIR/model.img" "power=on&cbt=1"
 cbt () { nbdkit_vsphere "vm=$vm" snapshot=create --filter="$NBDKIT_CBT_FILTER" "$@"; }
 next_id () { sed -n 's/.*next cbt-changeid=\(.*\)$/\1/p' "$1"; }
 write () # write OFFSET LENGTH SOURCE: guest write, mirrored in the model

@@ -16,8 +16,7 @@ size=$((8 * 1024 * 1024))
 model=$VCSIM_DIR/model.img
 make_image "$model" 8
 vm=DC0/vm/sync-vm
-vcsim_ctl POST "/vm/create?path=$vm&power=on&cbt=1" >/dev/null
-vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=sync-vm/sync-vm&image=$model" >/dev/null
+add_vm "$vm" "$model" "power=on&cbt=1"
 # Small CBT pages, so that every query is answered in several pages.
 vcsim_ctl POST "/knobs?cbt_page=1048576" >/dev/null
 # shellcheck disable=SC2046
@@ -147,8 +146,7 @@ echo "ok: the cycle after the killed one is byte-exact"
 # Pointed at another, larger disk: the state does not fit, so a full copy.
 other=$VCSIM_DIR/other.img
 make_image "$other" 9
-vcsim_ctl POST "/vm/create?path=DC0/vm/other-vm&power=on&cbt=1" >/dev/null
-vcsim_ctl POST "/disk/add?vm=DC0/vm/other-vm&ds=LocalDS_0&name=other-vm/other-vm&image=$other" >/dev/null
+add_vm "DC0/vm/other-vm" "$other" "power=on&cbt=1"
 # shellcheck disable=SC2046
 "$sync_tool" -o "$VCSIM_DIR/out.raw" -- $(vsphere_server_args) vm=DC0/vm/other-vm \
   2> "$VCSIM_DIR/sync.err" || fail "sync of another disk failed: $(cat "$VCSIM_DIR/sync.err")"

@@ -88,8 +88,7 @@ done
 # Broken chains.
 ds=$(vcsim_ctl GET "/datastore/path?ds=LocalDS_0")
 vm=DC0/vm/broken
-vcsim_ctl POST "/vm/create?path=$vm&power=off&delta=sesparse" >/dev/null
-vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=broken/broken&image=$VCSIM_DIR/base.img" >/dev/null
+add_vm "$vm" "$VCSIM_DIR/base.img" "power=off&delta=sesparse"
 vcsim_ctl POST "/snapshot/create?vm=$vm&name=s1" >/dev/null
 delta=$ds/broken/broken-000001.vmdk
 [ -f "$delta" ] || fail "no delta descriptor at $delta: $(ls "$ds/broken")"

@@ -7,8 +7,7 @@ vcsim_start
 img=$VCSIM_DIR/src.img
 make_image "$img" 1
 vm=DC0/vm/err-vm
-vcsim_ctl POST "/vm/create?path=$vm&power=off" >/dev/null
-vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=err-vm/err-vm&image=$img" >/dev/null
+add_vm "$vm" "$img"
 vcsim_ctl POST "/snapshot/create?vm=$vm&name=nightly" >/dev/null
 plugin=$NBDKIT_VSPHERE_PLUGIN
 pw=+$VCSIM_PASSWORD_FILE
@@ -70,11 +69,7 @@ echo "ok: unreachable server"
 
 # Broken disks on the datastore.
 ds=$(vcsim_ctl GET "/datastore/path?ds=LocalDS_0")
-add_broken ()
-{
-  vcsim_ctl POST "/vm/create?path=DC0/vm/$1&power=off" >/dev/null
-  vcsim_ctl POST "/disk/add?vm=DC0/vm/$1&ds=LocalDS_0&name=$1/$1&image=$img" >/dev/null
-}
+add_broken () { add_vm "DC0/vm/$1" "$img"; }
 
 add_broken notdesc
 head -c 4096 /dev/urandom > "$ds/notdesc/notdesc.vmdk"

@@ -10,8 +10,7 @@ vcsim_start
 img=$VCSIM_DIR/src.img
 make_image "$img" 16
 vm=DC0/vm/faulty
-vcsim_ctl POST "/vm/create?path=$vm&power=off" >/dev/null
-vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=faulty/faulty&image=$img" >/dev/null
+add_vm "$vm" "$img"
 
 # copy_with_knobs KNOBS [PAUSE]: knobs are set once nbdkit has logged in.
 copy_with_knobs ()

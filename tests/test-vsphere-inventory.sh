@@ -12,8 +12,7 @@ make_image "$a" 3
 make_image "$b" 5
 
 vm=DC0/vm/two-disks
-vcsim_ctl POST "/vm/create?path=$vm&power=off" >/dev/null
-vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=two-disks/two-disks&image=$a" >/dev/null
+add_vm "$vm" "$a"
 vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_1&name=two-disks/two-disks_1&image=$b" >/dev/null
 
 copy ()

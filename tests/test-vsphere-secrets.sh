@@ -8,8 +8,7 @@ vcsim_start
 img=$VCSIM_DIR/src.img
 make_image "$img" 2
 vm=DC0/vm/secret-vm
-vcsim_ctl POST "/vm/create?path=$vm&power=off" >/dev/null
-vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=secret-vm/secret-vm&image=$img" >/dev/null
+add_vm "$vm" "$img"
 sessions=$(vcsim_ctl GET /sessions)
 
 nbdkit_vsphere -v -D vsphere.soap=1 -D vsphere.http=1 "vm=$vm" \

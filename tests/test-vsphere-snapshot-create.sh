@@ -9,8 +9,7 @@ vcsim_start
 img=$VCSIM_DIR/src.img
 make_image "$img" 16
 vm=DC0/vm/temp-snap
-vcsim_ctl POST "/vm/create?path=$vm&power=on" >/dev/null
-vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=temp-snap/temp-snap&image=$img" >/dev/null
+add_vm "$vm" "$img" "power=on"
 sessions=$(vcsim_ctl GET /sessions)
 
 snapshot_count_is_zero () { [ -z "$(vcsim_ctl GET "/snapshots?vm=$vm")" ]; }

@@ -9,8 +9,7 @@ vcsim_start
 img=$VCSIM_DIR/src.img
 make_image "$img" 4
 vm=DC0/vm/snap-vm
-vcsim_ctl POST "/vm/create?path=$vm&power=on" >/dev/null
-vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=snap-vm/snap-vm&image=$img" >/dev/null
+add_vm "$vm" "$img" "power=on"
 
 # The guest writes; then the image is frozen in snapshot "before".
 head -c 100000 /dev/urandom > "$VCSIM_DIR/w1"
@@ -51,8 +50,7 @@ echo "ok: live disk, with a warning"
 # With CBT on, the description gives the snapshot's changeId (the one an
 # incremental copy starts from next time).
 cbtvm=DC0/vm/cbt-vm
-vcsim_ctl POST "/vm/create?path=$cbtvm&power=on&cbt=1" >/dev/null
-vcsim_ctl POST "/disk/add?vm=$cbtvm&ds=LocalDS_0&name=cbt-vm/cbt-vm&image=$img" >/dev/null
+add_vm "$cbtvm" "$img" "power=on&cbt=1"
 vcsim_ctl POST "/snapshot/create?vm=$cbtvm&name=s1" >/dev/null
 nbdkit_vsphere "vm=$cbtvm" snapshot=s1 --run 'nbdinfo "$uri"' > "$VCSIM_DIR/info"
 grep -Eq "changeId [0-9a-f ]+-[0-9a-f ]+/[0-9]+" "$VCSIM_DIR/info" ||

@@ -8,8 +8,7 @@ vcsim_start
 img=$VCSIM_DIR/src.img
 make_image "$img" 1
 vm=DC0/vm/tls-vm
-vcsim_ctl POST "/vm/create?path=$vm&power=off" >/dev/null
-vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_0&name=tls-vm/tls-vm&image=$img" >/dev/null
+add_vm "$vm" "$img"
 
 for trust in "cainfo=$VCSIM_CAFILE" "thumbprint=$VCSIM_THUMBPRINT" \
              "thumbprint=${VCSIM_THUMBPRINT//:/}" \
