@@ -61,7 +61,6 @@ vcsim_ctl POST /counters/reset >/dev/null
 cbt snapshot=s2 "cbt-changeid=$cid1" --run "nbdcopy \"\$uri\" $VCSIM_DIR/out.raw"
 read_bytes=$(vcsim_ctl GET /counters | sed -n 's/^folder_bytes=//p')
 cp "$VCSIM_DIR/model.img" "$VCSIM_DIR/expect.raw"
-# shellcheck disable=SC2043
 for hole in "0 20" "21 10" "33 95"; do
   set -- $hole
   dd if=/dev/zero of="$VCSIM_DIR/expect.raw" bs=64K seek="$1" count="$2" conv=notrunc status=none
