@@ -127,5 +127,7 @@ func (h *harness) serveFolder(w http.ResponseWriter, r *http.Request) {
 	lim, _ := r.Context().Value(limiterKey{}).(*connLimiter)
 	fw := &folderWriter{ResponseWriter: w, lim: lim, bw: k.Bandwidth}
 	fw.cut = r.Header.Get("Range") != "" && folderStats.nextCut(k.Cut)
-	h.mux.ServeHTTP(fw, r)
+	if !h.serveFolderFile(fw, r) {
+		h.mux.ServeHTTP(fw, r)
+	}
 }
