@@ -117,9 +117,11 @@ release (struct vs_http_pool *p, struct conn *c)
   pthread_mutex_unlock (&p->lock);
 }
 
-/* Percent-encode S, keeping unreserved characters and those in KEEP. */
+/* Percent-encode S, keeping unreserved characters and those in KEEP.
+ * TWICE encodes the result again, which only turns each '%' into "%25".
+ */
 static void
-encode (FILE *fp, const char *s, const char *keep)
+encode (FILE *fp, const char *s, const char *keep, bool twice)
 {
   for (; *s; s++) {
     unsigned char c = *s;
@@ -129,8 +131,19 @@ encode (FILE *fp, const char *s, const char *keep)
         (keep && strchr (keep, c)))
       fputc (c, fp);
     else
-      fprintf (fp, "%%%02X", c);
+      fprintf (fp, twice ? "%%25%02X" : "%%%02X", c);
   }
+}
+
+/* vCenter decodes the query once more than HTTP asks, the second time
+ * as a form ('+' is a space, '&' and '=' split), so a name holding one
+ * of those or '%' must be encoded twice.  Other names are left as every
+ * server reads them.
+ */
+static void
+encode_query_value (FILE *fp, const char *s)
+{
+  encode (fp, s, NULL, strpbrk (s, "+%&=") != NULL);
 }
 
 char *
@@ -146,11 +159,11 @@ vs_folder_url (const char *server, const char *dc_path, const char *ds_name,
     return NULL;
   }
   fprintf (fp, "https://%s/folder/", server);
-  encode (fp, path, "/");
+  encode (fp, path, "/", false);
   fprintf (fp, "?dcPath=");
-  encode (fp, dc_path, NULL);
+  encode_query_value (fp, dc_path);
   fprintf (fp, "&dsName=");
-  encode (fp, ds_name, NULL);
+  encode_query_value (fp, ds_name);
   if (fclose (fp) == EOF) {
     nbdkit_error ("out of memory");
     return NULL;

@@ -132,12 +132,18 @@ test_extent_names (void)
 static void
 test_folder_url (void)
 {
-  char *u = vs_folder_url ("h:443", "EMEA/DC 1+&%\xc3\xa9", "ds 1+&",
-                           "web 01/web 01#1.vmdk");
+  /* Names that vCenter's second decoding would change are encoded
+   * twice; the rest, and the path, once.
+   */
+  char *u = vs_folder_url ("h:443", "EMEA/DC 1+&%\xc3\xa9", "ds 1 \xc3\xa9",
+                           "web 01+/web 01#1.vmdk");
 
-  CU_ASSERT_STRING_EQUAL (u, "https://h:443/folder/web%2001/web%2001%231.vmdk"
-                          "?dcPath=EMEA%2FDC%201%2B%26%25%C3%A9"
-                          "&dsName=ds%201%2B%26");
+  CU_ASSERT_STRING_EQUAL (u, "https://h:443/folder/web%2001%2B/web%2001%231.vmdk"
+                          "?dcPath=EMEA%252FDC%25201%252B%2526%2525%25C3%25A9"
+                          "&dsName=ds%201%20%C3%A9");
+  free (u);
+  u = vs_folder_url ("h", "DC=1", "a&b", "x");
+  CU_ASSERT_STRING_EQUAL (u, "https://h/folder/x?dcPath=DC%253D1&dsName=a%2526b");
   free (u);
 }
 

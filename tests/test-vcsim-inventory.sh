@@ -43,6 +43,10 @@ file=$(vcsim_urlencode 'web 01+&%ü')/$(vcsim_urlencode 'disk 1+&%é-flat.vmdk')
 q=$(folder_query 'EMEA/DC 1+&%é' 'ds 1+&%é')
 [ "$(folder_get "$file" "$q" -o "$VCSIM_DIR/got")" = 200 ] || fail "/folder with encoded names"
 cmp "$img" "$VCSIM_DIR/got" || fail "awkward disk content"
+# Encoded only once, the names do not survive vCenter's second decoding.
+once="dcPath=$(vcsim_urlencode 'EMEA/DC 1+&%é')&dsName=$(vcsim_urlencode 'ds 1+&%é')"
+code=$(folder_get "$file" "$once" -o /dev/null)
+[ "$code" = 404 ] || fail "names encoded once gave $code, not 404"
 code=$(folder_get "$file" "$(folder_query 'EMEA/DC 1+&%é' 'ds 1 &%é')" -o /dev/null)
 [ "$code" = 404 ] || fail "a wrong dsName gave $code, not 404"
 

@@ -91,9 +91,11 @@ folder_get () {
         -w '%{http_code}' "$@" "https://$VCSIM_SERVER/folder/$p?$q"
 }
 
-# folder_query DCPATH DSNAME: the encoded dcPath=&dsName= query.
+# folder_query DCPATH DSNAME: the dcPath=&dsName= query, each value
+# percent-encoded twice as vCenter wants.
 folder_query () {
-    printf 'dcPath=%s&dsName=%s\n' "$(vcsim_urlencode "$1")" "$(vcsim_urlencode "$2")"
+    printf 'dcPath=%s&dsName=%s\n' "$(vcsim_urlencode "$(vcsim_urlencode "$1")")" \
+        "$(vcsim_urlencode "$(vcsim_urlencode "$2")")"
 }
 
 # fail MESSAGE: stop the test with a reason.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -112,12 +113,26 @@ func (w *folderWriter) abort() {
 	w.cut = false
 }
 
+// decodeQueryTwice reads the query as vCenter does: percent-decoded once,
+// then parsed as a form query, which decodes again ('+' becomes a space,
+// '&' and '=' split).  A dcPath or dsName holding '+', '%', '&' or '='
+// therefore reaches the lookup intact only when encoded twice.
+func decodeQueryTwice(r *http.Request) {
+	once, err := url.PathUnescape(r.URL.RawQuery)
+	if err != nil {
+		once = ""
+	}
+	q, _ := url.ParseQuery(once)
+	r.URL.RawQuery = q.Encode()
+}
+
 func (h *harness) serveFolder(w http.ResponseWriter, r *http.Request) {
 	folderStats.countRequest()
 	if liveSession(r, true) == nil {
 		http.Error(w, "not authenticated: log in and send the vmware_soap_session cookie", http.StatusUnauthorized)
 		return
 	}
+	decodeQueryTwice(r)
 	k := currentKnobs()
 	time.Sleep(k.Latency)
 	if folderStats.next503(k.Fail503) {
