@@ -1,5 +1,6 @@
 #include <config.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,9 @@
 #include "vsphere-snapshot.h"
 #include "vsphere-props.h"
 #include "vsphere-xml.h"
+
+/* Removing waits this many times timeout= for a busy VM. */
+#define REMOVE_PATIENCE 10
 
 struct search {
   const char *name;             /* wanted name, or NULL */
@@ -86,10 +90,21 @@ vs_snapshot_find (struct vs_session *s, const char *vm_ref,
   return NULL;
 }
 
-/* Poll a task until it ends.  Returns 0 and its result (if any) in
- * *RESULT, or -1 with the task's error reported, prefixed by WHAT.
+/* How a task ended.  BUSY: another task held the VM (TaskInProgress),
+ * as while a consolidation or another client's snapshot runs.
  */
-static int
+enum task_end { TASK_DONE, TASK_FAILED, TASK_BUSY };
+
+static bool
+is_busy (const char *fault_type)
+{
+  return fault_type && strcmp (fault_type, "TaskInProgress") == 0;
+}
+
+/* Poll a task until it ends, leaving its result (if any) in *RESULT.
+ * A failure other than BUSY is reported, prefixed by WHAT.
+ */
+static enum task_end
 task_wait (struct vs_session *s, const char *task, const char *what,
            char **result)
 {
@@ -100,29 +115,33 @@ task_wait (struct vs_session *s, const char *task, const char *what,
     xmlDocPtr doc = vs_props_get (s, "Task", task, paths);
     xmlNodePtr info = doc ? vs_props_val (doc, "info") : NULL;
     char *state = vs_xml_child_text (info, "state");
-    int done = -2;
+    int done = -1;
 
     if (!doc)
-      return -1;
+      return TASK_FAILED;
     if (state && strcmp (state, "success") == 0) {
       if (result)
         *result = (char *) vs_xml_child_text (info, "result");
-      done = 0;
+      done = TASK_DONE;
     }
     else if (state && strcmp (state, "error") == 0) {
       xmlNodePtr err = vs_xml_child (info, "error");
       char *msg = vs_xml_child_text (err, "localizedMessage");
       char *fault = vs_xml_type (vs_xml_child (err, "fault"));
 
-      nbdkit_error ("%s failed: %s%s%s", what, fault ? fault : "error",
-                    msg && *msg ? ": " : "", msg ? msg : "");
+      if (is_busy (fault))
+        done = TASK_BUSY;
+      else {
+        nbdkit_error ("%s failed: %s%s%s", what, fault ? fault : "error",
+                      msg && *msg ? ": " : "", msg ? msg : "");
+        done = TASK_FAILED;
+      }
       xmlFree (msg);
       xmlFree (fault);
-      done = -1;
     }
     xmlFree (state);
     xmlFreeDoc (doc);
-    if (done != -2)
+    if (done != -1)
       return done;
     nanosleep (&delay, NULL);
     if (delay.tv_nsec < 500 * 1000 * 1000)
@@ -130,20 +149,56 @@ task_wait (struct vs_session *s, const char *task, const char *what,
   }
 }
 
-static char *
-start_task (struct vs_session *s, const char *method, const char *type,
-            const char *ref, const char *args, const char *what)
+/* Call METHOD and wait for its task.  While another task holds the VM,
+ * try again with growing pauses for up to PATIENCE seconds.
+ */
+static int
+run_task (struct vs_session *s, const char *method, const char *type,
+          const char *ref, const char *args, const char *what,
+          long patience, char **result)
 {
-  xmlDocPtr doc = vs_soap_call (s, method, type, ref, args, NULL);
-  char *task;
+  time_t deadline = time (NULL) + patience;
+  unsigned pause = 1;
 
-  if (!doc) {
-    nbdkit_error ("%s failed", what);
-    return NULL;
+  for (;;) {
+    struct vs_fault fault = { NULL, NULL };
+    xmlDocPtr doc = vs_soap_call (s, method, type, ref, args, &fault);
+    enum task_end end;
+
+    if (doc) {
+      char *task = vs_xml_child_text (vs_soap_result (doc), "returnval");
+
+      xmlFreeDoc (doc);
+      end = task ? task_wait (s, task, what, result) : TASK_FAILED;
+      if (!task)
+        nbdkit_error ("%s failed: the server returned no task", what);
+      xmlFree (task);
+    }
+    else if (is_busy (fault.type))
+      end = TASK_BUSY;
+    else {
+      if (fault.type)
+        nbdkit_error ("%s failed: %s: %s", what, fault.type, fault.message);
+      else
+        nbdkit_error ("%s failed", what);
+      end = TASK_FAILED;
+    }
+    vs_fault_free (&fault);
+    if (end != TASK_BUSY)
+      return end == TASK_DONE ? 0 : -1;
+    if (time (NULL) + pause > deadline) {
+      nbdkit_error ("%s failed: another task kept the VM busy "
+                    "(TaskInProgress) for %ld s; wait for it to end "
+                    "(a snapshot consolidation, a backup) and try again",
+                    what, patience);
+      return -1;
+    }
+    nbdkit_debug ("%s: another task holds the VM, trying again in %u s",
+                  what, pause);
+    sleep (pause);
+    if (pause < 8)
+      pause *= 2;
   }
-  task = vs_xml_child_text (vs_soap_result (doc), "returnval");
-  xmlFreeDoc (doc);
-  return task;
 }
 
 void
@@ -156,7 +211,7 @@ char *
 vs_snapshot_create (struct vs_session *s, const char *vm_ref,
                     const char *name, bool quiesce)
 {
-  char *ename = vs_xml_escape (name), *args = NULL, *task = NULL;
+  char *ename = vs_xml_escape (name), *args = NULL;
   char *snap = NULL, what[256];
 
   snprintf (what, sizeof what, "creating snapshot \"%s\" of VM %s%s",
@@ -171,13 +226,9 @@ vs_snapshot_create (struct vs_session *s, const char *vm_ref,
     free (ename);
     return NULL;
   }
-  task = start_task (s, "CreateSnapshot_Task", "VirtualMachine", vm_ref, args,
-                     what);
-  if (task && task_wait (s, task, what, &snap) == -1)
-    snap = NULL;
-  if (task && !snap)
+  if (run_task (s, "CreateSnapshot_Task", "VirtualMachine", vm_ref, args,
+                what, vs_session_server (s)->timeout, &snap) == 0 && !snap)
     nbdkit_error ("%s: the task gave no snapshot", what);
-  xmlFree (task);
   free (args);
   free (ename);
   return snap;
@@ -187,15 +238,11 @@ int
 vs_snapshot_remove (struct vs_session *s, const char *snap_ref)
 {
   char what[256];
-  char *task;
-  int r = -1;
 
   snprintf (what, sizeof what, "removing snapshot %s", snap_ref);
-  task = start_task (s, "RemoveSnapshot_Task", "VirtualMachineSnapshot",
-                     snap_ref, "<removeChildren>false</removeChildren>"
-                     "<consolidate>true</consolidate>", what);
-  if (task)
-    r = task_wait (s, task, what, NULL);
-  xmlFree (task);
-  return r;
+  /* Giving up would leave the snapshot behind: wait longer. */
+  return run_task (s, "RemoveSnapshot_Task", "VirtualMachineSnapshot",
+                   snap_ref, "<removeChildren>false</removeChildren>"
+                   "<consolidate>true</consolidate>", what,
+                   REMOVE_PATIENCE * vs_session_server (s)->timeout, NULL);
 }

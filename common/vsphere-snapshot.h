@@ -22,11 +22,15 @@ char *vs_snapshot_find (struct vs_session *s, const char *vm_ref,
 #define VS_TEMP_SNAPSHOT_NAME_MAX 64
 void vs_snapshot_temp_name (char *name, size_t len);
 
-/* Take a snapshot without memory and wait for it.  Returns its moref. */
+/* Take a snapshot without memory and wait for it, and for up to
+ * timeout= for any other task holding the VM.  Returns its moref.
+ */
 char *vs_snapshot_create (struct vs_session *s, const char *vm_ref,
                           const char *name, bool quiesce);
 
-/* Remove a snapshot, consolidating its disks, and wait for it. */
+/* Remove a snapshot, consolidating its disks, and wait for it, and
+ * for up to ten times timeout= for any other task holding the VM.
+ */
 int vs_snapshot_remove (struct vs_session *s, const char *snap_ref);
 
 #endif /* VSPHERE_SNAPSHOT_H */

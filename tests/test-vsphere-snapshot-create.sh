@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # snapshot=create reads a consistent image and never leaves its
 # snapshot behind: not after a normal exit, not after an error, not
-# after SIGTERM in the middle of a copy.
+# while another task holds the VM, not after SIGTERM in the middle of a
+# copy.
 set -euo pipefail
 source "$srcdir/functions.sh"
 
@@ -34,6 +35,23 @@ if nbdkit_vsphere "vm=$vm" snapshot=create disk=5 --run true 2>"$VCSIM_DIR/err";
 fi
 grep -q "disk=5" "$VCSIM_DIR/err" || fail "no disk error: $(cat "$VCSIM_DIR/err")"
 no_snapshots "a start-up error"
+
+# Another task holds the VM (TaskInProgress): taking and removing the
+# snapshot wait for it; past timeout= the snapshot is not taken, and the
+# message says why.
+busy_left_is () { vcsim_ctl GET /knobs | grep -qx "busy_tasks=$1"; }
+vcsim_ctl POST "/knobs?busy_tasks=2" >/dev/null
+nbdkit_vsphere "vm=$vm" snapshot=create --run "
+  curl -sf -X POST '$VCSIM_CONTROL/knobs?busy_tasks=2' >/dev/null &&
+  nbdcopy \"\$uri\" $VCSIM_DIR/busy.raw"
+same_bytes "$img" "$VCSIM_DIR/busy.raw"
+eventually busy_left_is 0 || fail "the removal did not meet the busy VM"
+no_snapshots "waiting out a busy VM"
+vcsim_ctl POST "/knobs?busy_tasks=1000" >/dev/null
+expect_error 'creating snapshot .* failed: another task kept the VM busy \(TaskInProgress\) for 3 s' \
+  "vm=$vm" snapshot=create timeout=3
+vcsim_ctl POST "/knobs?busy_tasks=0" >/dev/null
+no_snapshots "giving up on a busy VM"
 
 # SIGTERM or SIGINT to nbdkit in the middle of a slow copy.
 vcsim_ctl POST "/knobs?bandwidth=2000000" >/dev/null

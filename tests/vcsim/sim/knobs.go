@@ -36,6 +36,7 @@ type HarnessKnobs struct {
 	CBTPage            int64  // QueryChangedDiskAreas page size; 0 = default
 	DeltaFormat        string // copy, sesparse or vmfssparse
 	CBTFault           string // "", gap, overlap or past_end: a broken answer
+	BusyTasks          int64  // snapshot calls still to refuse with TaskInProgress
 }
 
 const defaultCBTPage = 512 << 30 // what real vCenter answers at most per call
@@ -66,10 +67,10 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func parseBytes(s string) (int64, error) {
+func parseWhole(s string) (int64, error) {
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < 0 {
-		return 0, fmt.Errorf("bad byte count %q", s)
+		return 0, fmt.Errorf("want a whole number, not %q", s)
 	}
 	return v, nil
 }
@@ -89,10 +90,10 @@ var knobTable = []knob{
 		func(k *HarnessKnobs, s string) (err error) { k.Latency, err = parseDuration(s); return },
 		func(k *HarnessKnobs) string { return k.Latency.String() }},
 	{"bandwidth", "bytes per second per connection for /folder bodies",
-		func(k *HarnessKnobs, s string) (err error) { k.Bandwidth, err = parseBytes(s); return },
+		func(k *HarnessKnobs, s string) (err error) { k.Bandwidth, err = parseWhole(s); return },
 		func(k *HarnessKnobs) string { return strconv.FormatInt(k.Bandwidth, 10) }},
 	{"cbt_page", "bytes covered by one QueryChangedDiskAreas answer (0 = 512 GiB)",
-		func(k *HarnessKnobs, s string) (err error) { k.CBTPage, err = parseBytes(s); return },
+		func(k *HarnessKnobs, s string) (err error) { k.CBTPage, err = parseWhole(s); return },
 		func(k *HarnessKnobs) string { return strconv.FormatInt(k.CBTPage, 10) }},
 	{"cbt_fault", "QueryChangedDiskAreas answers wrongly: gap, overlap, past_end (empty = off)",
 		func(k *HarnessKnobs, s string) error {
@@ -108,6 +109,9 @@ var knobTable = []knob{
 			return nil
 		},
 		func(k *HarnessKnobs) string { return k.CBTFault }},
+	{"busy_tasks", "refuse the next N snapshot create and remove calls with TaskInProgress",
+		func(k *HarnessKnobs, s string) (err error) { k.BusyTasks, err = parseWhole(s); return },
+		func(k *HarnessKnobs) string { return strconv.FormatInt(k.BusyTasks, 10) }},
 	{"delta_format", "snapshot delta files: copy (full copies), sesparse or vmfssparse",
 		func(k *HarnessKnobs, s string) error {
 			if err := checkDeltaFormat(s); err != nil {
@@ -160,6 +164,18 @@ func setKnobs(q url.Values) error {
 	knobs.HarnessKnobs = k
 	folderStats.restartShares()
 	return nil
+}
+
+// takeBusyTask reports whether this snapshot call is to find the VM busy
+// with another task, counting it down.
+func takeBusyTask() bool {
+	knobs.Lock()
+	defer knobs.Unlock()
+	if knobs.BusyTasks == 0 {
+		return false
+	}
+	knobs.BusyTasks--
+	return true
 }
 
 func knobsText() string {
