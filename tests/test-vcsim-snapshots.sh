@@ -89,4 +89,15 @@ soap_task_result "$task" >/dev/null || fail "RemoveAllSnapshots"
 [ "$(vm_backing)" = "[LocalDS_1] sv/d.vmdk " ] || fail "VM after RemoveAllSnapshots: $(vm_backing)"
 [ "$(ls "$ds1/sv" | wc -l)" = 2 ] || fail "files left after RemoveAllSnapshots: $(ls "$ds1/sv")"
 cmp "$VCSIM_DIR/expect" "$ds1/sv/d-flat.vmdk" || fail "content after RemoveAllSnapshots"
+# busy_tasks: the next snapshot calls fault with TaskInProgress and
+# change nothing; then the VM is free again.
+vcsim_ctl POST "/knobs?busy_tasks=2" >/dev/null
+for n in 1 2; do
+    out=$(soap_call "<CreateSnapshot_Task xmlns=\"urn:vim25\"><_this type=\"VirtualMachine\">$vm</_this><name>busy</name><memory>false</memory><quiesce>false</quiesce></CreateSnapshot_Task>") &&
+        fail "call $n on a busy VM succeeded"
+    grep -q 'TaskInProgress' <<<"$out" || fail "call $n on a busy VM: $out"
+done
+[ "$(vm_backing)" = "[LocalDS_1] sv/d.vmdk " ] || fail "a refused call changed the VM: $(vm_backing)"
+s=$(soap_snapshot "$vm" after-busy) || fail "snapshot once the VM is free"
+soap_remove_snapshot "$s" || fail "remove after-busy"
 echo PASS
