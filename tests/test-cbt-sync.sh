@@ -115,6 +115,21 @@ grep -q "full copy needed: .*CBT was reset" "$VCSIM_DIR/sync.err" ||
 cmp "$model" "$VCSIM_DIR/out.raw" || fail "raw image differs after the CBT reset"
 [ -z "$(vcsim_ctl GET "/snapshots?vm=$vm")" ] || fail "snapshot left after the CBT reset"
 echo "ok: CBT reset gives a full copy: $(grep -m1 'full copy needed' "$VCSIM_DIR/sync.err")"
+# The overlay chain's full copy replaces its base; the 20 overlays made
+# on the old base go, and the next cycle starts a new chain.
+sync_one -o "$VCSIM_DIR/chain.raw" --overlay
+grep -q "removed 20 overlays made on the replaced base" "$VCSIM_DIR/sync.err" ||
+  fail "stale overlays not removed: $(cat "$VCSIM_DIR/sync.err")"
+[ -z "$(ls "$VCSIM_DIR"/chain.*.qcow2 2>/dev/null)" ] ||
+  fail "overlays left after the full copy: $(ls "$VCSIM_DIR"/chain.*)"
+cmp "$model" "$VCSIM_DIR/chain.raw" || fail "overlay base differs after the full copy"
+random_writes
+sync_one -o "$VCSIM_DIR/chain.raw" --overlay
+[ "$(ls "$VCSIM_DIR"/chain.*.qcow2)" = "$VCSIM_DIR/chain.1.qcow2" ] ||
+  fail "the new chain: $(ls "$VCSIM_DIR"/chain.*)"
+qemu-img compare -q -f raw -F qcow2 "$model" "$VCSIM_DIR/chain.1.qcow2" ||
+  fail "the new chain's first overlay differs"
+echo "ok: a full copy in --overlay mode starts a new chain and removes the old overlays"
 
 # A cycle killed in the middle of its copy: the state does not move, no
 # snapshot stays behind, and the next cycle ends byte-exact.
