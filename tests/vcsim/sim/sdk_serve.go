@@ -43,16 +43,14 @@ func (h *harness) serveSDK(w http.ResponseWriter, r *http.Request) {
 		}))
 		return
 	}
-	switch method.Name {
-	case "CreateSnapshot_Task", "RemoveSnapshot_Task":
-		if takeBusyTask() {
-			// What vCenter answers while a consolidation or another
-			// client's task holds the VM.
-			writeSOAPFault(w, Fault("Another task is already in progress.", &types.TaskInProgress{
-				Task: types.ManagedObjectReference{Type: "Task", Value: "task-busy"},
-			}))
-			return
-		}
+	snapshotCall := method.Name == "CreateSnapshot_Task" || method.Name == "RemoveSnapshot_Task"
+	if snapshotCall && takeBusyTask() {
+		// What vCenter answers while a consolidation or another
+		// client's task holds the VM.
+		writeSOAPFault(w, Fault("Another task is already in progress.", &types.TaskInProgress{
+			Task: types.ManagedObjectReference{Type: "Task", Value: "task-busy"},
+		}))
+		return
 	}
 	switch method.Name {
 	case "CreateSnapshot_Task":
