@@ -76,6 +76,15 @@ vs_server_config (struct vs_server *srv, const char *key, const char *value)
     }
     srv->timeout = u;
   }
+  else if (strcmp (key, "task-timeout") == 0) {
+    if (parse_uint (key, value, 7 * 86400, &u) == -1)
+      return -1;
+    if (u == 0) {
+      nbdkit_error ("task-timeout=0: the timeout must be at least 1 second");
+      return -1;
+    }
+    srv->task_timeout = u;
+  }
   else if (strcmp (key, "retries") == 0) {
     if (parse_uint (key, value, 100, &u) == -1)
       return -1;
@@ -84,6 +93,12 @@ vs_server_config (struct vs_server *srv, const char *key, const char *value)
   else
     return 0;
   return 1;
+}
+
+long
+vs_server_task_timeout (const struct vs_server *srv)
+{
+  return srv->task_timeout ? srv->task_timeout : 10 * srv->timeout;
 }
 
 int

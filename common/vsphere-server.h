@@ -14,6 +14,7 @@ struct vs_server {
   char *password;
   struct vs_tls tls;
   long timeout;                 /* seconds without progress before failing */
+  long task_timeout;            /* seconds a vCenter task may take; 0: default */
   unsigned retries;             /* retries of a failed read */
 };
 
@@ -25,6 +26,8 @@ struct vs_server {
   "cainfo=<FILE>           CA certificates to verify the server with.\n" \
   "sslverify=false         Do not verify the server's certificate.\n" \
   "timeout=<SECONDS>       Give up on a stalled request after this long.\n" \
+  "task-timeout=<SECONDS>  Give up on a vCenter task (taking or removing\n" \
+  "                        the snapshot) after this long (10 x timeout).\n" \
   "retries=<N>             Retries of a failed read, with backoff."
 
 void vs_server_init (struct vs_server *srv);
@@ -37,6 +40,11 @@ int vs_server_config (struct vs_server *srv, const char *key,
 
 /* Wipe and free what vs_server_config read (the password). */
 void vs_server_clear (struct vs_server *srv);
+
+/* How long a vCenter task may take: task-timeout=, or ten times
+ * timeout= since consolidating a snapshot can take long.
+ */
+long vs_server_task_timeout (const struct vs_server *srv);
 
 /* Check that the required parameters were given. */
 int vs_server_config_complete (const struct vs_server *srv);

@@ -309,7 +309,11 @@ call_locked (struct vs_session *s, const char *method, const char *this_type,
     return NULL;
   }
   doc = post (s, method, env, &f);
-  if (f.type && strcmp (f.type, "NotAuthenticated") == 0 && s->cookie) {
+  /* Also when an earlier login failed and left no cookie, as while
+   * vCenter restarts: only a session never opened is not renewed.
+   */
+  if (f.type && strcmp (f.type, "NotAuthenticated") == 0 &&
+      s->generation > 0) {
     nbdkit_debug ("%s: session expired, logging in again", method);
     vs_fault_free (&f);
     if (login_locked (s) == 0)

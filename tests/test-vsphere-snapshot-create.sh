@@ -24,7 +24,7 @@ no_snapshots ()
 # Normal exit; the guest writes during the copy but the copy is frozen.
 nbdkit_vsphere "vm=$vm" snapshot=create --run "
   curl -sf -X POST --data-binary @$VCSIM_DIR/src.img '$VCSIM_CONTROL/disk/write?vm=$vm&disk=0&offset=0' >/dev/null &&
-  nbdinfo \"\$uri\" | grep -q 'temporary snapshot nbdkit-vsphere-[0-9]* snapshot-' &&
+  nbdinfo \"\$uri\" | grep -q 'temporary snapshot nbdkit-vsphere-[0-9a-f]\{32\} snapshot-' &&
   nbdcopy \"\$uri\" $VCSIM_DIR/out.raw"
 same_bytes "$img" "$VCSIM_DIR/out.raw"
 no_snapshots "a normal exit"

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <errno.h>
 #include <unistd.h>
+#include <dlfcn.h>
 #include <sys/mman.h>
 
 #include <curl/curl.h>
@@ -20,8 +21,8 @@
 
 #include "vsphere-cbt.h"
 #include "vsphere-debug.h"
+#include "vsphere-link.h"
 #include "vsphere-server.h"
-#include "vsphere-snapshot.h"
 #include "vsphere-soap.h"
 #include "vsphere-target.h"
 
@@ -141,17 +142,38 @@ cbt_config_complete (nbdkit_next_config_complete *next,
   "cbt-changeid=<ID>|*     (required) Expose what changed since this\n" \
   "                        changeId; * for the allocated areas."
 
+/* The snapshot the plugin serves, by moref: a name could be reused. */
 static char *
-find_snapshot (struct vs_session *s, const struct vs_target *t)
+plugin_snapshot (void)
 {
-  char name[VS_TEMP_SNAPSHOT_NAME_MAX];
+  vs_link_snapshot_ref *get = dlsym (RTLD_DEFAULT, VS_LINK_SNAPSHOT_REF);
+  const char *ref = get ? get () : NULL;
+  char *r;
 
-  if (!vs_target_creates_snapshot (&target_config))
-    return vs_snapshot_find (s, t->vm_ref, t->vm_name,
-                             target_config.snapshot);
-  /* The plugin took it at its get_ready, in this process. */
-  vs_snapshot_temp_name (name, sizeof name);
-  return vs_snapshot_find (s, t->vm_ref, t->vm_name, name);
+  if (!get) {
+    nbdkit_error ("the cbt filter works only on top of the vsphere plugin");
+    return NULL;
+  }
+  if (!ref) {
+    nbdkit_error ("the vsphere plugin serves no snapshot");
+    return NULL;
+  }
+  r = strdup (ref);
+  if (!r)
+    nbdkit_error ("strdup: out of memory");
+  return r;
+}
+
+/* nbdkit 1.32 exits without unloading the plugin when a filter's
+ * get_ready fails: have it remove its snapshot and log out.
+ */
+static void
+release_plugin (void)
+{
+  vs_link_release *release = dlsym (RTLD_DEFAULT, VS_LINK_RELEASE);
+
+  if (release)
+    release ();
 }
 
 /* Refuse a changeId that CBT on this disk can no longer answer. */
@@ -199,7 +221,7 @@ cbt_get_ready (int thread_model)
   memset (&t, 0, sizeof t);
   if (!s || vs_target_find_vm (s, &target_config, &t) == -1)
     goto out;
-  snap = find_snapshot (s, &t);
+  snap = plugin_snapshot ();
   if (!snap || vs_target_find_disk (s, &target_config, &t, snap) == -1 ||
       check_cbt (&t) == -1)
     goto out;
@@ -224,13 +246,10 @@ cbt_get_ready (int thread_model)
   r = 0;
 
  out:
-  /* nbdkit exits without unloading the plugin when a filter fails
-   * here, so the temporary snapshot is ours to remove.
-   */
-  if (r == -1 && t.snapshot_ref && vs_target_creates_snapshot (&target_config))
-    vs_snapshot_remove (s, t.snapshot_ref);
   vs_target_free (&t);
   vs_session_close (s);
+  if (r == -1)
+    release_plugin ();
   return r;
 }
 

@@ -17,10 +17,13 @@
 
 #include "vsphere-datastores.h"
 #include "vsphere-debug.h"
+#include "vsphere-guardian.h"
 #include "vsphere-http.h"
+#include "vsphere-link.h"
 #include "vsphere-server.h"
 #include "vsphere-snapshot.h"
 #include "vsphere-soap.h"
+#include "vsphere-stale.h"
 #include "vsphere-target.h"
 #include "vmdk-chain.h"
 #include "vmdk-reader.h"
@@ -37,6 +40,7 @@ NBDKIT_DLL_PUBLIC int vsphere_debug_http = 0;
 static struct vs_server server;
 static struct vs_target_config target_config;
 static unsigned connections = DEFAULT_CONNECTIONS;
+static enum vs_stale_policy stale_policy = VS_STALE_REPORT;
 
 static struct vs_session *session;
 static struct vs_target target;
@@ -44,6 +48,7 @@ static struct vs_http_pool *pool;
 static struct vmdk_reader *reader;
 static char *created_snapshot;          /* ours to remove at exit */
 static char created_snapshot_name[VS_TEMP_SNAPSHOT_NAME_MAX];
+static struct vs_guardian *guardian;    /* removes it if we cannot */
 static char description[4096];
 
 static void
@@ -56,21 +61,44 @@ vsphere_load (void)
   xmlInitParser ();
 }
 
-/* Remove the snapshot this run created.  Says how to clean up by hand
- * if vCenter refuses, since a leftover snapshot grows without bound.
+/* Remove the snapshot this run created.  If vCenter would not, the
+ * guardian goes on trying after nbdkit exits; "NOT removed" is said
+ * only of a snapshot vCenter still shows.
  */
 static void
 remove_created_snapshot (void)
 {
-  if (!created_snapshot)
-    return;
-  if (vs_snapshot_remove (session, created_snapshot) == -1)
-    nbdkit_error ("the temporary snapshot %s of VM %s was NOT removed: "
-                  "delete it in vCenter (Snapshots > Manage) to avoid "
-                  "filling the datastore", created_snapshot,
-                  target.vm_name ? target.vm_name : target_config.vm);
-  else
-    nbdkit_debug ("removed temporary snapshot %s", created_snapshot);
+  const char *vm = target.vm_name ? target.vm_name : target_config.vm;
+  bool removed = false;
+  int present;
+
+  /* Without a moref, the guardian looks for the task or the name. */
+  if (created_snapshot) {
+    removed = vs_snapshot_remove (session, created_snapshot) == 0;
+    if (!removed) {
+      present = vs_snapshot_present (session, target.vm_ref,
+                                     created_snapshot);
+      removed = present == 0;
+      if (present == 1)
+        nbdkit_error ("the temporary snapshot %s (%s) of VM %s was NOT "
+                      "removed; the guardian (pid %d) goes on trying for "
+                      "task-timeout= after nbdkit exits: if it cannot, "
+                      "delete it in vCenter (Snapshots > Manage)",
+                      created_snapshot_name, created_snapshot, vm,
+                      (int) vs_guardian_pid (guardian));
+      else if (present == -1)
+        nbdkit_error ("could not remove the temporary snapshot %s (%s) of "
+                      "VM %s, nor tell whether it is still there; the "
+                      "guardian (pid %d) goes on trying for task-timeout= "
+                      "after nbdkit exits: check in vCenter",
+                      created_snapshot_name, created_snapshot, vm,
+                      (int) vs_guardian_pid (guardian));
+    }
+    if (removed)
+      nbdkit_debug ("removed temporary snapshot %s", created_snapshot);
+  }
+  vs_guardian_stop (guardian, removed);
+  guardian = NULL;
   free (created_snapshot);
   created_snapshot = NULL;
 }
@@ -85,8 +113,7 @@ release_all (void)
   reader = NULL;
   vs_http_pool_free (pool);
   pool = NULL;
-  if (session)
-    remove_created_snapshot ();
+  remove_created_snapshot ();
   vs_target_free (&target);
   vs_session_close (session);
   session = NULL;
@@ -121,6 +148,8 @@ vsphere_config (const char *key, const char *value)
     connections = n;
     return 0;
   }
+  if (strcmp (key, "remove-stale-snapshots") == 0)
+    return vs_stale_parse (value, &stale_policy);
   if (strncmp (key, "cbt-", 4) == 0)
     nbdkit_error ("%s= is a parameter of the cbt filter: add --filter=cbt "
                   "(see nbdkit-cbt-filter(1))", key);
@@ -142,7 +171,42 @@ vsphere_config_complete (void)
 #define vsphere_config_help \
   VS_SERVER_CONFIG_HELP "\n" \
   VS_TARGET_CONFIG_HELP "\n" \
-  "connections=<N>         HTTPS connections to the datastore (default 8)."
+  "connections=<N>         HTTPS connections to the datastore (default 8).\n" \
+  "remove-stale-snapshots=true|all\n" \
+  "                        With snapshot=create, remove temporary snapshots\n" \
+  "                        that dead runs left on the VM."
+
+static void
+tell_guardian_task (void *opaque, const char *task)
+{
+  vs_guardian_task (guardian, task);
+}
+
+/* Take the temporary snapshot, with the guardian watching from before
+ * the call, so that no way of dying can leave it behind unseen.
+ */
+static char *
+create_snapshot (void)
+{
+  vs_stale_check (session, target.vm_ref, target.vm_name, stale_policy);
+  if (vs_snapshot_temp_name (created_snapshot_name,
+                             sizeof created_snapshot_name) == -1)
+    return NULL;
+  guardian = vs_guardian_start (&server, target.vm_ref);
+  if (!guardian)
+    return NULL;
+  vs_guardian_name (guardian, created_snapshot_name);
+  created_snapshot = vs_snapshot_create (session, target.vm_ref,
+                                         created_snapshot_name,
+                                         target_config.quiesce,
+                                         tell_guardian_task, NULL);
+  if (!created_snapshot)
+    return NULL;
+  vs_guardian_ref (guardian, created_snapshot);
+  nbdkit_debug ("created temporary snapshot %s (%s)",
+                created_snapshot_name, created_snapshot);
+  return strdup (created_snapshot);
+}
 
 /* The snapshot to read from, taking one if asked.  NULL with *OK true:
  * read the live disk.
@@ -155,23 +219,13 @@ choose_snapshot (bool *ok)
   *ok = true;
   if (!target_config.snapshot)
     return NULL;
-  if (!vs_target_creates_snapshot (&target_config)) {
+  if (vs_target_creates_snapshot (&target_config))
+    ref = create_snapshot ();
+  else
     ref = vs_snapshot_find (session, target.vm_ref, target.vm_name,
                             target_config.snapshot);
-    *ok = ref != NULL;
-    return ref;
-  }
-  vs_snapshot_temp_name (created_snapshot_name, sizeof created_snapshot_name);
-  created_snapshot = vs_snapshot_create (session, target.vm_ref,
-                                         created_snapshot_name,
-                                         target_config.quiesce);
-  if (!created_snapshot) {
-    *ok = false;
-    return NULL;
-  }
-  nbdkit_debug ("created temporary snapshot %s (%s)",
-                created_snapshot_name, created_snapshot);
-  return strdup (created_snapshot);
+  *ok = ref != NULL;
+  return ref;
 }
 
 static int
@@ -313,6 +367,18 @@ vsphere_export_description (void *h)
   return description;
 }
 
+NBDKIT_DLL_PUBLIC const char *
+vsphere_plugin_snapshot_ref (void)
+{
+  return target.snapshot_ref;
+}
+
+NBDKIT_DLL_PUBLIC void
+vsphere_plugin_release (void)
+{
+  release_all ();
+}
+
 static void
 vsphere_dump_plugin (void)
 {
@@ -325,6 +391,7 @@ vsphere_dump_plugin (void)
   printf ("vsphere_max_chain_depth=%d\n", VMDK_CHAIN_MAX);
   printf ("vsphere_vm_lookup=path moref uuid instance-uuid name\n");
   printf ("vsphere_snapshot=name moref create\n");
+  printf ("vsphere_snapshot_guardian=yes\n");
   printf ("vsphere_thumbprint=sha256 sha1\n");
 }
 

@@ -1,0 +1,21 @@
+/* What the vsphere plugin exports for the cbt filter.  Both run in one
+ * nbdkit process, which loads them RTLD_GLOBAL, so the filter finds
+ * these by name with dlsym.
+ */
+#ifndef VSPHERE_LINK_H
+#define VSPHERE_LINK_H
+
+/* The moref of the snapshot the plugin serves, or NULL (live disk). */
+#define VS_LINK_SNAPSHOT_REF "vsphere_plugin_snapshot_ref"
+typedef const char *vs_link_snapshot_ref (void);
+vs_link_snapshot_ref vsphere_plugin_snapshot_ref;
+
+/* Undo the plugin's get_ready: remove its temporary snapshot and log
+ * out.  For a filter whose own get_ready fails, since nbdkit 1.32 then
+ * exits without unloading the plugin.
+ */
+#define VS_LINK_RELEASE "vsphere_plugin_release"
+typedef void vs_link_release (void);
+vs_link_release vsphere_plugin_release;
+
+#endif /* VSPHERE_LINK_H */
