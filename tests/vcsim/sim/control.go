@@ -72,6 +72,9 @@ func (h *harness) controlMux() http.Handler {
 	handle("/sessions", get(func(*http.Request) (string, error) {
 		return fmt.Sprintf("%d\n", liveSessionCount()), nil
 	}))
+	handle("/sessions/expire", post(func(*http.Request) (string, error) {
+		return fmt.Sprintf("%d\n", expireAllSessions()), nil
+	}))
 	handle("/knobs", map[string]ctlFunc{
 		http.MethodGet: func(*http.Request) (string, error) { return knobsText(), nil },
 		http.MethodPost: func(r *http.Request) (string, error) {

@@ -37,6 +37,7 @@ type HarnessKnobs struct {
 	DeltaFormat        string // copy, sesparse or vmfssparse
 	CBTFault           string // "", gap, overlap or past_end: a broken answer
 	BusyTasks          int64  // snapshot calls still to refuse with TaskInProgress
+	LoginFail          int64  // Login calls still to answer 503
 }
 
 const defaultCBTPage = 512 << 30 // what real vCenter answers at most per call
@@ -112,6 +113,9 @@ var knobTable = []knob{
 	{"busy_tasks", "refuse the next N snapshot create and remove calls with TaskInProgress",
 		func(k *HarnessKnobs, s string) (err error) { k.BusyTasks, err = parseWhole(s); return },
 		func(k *HarnessKnobs) string { return strconv.FormatInt(k.BusyTasks, 10) }},
+	{"login_fail", "answer the next N Login calls 503, as vCenter does while it restarts",
+		func(k *HarnessKnobs, s string) (err error) { k.LoginFail, err = parseWhole(s); return },
+		func(k *HarnessKnobs) string { return strconv.FormatInt(k.LoginFail, 10) }},
 	{"delta_format", "snapshot delta files: copy (full copies), sesparse or vmfssparse",
 		func(k *HarnessKnobs, s string) error {
 			if err := checkDeltaFormat(s); err != nil {
@@ -175,6 +179,17 @@ func takeBusyTask() bool {
 		return false
 	}
 	knobs.BusyTasks--
+	return true
+}
+
+// takeLoginFailure reports whether this Login is to fail, counting down.
+func takeLoginFailure() bool {
+	knobs.Lock()
+	defer knobs.Unlock()
+	if knobs.LoginFail == 0 {
+		return false
+	}
+	knobs.LoginFail--
 	return true
 }
 

@@ -37,6 +37,10 @@ func (h *harness) serveSDK(w http.ResponseWriter, r *http.Request) {
 		h.mux.ServeHTTP(w, r) // vcsim words the decoding fault
 		return
 	}
+	if method.Name == "Login" && takeLoginFailure() {
+		http.Error(w, "vCenter is starting", http.StatusServiceUnavailable)
+		return
+	}
 	if liveSession(r, false) == nil && !anonymousMethods[method.Name] {
 		writeSOAPFault(w, Fault("The session is not authenticated.", &types.NotAuthenticated{
 			NoPermission: types.NoPermission{Object: method.This, PrivilegeId: "System.View"},

@@ -51,3 +51,16 @@ func liveSessionCount() int {
 	}
 	return len(sm.sessions)
 }
+
+// expireAllSessions drops every session at once, as a vCenter restart
+// does, and says how many there were.
+func expireAllSessions() int {
+	sm := Map.SessionManager()
+	sessionMutex.Lock()
+	defer sessionMutex.Unlock()
+	n := len(sm.sessions)
+	for id := range sm.sessions {
+		delete(sm.sessions, id)
+	}
+	return n
+}
