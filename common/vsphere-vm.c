@@ -255,7 +255,14 @@ vs_vm_dc_path (struct vs_session *s, const char *vm_ref)
       found_dc = true;
       dc = depth;
     }
-    names[depth++] = vs_props_text (doc, "name");
+    names[depth] = vs_props_text (doc, "name");
+    if (!names[depth++]) {
+      nbdkit_error ("VM %s: %s %s on its way up to the root folder has no "
+                    "name in the server's answer", vm_ref, type, ref);
+      ok = false;
+      xmlFreeDoc (doc);
+      break;
+    }
     free (type);
     free (ref);
     type = parent ? (char *) xmlGetNoNsProp (parent, BAD_CAST "type") : NULL;
@@ -268,9 +275,9 @@ vs_vm_dc_path (struct vs_session *s, const char *vm_ref)
     FILE *fp = open_memstream (&path, &len);
 
     for (i = depth - 1; fp && i-- > dc + 1; )
-      fprintf (fp, "%s/", names[i] ? names[i] : "");
+      fprintf (fp, "%s/", names[i]);
     if (fp) {
-      fprintf (fp, "%s", names[dc] ? names[dc] : "");
+      fprintf (fp, "%s", names[dc]);
       fclose (fp);
     }
   }
