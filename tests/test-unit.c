@@ -16,6 +16,7 @@
 #include "vsphere-cbt.h"
 #include "vsphere-disks.h"
 #include "vsphere-http.h"
+#include "vsphere-server.h"
 #include "vsphere-tls.h"
 #include "vsphere-xml.h"
 
@@ -322,6 +323,31 @@ test_disk_sizes (void)
 }
 
 static void
+test_server_values (void)
+{
+  static const char *const good[] = {
+    "vc", "vc.example.com:443", "10.0.0.1:8443", "[::1]", "[2001:db8::1]:443",
+  };
+  static const char *const bad[] = {
+    "", "https://vc/", "vc/sdk", "vc?x", "vc#y", "user@vc", "::1", "[::1",
+    "[]", "[::1]x", ":443", "vc:", "vc:0", "vc:65536", "vc:+1",
+  };
+  struct vs_server srv;
+  size_t i;
+
+  vs_server_init (&srv);
+  for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+    CU_ASSERT_EQUAL (vs_server_config (&srv, "server", good[i]), 1);
+    CU_ASSERT_PTR_EQUAL (srv.server, good[i]);
+  }
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    stub_last_error[0] = '\0';
+    CU_ASSERT_EQUAL (vs_server_config (&srv, "server", bad[i]), -1);
+    CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "write server=HOST"));
+  }
+}
+
+static void
 test_changes (void)
 {
   struct vs_area a[] = {
@@ -369,6 +395,7 @@ main (void)
   CU_add_test (s, "strict numbers", test_parse_int64);
   CU_add_test (s, "DOCTYPE refused", test_doctype_refused);
   CU_add_test (s, "disk sizes", test_disk_sizes);
+  CU_add_test (s, "server= values", test_server_values);
   CU_basic_set_mode (CU_BRM_VERBOSE);
   CU_basic_run_tests ();
   failed = CU_get_number_of_failures ();
