@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,24 +20,93 @@ dup_xml (char *s)
   return r;
 }
 
+/* The disk in messages: its label, else its place among the disks. */
+static void
+disk_name (const struct vs_disk *d, size_t index, char *buf, size_t len)
+{
+  if (d->label)
+    snprintf (buf, len, "\"%s\"", d->label);
+  else
+    snprintf (buf, len, "disk=%zu", index);
+}
+
+/* Child NAME of DEV as a number from MIN to MAX.  Returns 1 if present
+ * and good, 0 if absent, -1 (error reported) if present and bad.
+ */
 static int
-parse_disk (xmlNodePtr dev, struct vs_disk *d)
+disk_number (xmlNodePtr dev, const char *name, int64_t min, int64_t max,
+             const char *vm, const char *disk, int64_t *ret)
+{
+  char *s = vs_xml_child_text (dev, name);
+  int r = 1;
+
+  if (!s)
+    return 0;
+  if (vs_parse_int64 (s, min, max, ret) == -1) {
+    nbdkit_error ("VM %s, disk %s: %s=\"%.64s\" from the server is not a "
+                  "whole number from %" PRIi64 " to %" PRIi64 "; refusing "
+                  "the disk", vm, disk, name, s, min, max);
+    r = -1;
+  }
+  xmlFree (s);
+  return r;
+}
+
+/* capacityInBytes, else capacityInKB (vSphere before 5.5 sends only
+ * that); each must be positive and fit in 63 bits.
+ */
+static int
+disk_capacity (xmlNodePtr dev, const char *vm, const char *disk,
+               int64_t *ret)
+{
+  int64_t bytes, kb;
+  int rb, rk;
+
+  rb = disk_number (dev, "capacityInBytes", 1, INT64_MAX, vm, disk, &bytes);
+  if (rb == -1)
+    return -1;
+  rk = disk_number (dev, "capacityInKB", 1, INT64_MAX / 1024, vm, disk, &kb);
+  if (rk == -1)
+    return -1;
+  if (rb == 0 && rk == 0) {
+    nbdkit_error ("VM %s, disk %s: the server gave neither capacityInBytes "
+                  "nor capacityInKB; refusing a disk of unknown size",
+                  vm, disk);
+    return -1;
+  }
+  if (rb == 0) {
+    *ret = kb * 1024;
+    return 0;
+  }
+  /* capacityInKB may round a size that is not whole KiB either way. */
+  if (rk == 1 && bytes / 1024 != kb && (bytes + 1023) / 1024 != kb)
+    fprintf (stderr, "nbdkit: vsphere: warning: VM %s, disk %s: "
+             "capacityInBytes=%" PRIi64 " and capacityInKB=%" PRIi64
+             " disagree; using capacityInBytes\n", vm, disk, bytes, kb);
+  *ret = bytes;
+  return 0;
+}
+
+static int
+parse_disk (xmlNodePtr dev, const char *vm, size_t index, struct vs_disk *d)
 {
   xmlNodePtr backing = vs_xml_child (dev, "backing");
-  int64_t v;
+  char name[256];
+  int64_t key;
+  int r;
 
   memset (d, 0, sizeof *d);
-  if (vs_xml_child_int64 (dev, "key", &v) == -1)
-    return -1;
-  d->key = v;
-  if (vs_xml_child_int64 (dev, "capacityInBytes", &d->capacity) == -1 ||
-      d->capacity <= 0) {
-    if (vs_xml_child_int64 (dev, "capacityInKB", &v) == -1)
-      return -1;
-    d->capacity = v * 1024;
-  }
   d->label = dup_xml (vs_xml_child_text (vs_xml_child (dev, "deviceInfo"),
                                          "label"));
+  disk_name (d, index, name, sizeof name);
+  r = disk_number (dev, "key", INT_MIN, INT_MAX, vm, name, &key);
+  if (r == 0)
+    nbdkit_error ("VM %s, disk %s: the server gave no device key", vm, name);
+  if (r != 1)
+    return -1;
+  d->key = key;
+  if (disk_capacity (dev, vm, name, &d->capacity) == -1)
+    return -1;
   d->file = dup_xml (vs_xml_child_text (backing, "fileName"));
   d->backing = dup_xml (vs_xml_type (backing));
   d->change_id = dup_xml (vs_xml_child_text (backing, "changeId"));
@@ -53,7 +123,7 @@ free_disk (struct vs_disk *d)
 }
 
 int
-vs_disks_parse (xmlNodePtr devices, struct vs_disks *out)
+vs_disks_parse (xmlNodePtr devices, const char *vm, struct vs_disks *out)
 {
   xmlNodePtr dev;
 
@@ -78,8 +148,7 @@ vs_disks_parse (xmlNodePtr devices, struct vs_disks *out)
       return -1;
     }
     out->disk = p;
-    if (parse_disk (dev, &p[out->n]) == -1) {
-      nbdkit_error ("a VirtualDisk device has no valid key or capacity");
+    if (parse_disk (dev, vm, out->n, &p[out->n]) == -1) {
       free_disk (&p[out->n]);
       vs_disks_free (out);
       return -1;

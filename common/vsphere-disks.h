@@ -20,9 +20,11 @@ struct vs_disks {
 };
 
 /* Collect the VirtualDisk devices of DEVICES (the <val> of
- * config.hardware.device), in device order.
+ * config.hardware.device), in device order.  A disk without a key or
+ * a valid capacity is an error naming VM and the disk.
  */
-int vs_disks_parse (xmlNodePtr devices, struct vs_disks *out);
+int vs_disks_parse (xmlNodePtr devices, const char *vm,
+                    struct vs_disks *out);
 void vs_disks_free (struct vs_disks *d);
 
 /* Pick a disk by disk= (0-based index or label) or file= (datastore

@@ -1,11 +1,15 @@
 #include <config.h>
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <nbdkit-plugin.h>
 
 #include "vsphere-server.h"
+#include "vsphere-xml.h"
 
 void
 vs_server_init (struct vs_server *srv)
@@ -40,14 +44,80 @@ parse_uint (const char *key, const char *value, unsigned max, unsigned *ret)
   return 0;
 }
 
+/* What is wrong with a server= value, or NULL if it is HOST, HOST:PORT,
+ * [IPV6] or [IPV6]:PORT.
+ */
+static const char *
+bad_server (const char *v)
+{
+  const char *port;
+  int64_t n;
+
+  if (*v == '\0')
+    return "it is empty";
+  if (strstr (v, "://"))
+    return "it holds a URL scheme";
+  if (strchr (v, '@'))
+    return "it holds a user name (give it in user=)";
+  if (strchr (v, '/'))
+    return "it holds a path (the plugin adds /sdk and /folder itself)";
+  if (strchr (v, '?'))
+    return "it holds a query";
+  if (strchr (v, '#'))
+    return "it holds a fragment";
+  if (*v == '[') {
+    port = strchr (v, ']');
+    if (!port || port == v + 1)
+      return "its IPv6 address has no closing bracket";
+    port++;
+    if (*port != '\0' && *port != ':')
+      return "something follows the bracketed IPv6 address";
+  }
+  else {
+    port = strchr (v, ':');
+    if (port && strchr (port + 1, ':'))
+      return "an IPv6 address must be in brackets";
+    if (port == v)
+      return "the host name is empty";
+  }
+  if (port && *port == ':' && vs_parse_int64 (port + 1, 1, 65535, &n) == -1)
+    return "the port is not a number from 1 to 65535";
+  return NULL;
+}
+
+/* A literal password=VALUE, unlike +FILE, - and -FD, is printed by
+ * nbdkit -v with every other parameter.
+ */
+static void
+warn_literal_password (const char *value)
+{
+  static bool warned;
+
+  if (value[0] == '-' || value[0] == '+' || warned)
+    return;
+  warned = true;
+  fprintf (stderr, "nbdkit: vsphere: warning: password= given on the "
+           "command line: other users can see it, and nbdkit -v prints it "
+           "with the other parameters; use password=+FILE (or - to read "
+           "it from the terminal, -FD from a file descriptor)\n");
+}
+
 int
 vs_server_config (struct vs_server *srv, const char *key, const char *value)
 {
+  const char *why;
   unsigned u;
   int r;
 
-  if (strcmp (key, "server") == 0)
+  if (strcmp (key, "server") == 0) {
+    if ((why = bad_server (value)) != NULL) {
+      nbdkit_error ("server=%s: %s; write server=HOST or server=HOST:PORT "
+                    "(an IPv6 address in brackets: server=[ADDRESS]:PORT)",
+                    value, why);
+      return -1;
+    }
     srv->server = value;
+  }
   else if (strcmp (key, "user") == 0)
     srv->user = value;
   else if (strcmp (key, "password") == 0) {
@@ -55,6 +125,7 @@ vs_server_config (struct vs_server *srv, const char *key, const char *value)
     srv->password = NULL;
     if (nbdkit_read_password (value, &srv->password) == -1)
       return -1;
+    warn_literal_password (value);
   }
   else if (strcmp (key, "thumbprint") == 0) {
     if (vs_tls_parse_thumbprint (value, &srv->tls) == -1)

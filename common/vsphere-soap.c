@@ -1,12 +1,12 @@
 #include <config.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <pthread.h>
 
-#include <libxml/parser.h>
 #include <nbdkit-plugin.h>
 
 #include "vsphere-soap.h"
@@ -16,7 +16,11 @@
 int vs_debug_soap;
 int vs_debug_http;
 
-#define SOAP_MAX_RESPONSE (64 * 1024 * 1024)
+/* Far above any answer this plugin asks for (a device list, one page
+ * of VM names); a bigger one is a broken or hostile server.
+ */
+#define SOAP_MAX_RESPONSE_MIB 64
+#define SOAP_MAX_RESPONSE (SOAP_MAX_RESPONSE_MIB * 1024 * 1024)
 #define COOKIE_NAME "vmware_soap_session"
 
 struct vs_session {
@@ -36,6 +40,7 @@ struct vs_session {
 struct buffer {
   char *data;
   size_t len;
+  bool too_large;               /* write_cb refused more than the cap */
 };
 
 static size_t
@@ -45,8 +50,10 @@ write_cb (char *ptr, size_t size, size_t nmemb, void *opaque)
   size_t n = size * nmemb;
   char *p;
 
-  if (b->len + n > SOAP_MAX_RESPONSE)
+  if (b->len + n > SOAP_MAX_RESPONSE) {
+    b->too_large = true;
     return 0;
+  }
   p = realloc (b->data, b->len + n + 1);
   if (!p)
     return 0;
@@ -166,13 +173,14 @@ static xmlDocPtr
 post (struct vs_session *s, const char *method, const char *envelope,
       struct vs_fault *fault_out)
 {
-  struct buffer b = { NULL, 0 };
+  struct buffer b = { NULL, 0, false };
   struct curl_slist *hdrs = NULL;
   char action[128];
   long status = 0;
   CURLcode r;
   xmlDocPtr doc = NULL;
   xmlNodePtr body;
+  bool doctype;
 
   snprintf (action, sizeof action, "SOAPAction: urn:vim25%s%s",
             s->svc.api_version ? "/" : "",
@@ -196,6 +204,12 @@ post (struct vs_session *s, const char *method, const char *envelope,
   curl_slist_free_all (hdrs);
   curl_easy_setopt (s->curl, CURLOPT_POSTFIELDS, NULL);
 
+  if (r == CURLE_WRITE_ERROR && b.too_large) {
+    nbdkit_error ("%s: %s: response too large: the server sent more than "
+                  "%d MiB, the most this plugin accepts; refusing it",
+                  s->srv->server, method, SOAP_MAX_RESPONSE_MIB);
+    goto out;
+  }
   if (r != CURLE_OK) {
     vs_tls_report (r, s->errbuf, &s->peer, method,
                    s->srv->server);
@@ -210,8 +224,12 @@ post (struct vs_session *s, const char *method, const char *envelope,
                   s->srv->server, method, status, s->url);
     goto out;
   }
-  doc = b.data ? xmlReadMemory (b.data, b.len, "soap.xml", NULL,
-                                XML_PARSE_NONET | XML_PARSE_NOBLANKS) : NULL;
+  doc = b.data ? vs_xml_read_reply (b.data, b.len, &doctype) : NULL;
+  if (b.data && doctype) {
+    nbdkit_error ("%s: %s: the reply carries a DOCTYPE, which SOAP forbids; "
+                  "refusing it", s->srv->server, method);
+    goto out;
+  }
   body = doc ? body_child (doc) : NULL;
   if (!body) {
     nbdkit_error ("%s: %s: the reply is not a SOAP envelope (HTTP %ld)",

@@ -88,8 +88,13 @@ vs_target_find_vm (struct vs_session *s, const struct vs_target_config *c,
   xmlFree (state);
   xmlFree (cbt);
   xmlFreeDoc (doc);
+  if (!t->vm_name) {
+    nbdkit_error ("vm=%s: the server sent no name for VM %s; "
+                  "cannot go on without it", c->vm, t->vm_ref);
+    return -1;
+  }
   t->dc_path = vs_vm_dc_path (s, t->vm_ref);
-  return t->dc_path && t->vm_name ? 0 : -1;
+  return t->dc_path ? 0 : -1;
 }
 
 int
@@ -107,7 +112,7 @@ vs_target_find_disk (struct vs_session *s, const struct vs_target_config *c,
   if (!doc)
     return -1;
   r = vs_disks_parse (vs_props_val (doc, "config.hardware.device"),
-                      &t->disks);
+                      t->vm_name, &t->disks);
   xmlFreeDoc (doc);
   if (r == -1)
     return -1;

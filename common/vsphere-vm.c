@@ -10,53 +10,129 @@
 #include "vsphere-props.h"
 #include "vsphere-xml.h"
 
-/* The moref in a Find* answer, which is empty when nothing matched. */
+/* The moref in a Find* answer, which is empty when nothing matched;
+ * its type in *TYPE if TYPE is not NULL.
+ */
 static char *
-returned_ref (xmlDocPtr doc)
+returned_ref (xmlDocPtr doc, char **type)
 {
-  char *t = vs_xml_child_text (vs_soap_result (doc), "returnval");
+  xmlNodePtr rv = vs_xml_child (vs_soap_result (doc), "returnval");
+  char *t = rv ? (char *) xmlNodeGetContent (rv) : NULL;
   char *r = t && *t ? strdup (t) : NULL;
 
   xmlFree (t);
+  if (type) {
+    t = rv ? (char *) xmlGetNoNsProp (rv, BAD_CAST "type") : NULL;
+    *type = t ? strdup (t) : NULL;
+    xmlFree (t);
+  }
   return r;
 }
 
+/* Report a fault met while looking up vm=SPEC with METHOD. */
+static void
+lookup_fault (struct vs_session *s, const char *spec, const char *method,
+              struct vs_fault *f)
+{
+  const struct vs_server *srv = vs_session_server (s);
+
+  if (strcmp (f->type, "NotAuthenticated") == 0)
+    nbdkit_error ("vm=%s: %s rejected the session of user %s during %s "
+                  "(NotAuthenticated: %s): this is an authentication "
+                  "problem, not a missing VM; check that the session is "
+                  "still valid and that the user may view the inventory "
+                  "(System.View)", spec, srv->server, srv->user, method,
+                  f->message);
+  else
+    nbdkit_error ("vm=%s: %s: %s failed: %s: %s",
+                  spec, srv->server, method, f->type, f->message);
+  vs_fault_free (f);
+}
+
+/* A Find* call on the SearchIndex.  Returns the moref (its type in
+ * *TYPE if not NULL), or NULL with *FAILED telling an error (reported)
+ * from nothing found (not reported).
+ */
 static char *
-find_call (struct vs_session *s, const char *method, const char *args)
+find_call (struct vs_session *s, const char *spec, const char *method,
+           const char *args, char **type, bool *failed)
 {
   const struct vs_service *svc = vs_session_service (s);
+  struct vs_fault fault = { NULL, NULL };
   xmlDocPtr doc = vs_soap_call (s, method, "SearchIndex", svc->search_index,
-                                args, NULL);
+                                args, &fault);
   char *r;
 
+  *failed = !doc;
+  if (fault.type)
+    lookup_fault (s, spec, method, &fault);
   if (!doc)
     return NULL;
-  r = returned_ref (doc);
+  r = returned_ref (doc, type);
   xmlFreeDoc (doc);
   return r;
 }
 
-static char *
-find_by_path (struct vs_session *s, const char *path)
+/* What an object of TYPE is, for "vm=PATH names a host". */
+static const char *
+describe_type (const char *type)
 {
-  char *e = vs_xml_escape (path), *args = NULL, *r = NULL;
+  static const char *const names[][2] = {
+    { "Folder", "a folder" },
+    { "Datacenter", "a datacenter" },
+    { "HostSystem", "a host" },
+    { "ComputeResource", "a standalone host" },
+    { "ClusterComputeResource", "a cluster" },
+    { "ResourcePool", "a resource pool" },
+    { "VirtualApp", "a vApp" },
+    { "Datastore", "a datastore" },
+    { "StoragePod", "a datastore cluster" },
+    { "Network", "a network" },
+    { "DistributedVirtualPortgroup", "a distributed port group" },
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp (type, names[i][0]) == 0)
+      return names[i][1];
+  return "an object";
+}
+
+static char *
+find_by_path (struct vs_session *s, const char *path, bool *failed)
+{
+  char *e = vs_xml_escape (path), *args = NULL, *r = NULL, *type = NULL;
 
   if (e && asprintf (&args, "<inventoryPath>%s</inventoryPath>", e) != -1)
-    r = find_call (s, "FindByInventoryPath", args);
+    r = find_call (s, path, "FindByInventoryPath", args, &type, failed);
+  else
+    nbdkit_error ("out of memory");
+  if (r && type && strcmp (type, "VirtualMachine") != 0) {
+    nbdkit_error ("vm=%s names %s (%s %s), not a virtual machine; the form "
+                  "is DATACENTER/vm/FOLDER/NAME", path, describe_type (type),
+                  type, r);
+    free (r);
+    r = NULL;
+    *failed = true;
+  }
+  free (type);
   free (args);
   free (e);
   return r;
 }
 
 static char *
-find_by_uuid (struct vs_session *s, const char *uuid, bool instance)
+find_by_uuid (struct vs_session *s, const char *spec, const char *uuid,
+              bool instance, bool *failed)
 {
   char *e = vs_xml_escape (uuid), *args = NULL, *r = NULL;
 
   if (e && asprintf (&args, "<uuid>%s</uuid><vmSearch>true</vmSearch>"
                      "<instanceUuid>%s</instanceUuid>",
                      e, instance ? "true" : "false") != -1)
-    r = find_call (s, "FindByUuid", args);
+    r = find_call (s, spec, "FindByUuid", args, NULL, failed);
+  else
+    nbdkit_error ("out of memory");
   free (args);
   free (e);
   return r;
@@ -86,6 +162,7 @@ find_by_name (struct vs_session *s, const char *name)
   size_t nfound = 0, listlen = 0;
   FILE *names = open_memstream (&list, &listlen);
   const char *method = "RetrievePropertiesEx";
+  struct vs_fault fault = { NULL, NULL };
 
   if (!names)
     goto oom;
@@ -96,12 +173,15 @@ find_by_name (struct vs_session *s, const char *name)
     goto oom;
   }
   doc = vs_soap_call (s, "CreateContainerView", "ViewManager",
-                      svc->view_manager, args, NULL);
+                      svc->view_manager, args, &fault);
   free (args);
   args = NULL;
-  if (!doc)
+  if (!doc) {
+    if (fault.type)
+      lookup_fault (s, name, "CreateContainerView", &fault);
     goto out;
-  view = returned_ref (doc);
+  }
+  view = returned_ref (doc, NULL);
   xmlFreeDoc (doc);
   doc = NULL;
   if (!view) {
@@ -125,9 +205,12 @@ find_by_name (struct vs_session *s, const char *name)
     char *token;
 
     doc = vs_soap_call (s, method, "PropertyCollector",
-                        svc->property_collector, args, NULL);
-    if (!doc)
+                        svc->property_collector, args, &fault);
+    if (!doc) {
+      if (fault.type)
+        lookup_fault (s, name, method, &fault);
       goto out;
+    }
     rv = vs_xml_child (vs_soap_result (doc), "returnval");
     for (obj = vs_xml_child (rv, "objects"); obj; obj = vs_xml_next_same (obj)) {
       char *n = vs_xml_child_text (vs_xml_child (obj, "propSet"), "val");
@@ -202,23 +285,24 @@ vs_vm_find (struct vs_session *s, const char *spec)
 {
   const char *v;
   char *r;
+  bool failed = true;
 
   if (has_prefix (spec, "moref=", &v)) {
     if ((r = check_moref (s, v)) == NULL)
       nbdkit_error ("vm=%s: no VM has this managed object reference", spec);
   }
   else if (has_prefix (spec, "uuid=", &v)) {
-    if ((r = find_by_uuid (s, v, false)) == NULL)
+    if ((r = find_by_uuid (s, spec, v, false, &failed)) == NULL && !failed)
       nbdkit_error ("vm=%s: no VM has this BIOS UUID "
                     "(looked up with FindByUuid)", spec);
   }
   else if (has_prefix (spec, "instance-uuid=", &v)) {
-    if ((r = find_by_uuid (s, v, true)) == NULL)
+    if ((r = find_by_uuid (s, spec, v, true, &failed)) == NULL && !failed)
       nbdkit_error ("vm=%s: no VM has this instance UUID "
                     "(looked up with FindByUuid)", spec);
   }
   else if (strchr (spec, '/')) {
-    if ((r = find_by_path (s, spec)) == NULL)
+    if ((r = find_by_path (s, spec, &failed)) == NULL && !failed)
       nbdkit_error ("vm=%s: no VM at this inventory path (looked up with "
                     "FindByInventoryPath; the form is "
                     "DATACENTER/vm/FOLDER/NAME, with any folders above the "
@@ -255,7 +339,14 @@ vs_vm_dc_path (struct vs_session *s, const char *vm_ref)
       found_dc = true;
       dc = depth;
     }
-    names[depth++] = vs_props_text (doc, "name");
+    names[depth] = vs_props_text (doc, "name");
+    if (!names[depth++]) {
+      nbdkit_error ("VM %s: %s %s on its way up to the root folder has no "
+                    "name in the server's answer", vm_ref, type, ref);
+      ok = false;
+      xmlFreeDoc (doc);
+      break;
+    }
     free (type);
     free (ref);
     type = parent ? (char *) xmlGetNoNsProp (parent, BAD_CAST "type") : NULL;
@@ -268,9 +359,9 @@ vs_vm_dc_path (struct vs_session *s, const char *vm_ref)
     FILE *fp = open_memstream (&path, &len);
 
     for (i = depth - 1; fp && i-- > dc + 1; )
-      fprintf (fp, "%s/", names[i] ? names[i] : "");
+      fprintf (fp, "%s/", names[i]);
     if (fp) {
-      fprintf (fp, "%s", names[dc] ? names[dc] : "");
+      fprintf (fp, "%s", names[dc]);
       fclose (fp);
     }
   }

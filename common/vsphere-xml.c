@@ -4,6 +4,8 @@
 #include <string.h>
 #include <errno.h>
 
+#include <libxml/parser.h>
+
 #include "vsphere-xml.h"
 
 #define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
@@ -47,23 +49,34 @@ vs_xml_child_text (xmlNodePtr node, const char *name)
 }
 
 int
-vs_xml_child_int64 (xmlNodePtr node, const char *name, int64_t *ret)
+vs_parse_int64 (const char *s, int64_t min, int64_t max, int64_t *ret)
 {
-  char *s = vs_xml_child_text (node, name);
+  const char *digits = s[0] == '-' ? s + 1 : s;
   char *end;
   long long v;
 
-  if (!s)
+  /* strtoll alone would take blanks, a '+' and "0x". */
+  if (*digits < '0' || *digits > '9')
     return -1;
   errno = 0;
   v = strtoll (s, &end, 10);
-  if (errno || end == s || *end) {
-    xmlFree (s);
+  if (errno || *end || v < min || v > max)
     return -1;
-  }
-  xmlFree (s);
   *ret = v;
   return 0;
+}
+
+int
+vs_xml_child_int64 (xmlNodePtr node, const char *name, int64_t *ret)
+{
+  char *s = vs_xml_child_text (node, name);
+  int r;
+
+  if (!s)
+    return -1;
+  r = vs_parse_int64 (s, INT64_MIN, INT64_MAX, ret);
+  xmlFree (s);
+  return r;
 }
 
 char *
@@ -88,4 +101,39 @@ vs_xml_escape (const char *s)
   r = strdup ((char *) e);
   xmlFree (e);
   return r;
+}
+
+/* SAX callback at a DOCTYPE, called before its internal subset is
+ * read: no entity has been declared or expanded yet.
+ */
+static void
+refuse_doctype (void *ctx, const xmlChar *name, const xmlChar *external_id,
+                const xmlChar *system_id)
+{
+  xmlParserCtxtPtr ctxt = ctx;
+  bool *doctype = ctxt->_private;
+
+  *doctype = true;
+  xmlStopParser (ctxt);
+}
+
+xmlDocPtr
+vs_xml_read_reply (const char *buf, size_t len, bool *doctype)
+{
+  xmlParserCtxtPtr ctxt = xmlNewParserCtxt ();
+  xmlDocPtr doc;
+
+  *doctype = false;
+  if (!ctxt)
+    return NULL;
+  ctxt->sax->internalSubset = refuse_doctype;
+  ctxt->_private = doctype;
+  doc = xmlCtxtReadMemory (ctxt, buf, len, "soap.xml", NULL,
+                           XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+  if (*doctype) {
+    xmlFreeDoc (doc);
+    doc = NULL;
+  }
+  xmlFreeParserCtxt (ctxt);
+  return doc;
 }

@@ -2,6 +2,8 @@
 #ifndef VSPHERE_XML_H
 #define VSPHERE_XML_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <libxml/tree.h>
 
@@ -14,6 +16,11 @@ xmlNodePtr vs_xml_next_same (xmlNodePtr node);
 /* Text of the child element NAME, or NULL.  The caller frees with xmlFree. */
 char *vs_xml_child_text (xmlNodePtr node, const char *name);
 
+/* All of S as a decimal integer from MIN to MAX: an optional '-' and
+ * digits, nothing else.  Returns -1 if it is not one.
+ */
+int vs_parse_int64 (const char *s, int64_t min, int64_t max, int64_t *ret);
+
 /* Child element NAME parsed as an integer; returns -1 if absent or bad. */
 int vs_xml_child_int64 (xmlNodePtr node, const char *name, int64_t *ret);
 
@@ -21,6 +28,12 @@ int vs_xml_child_int64 (xmlNodePtr node, const char *name, int64_t *ret);
  * namespace URI because servers may bind any prefix to it.
  */
 char *vs_xml_type (xmlNodePtr node);
+
+/* Parse a SOAP reply, or NULL.  A reply with a DOCTYPE is refused
+ * (NULL, *DOCTYPE set) before its entity declarations are read: SOAP
+ * forbids DTDs, and nested entities make a small reply huge.
+ */
+xmlDocPtr vs_xml_read_reply (const char *buf, size_t len, bool *doctype);
 
 /* Escape S for use as XML character data.  Caller frees with free. */
 char *vs_xml_escape (const char *s);

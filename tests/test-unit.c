@@ -1,8 +1,10 @@
 /* CUnit tests of the shared code that needs no server: the VMDK
- * descriptor parser, datastore URLs, thumbprints, disk selection.
+ * descriptor parser, datastore URLs, thumbprints, disk selection,
+ * strict numbers and the refusal of DTDs in SOAP replies.
  */
 #include <config.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +16,9 @@
 #include "vsphere-cbt.h"
 #include "vsphere-disks.h"
 #include "vsphere-http.h"
+#include "vsphere-server.h"
 #include "vsphere-tls.h"
+#include "vsphere-xml.h"
 
 #define PARSE(text, d) \
   vmdk_descriptor_parse ((text), strlen (text), "t.vmdk", (d))
@@ -188,7 +192,8 @@ test_disk_devices (void)
   const char *path;
   char *ds;
 
-  CU_ASSERT_EQUAL_FATAL (vs_disks_parse (xmlDocGetRootElement (doc), &disks),
+  CU_ASSERT_EQUAL_FATAL (vs_disks_parse (xmlDocGetRootElement (doc), "vm",
+                                         &disks),
                          0);
   CU_ASSERT_EQUAL_FATAL (disks.n, 2);
   CU_ASSERT_EQUAL (disks.disk[0].key, 2000);
@@ -218,6 +223,128 @@ test_disk_devices (void)
   CU_ASSERT_PTR_NULL (vs_datastore_path_split ("vsan://abc", &path));
   vs_disks_free (&disks);
   xmlFreeDoc (doc);
+}
+
+static void
+test_parse_int64 (void)
+{
+  static const char *const bad[] = {
+    "", "-", "+1", " 1", "1 ", "0x10", "1e3", "9223372036854775808",
+    "-9223372036854775809", "11", "-11",
+  };
+  int64_t v;
+  size_t i;
+
+  CU_ASSERT_EQUAL (vs_parse_int64 ("0", -10, 10, &v), 0);
+  CU_ASSERT_EQUAL (v, 0);
+  CU_ASSERT_EQUAL (vs_parse_int64 ("-10", -10, 10, &v), 0);
+  CU_ASSERT_EQUAL (v, -10);
+  CU_ASSERT_EQUAL (vs_parse_int64 ("9223372036854775807", 0, INT64_MAX, &v),
+                   0);
+  CU_ASSERT_EQUAL (v, INT64_MAX);
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    v = 42;
+    CU_ASSERT_EQUAL (vs_parse_int64 (bad[i], -10, 10, &v), -1);
+    CU_ASSERT_EQUAL (v, 42);
+  }
+}
+
+#define READ_REPLY(text, doctype) \
+  vs_xml_read_reply ((text), strlen (text), (doctype))
+
+static void
+test_doctype_refused (void)
+{
+  xmlDocPtr doc;
+  bool doctype;
+
+  doc = READ_REPLY ("<a><b>1</b></a>", &doctype);
+  CU_ASSERT_PTR_NOT_NULL (doc);
+  CU_ASSERT_FALSE (doctype);
+  xmlFreeDoc (doc);
+  CU_ASSERT_PTR_NULL (READ_REPLY ("<!DOCTYPE a><a/>", &doctype));
+  CU_ASSERT_TRUE (doctype);
+  CU_ASSERT_PTR_NULL (READ_REPLY ("<?xml version=\"1.0\"?>"
+                                  "<!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>",
+                                  &doctype));
+  CU_ASSERT_TRUE (doctype);
+}
+
+/* One VirtualDisk with CHILDREN (key, capacities) through vs_disks_parse. */
+static int
+parse_one_disk (const char *children, int64_t *capacity)
+{
+  char *xml;
+  xmlDocPtr doc;
+  struct vs_disks disks;
+  int r;
+
+  CU_ASSERT_FATAL (asprintf (&xml, "<val xmlns:x=\"http://www.w3.org/2001/"
+                             "XMLSchema-instance\"><d x:type=\"VirtualDisk\">"
+                             "<deviceInfo><label>Hard disk 1</label>"
+                             "</deviceInfo>%s</d></val>", children) != -1);
+  doc = xmlReadMemory (xml, strlen (xml), "t.xml", NULL, 0);
+  r = vs_disks_parse (xmlDocGetRootElement (doc), "vm1", &disks);
+  if (r == 0) {
+    *capacity = disks.disk[0].capacity;
+    vs_disks_free (&disks);
+  }
+  xmlFreeDoc (doc);
+  free (xml);
+  return r;
+}
+
+static void
+test_disk_sizes (void)
+{
+  int64_t c;
+
+  CU_ASSERT_EQUAL (parse_one_disk ("<key>1</key><capacityInKB>9007199254740991"
+                                   "</capacityInKB>", &c), 0);
+  CU_ASSERT_EQUAL (c, INT64_MAX - 1023);
+  /* 2^53 KiB is 2^63 bytes: one too many. */
+  CU_ASSERT_EQUAL (parse_one_disk ("<key>1</key><capacityInKB>9007199254740992"
+                                   "</capacityInKB>", &c), -1);
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "VM vm1, disk \"Hard disk 1\": "
+                                  "capacityInKB=\"9007199254740992\""));
+  CU_ASSERT_EQUAL (parse_one_disk ("<key>1</key><capacityInBytes>0"
+                                   "</capacityInBytes><capacityInKB>1"
+                                   "</capacityInKB>", &c), -1);
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "capacityInBytes=\"0\""));
+  CU_ASSERT_EQUAL (parse_one_disk ("<key>1</key>", &c), -1);
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "neither capacityInBytes"));
+  CU_ASSERT_EQUAL (parse_one_disk ("<capacityInKB>1</capacityInKB>", &c), -1);
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "no device key"));
+  /* A size that is not whole KiB, rounded either way, is no conflict. */
+  CU_ASSERT_EQUAL (parse_one_disk ("<key>1</key><capacityInBytes>1536"
+                                   "</capacityInBytes><capacityInKB>2"
+                                   "</capacityInKB>", &c), 0);
+  CU_ASSERT_EQUAL (c, 1536);
+}
+
+static void
+test_server_values (void)
+{
+  static const char *const good[] = {
+    "vc", "vc.example.com:443", "10.0.0.1:8443", "[::1]", "[2001:db8::1]:443",
+  };
+  static const char *const bad[] = {
+    "", "https://vc/", "vc/sdk", "vc?x", "vc#y", "user@vc", "::1", "[::1",
+    "[]", "[::1]x", ":443", "vc:", "vc:0", "vc:65536", "vc:+1",
+  };
+  struct vs_server srv;
+  size_t i;
+
+  vs_server_init (&srv);
+  for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+    CU_ASSERT_EQUAL (vs_server_config (&srv, "server", good[i]), 1);
+    CU_ASSERT_PTR_EQUAL (srv.server, good[i]);
+  }
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    stub_last_error[0] = '\0';
+    CU_ASSERT_EQUAL (vs_server_config (&srv, "server", bad[i]), -1);
+    CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "write server=HOST"));
+  }
 }
 
 static void
@@ -265,6 +392,10 @@ main (void)
   CU_add_test (s, "thumbprint", test_thumbprint);
   CU_add_test (s, "disk devices", test_disk_devices);
   CU_add_test (s, "changed areas", test_changes);
+  CU_add_test (s, "strict numbers", test_parse_int64);
+  CU_add_test (s, "DOCTYPE refused", test_doctype_refused);
+  CU_add_test (s, "disk sizes", test_disk_sizes);
+  CU_add_test (s, "server= values", test_server_values);
   CU_basic_set_mode (CU_BRM_VERBOSE);
   CU_basic_run_tests ();
   failed = CU_get_number_of_failures ();

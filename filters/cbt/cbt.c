@@ -64,7 +64,8 @@ cbt_unload (void)
 
 /* The filter reads the password too.  Forms that can be read only once
  * (the terminal, a file descriptor) are handed on to the plugin through
- * a private in-memory file, so that it never appears in -v output.
+ * a private in-memory file, so that it never appears in -v output; so
+ * is a literal one, which the filter has warned about already.
  */
 static int
 pass_password (nbdkit_next_config *next, nbdkit_backend *nxdata,
@@ -75,7 +76,7 @@ pass_password (nbdkit_next_config *next, nbdkit_backend *nxdata,
 
   if (vs_server_config (&server, "password", value) == -1)
     return -1;
-  if (value[0] != '-')
+  if (value[0] == '+')
     return next (nxdata, "password", value);
   fd = memfd_create ("password", MFD_CLOEXEC);
   if (fd == -1 ||

@@ -84,6 +84,8 @@ func (h *harness) controlMux() http.Handler {
 			return knobsText(), nil
 		},
 	})
+	handle("/soap/rewrite", post(ctlSOAPRewrite))
+	handle("/soap/rewrite/clear", post(ctlSOAPRewriteClear))
 	handle("/counters", get(func(*http.Request) (string, error) { return folderStats.text(), nil }))
 	handle("/counters/reset", post(func(*http.Request) (string, error) {
 		folderStats.reset()

@@ -37,6 +37,15 @@ func (h *harness) serveSDK(w http.ResponseWriter, r *http.Request) {
 		h.mux.ServeHTTP(w, r) // vcsim words the decoding fault
 		return
 	}
+	if rules := soapRewritesFor(method.Name); rules != nil {
+		serveRewritten(w, rules, func(w http.ResponseWriter) { h.serveMethod(w, r, method) })
+		return
+	}
+	h.serveMethod(w, r, method)
+}
+
+// serveMethod answers one decoded SOAP call.
+func (h *harness) serveMethod(w http.ResponseWriter, r *http.Request, method *Method) {
 	if method.Name == "Login" && takeLoginFailure() {
 		http.Error(w, "vCenter is starting", http.StatusServiceUnavailable)
 		return
