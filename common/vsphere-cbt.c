@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <inttypes.h>
 
 #include <nbdkit-plugin.h>
@@ -86,6 +87,8 @@ vs_cbt_query (struct vs_session *s, const struct vs_cbt_query *q,
   char *snap = vs_xml_escape (q->snapshot_ref);
   uint64_t offset = 0;
   unsigned pages = 0;
+  /* Each page advances, but a server could make them tiny. */
+  time_t deadline = time (NULL) + vs_server_task_timeout (vs_session_server (s));
 
   memset (out, 0, sizeof *out);
   if (!cid || !snap) {
@@ -135,6 +138,13 @@ vs_cbt_query (struct vs_session *s, const struct vs_cbt_query *q,
       goto fail;
     offset += length;
     pages++;
+    if (offset < q->capacity && time (NULL) > deadline) {
+      nbdkit_error ("%s: QueryChangedDiskAreas covered only %" PRIu64 " of "
+                    "%" PRIu64 " bytes in %u pages within task-timeout=; "
+                    "refusing to wait longer", q->disk_name, offset,
+                    q->capacity, pages);
+      goto fail;
+    }
   }
   nbdkit_debug ("%s: %" PRIu64 " changed bytes in %zu areas since %s "
                 "(%u pages)", q->disk_name, out->bytes, out->n, q->change_id,

@@ -150,6 +150,12 @@ check_moref (struct vs_session *s, const char *ref)
   return strdup (ref);
 }
 
+/* A server that pages on without end is refused; vCenter's pages hold
+ * a hundred objects or more, so this allows several hundred thousand
+ * VMs.
+ */
+#define MAX_PAGES 4000
+
 /* Every VM's name through one container view and one property query
  * (continued while the server pages), keeping those named NAME.
  */
@@ -163,6 +169,7 @@ find_by_name (struct vs_session *s, const char *name)
   FILE *names = open_memstream (&list, &listlen);
   const char *method = "RetrievePropertiesEx";
   struct vs_fault fault = { NULL, NULL };
+  int pages;
 
   if (!names)
     goto oom;
@@ -200,9 +207,9 @@ find_by_name (struct vs_session *s, const char *name)
     goto oom;
   }
 
-  for (;;) {
+  for (pages = 1;; pages++) {
     xmlNodePtr rv, obj;
-    char *token;
+    char *token, *etoken;
 
     doc = vs_soap_call (s, method, "PropertyCollector",
                         svc->property_collector, args, &fault);
@@ -231,13 +238,24 @@ find_by_name (struct vs_session *s, const char *name)
     args = NULL;
     if (!token)
       break;
-    method = "ContinueRetrievePropertiesEx";
-    if (asprintf (&args, "<token>%s</token>", token) == -1) {
+    if (pages == MAX_PAGES) {
+      nbdkit_error ("vm=%s: %s still had more VM names after %d pages; "
+                    "refusing to read on (give an inventory path, moref=, "
+                    "uuid= or instance-uuid= instead)", name,
+                    vs_session_server (s)->server, MAX_PAGES);
       xmlFree (token);
+      nfound = 0;
+      goto out;
+    }
+    method = "ContinueRetrievePropertiesEx";
+    etoken = vs_xml_escape (token);
+    xmlFree (token);
+    if (!etoken || asprintf (&args, "<token>%s</token>", etoken) == -1) {
+      free (etoken);
       args = NULL;
       goto oom;
     }
-    xmlFree (token);
+    free (etoken);
   }
   fclose (names);
   names = NULL;
@@ -266,7 +284,11 @@ find_by_name (struct vs_session *s, const char *name)
   free (list);
   free (args);
   xmlFreeDoc (doc);
-  return nfound == 1 ? found : NULL;
+  if (nfound != 1) {
+    free (found);
+    found = NULL;
+  }
+  return found;
 }
 
 static bool
