@@ -218,6 +218,12 @@ post (struct vs_session *s, const char *method, const char *envelope,
   curl_easy_getinfo (s->curl, CURLINFO_RESPONSE_CODE, &status);
   if (vs_debug_soap)
     nbdkit_debug ("soap: %s: HTTP %ld, %zu bytes", method, status, b.len);
+  if (status == 502 || status == 503 || status == 504) {
+    nbdkit_error ("%s: %s: HTTP %ld: vCenter is not answering (starting, "
+                  "restarting or overloaded)", s->srv->server, method,
+                  status);
+    goto out;
+  }
   if (status != 200 && status != 500) {
     nbdkit_error ("%s: %s: unexpected HTTP status %ld from %s "
                   "(is this a vCenter or ESXi server?)",
