@@ -170,28 +170,25 @@ func setKnobs(q url.Values) error {
 	return nil
 }
 
-// takeBusyTask reports whether this snapshot call is to find the VM busy
-// with another task, counting it down.
-func takeBusyTask() bool {
+// countDown reports whether the counter that field picks out was above
+// zero, taking one off it: for knobs that act on the next N calls.
+func countDown(field func(*HarnessKnobs) *int64) bool {
 	knobs.Lock()
 	defer knobs.Unlock()
-	if knobs.BusyTasks == 0 {
+	n := field(&knobs.HarnessKnobs)
+	if *n == 0 {
 		return false
 	}
-	knobs.BusyTasks--
+	*n--
 	return true
 }
 
-// takeLoginFailure reports whether this Login is to fail, counting down.
-func takeLoginFailure() bool {
-	knobs.Lock()
-	defer knobs.Unlock()
-	if knobs.LoginFail == 0 {
-		return false
-	}
-	knobs.LoginFail--
-	return true
-}
+// takeBusyTask reports whether this snapshot call is to find the VM busy
+// with another task.
+func takeBusyTask() bool { return countDown(func(k *HarnessKnobs) *int64 { return &k.BusyTasks }) }
+
+// takeLoginFailure reports whether this Login is to fail.
+func takeLoginFailure() bool { return countDown(func(k *HarnessKnobs) *int64 { return &k.LoginFail }) }
 
 func knobsText() string {
 	k := currentKnobs()
