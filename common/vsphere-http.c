@@ -17,6 +17,16 @@
 #define COOKIE_MAX 1024
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
+/* Longer ETag or Last-Modified values are refused. */
+#define VALIDATOR_MAX 256
+/* How often a transfer checks whether nbdkit is shutting down. */
+#define SHUTDOWN_POLL_MS 100
+
+/* What to do when a file changed while it was being read. */
+#define CHANGED_HINT \
+  "the snapshot being read was removed or consolidated, or something " \
+  "wrote to the file; copy again from a new snapshot (snapshot=create), " \
+  "and keep others from removing it until the copy ends"
 
 struct conn {
   CURL *curl;
@@ -32,6 +42,7 @@ struct vs_http_pool {
   pthread_cond_t freed;
   struct conn *free_list;
   unsigned created, max;
+  bool serving;                 /* nbdkit_nanosleep may be called */
 };
 
 struct vs_http_pool *
@@ -66,6 +77,12 @@ vs_http_pool_free (struct vs_http_pool *p)
   pthread_cond_destroy (&p->freed);
   pthread_mutex_destroy (&p->lock);
   free (p);
+}
+
+void
+vs_http_pool_serving (struct vs_http_pool *p)
+{
+  p->serving = true;
 }
 
 /* Take a connection, opening one if the pool is not full, else waiting
@@ -171,14 +188,32 @@ vs_folder_url (const char *server, const char *dc_path, const char *ds_name,
   return url;
 }
 
+/* What an answer says about the version of the file it came from. */
+struct version {
+  bool has_range;
+  uint64_t first, last, total;  /* from Content-Range */
+  char etag[VALIDATOR_MAX];     /* "" when the server sent none */
+  char last_modified[VALIDATOR_MAX];
+  bool too_long;                /* a validator did not fit */
+};
+
+struct vs_http_file {
+  struct vs_http_pool *pool;
+  char *url, *name;
+  struct version v;             /* of the first answer; never changes */
+  struct curl_slist *condition; /* If-Match or If-Unmodified-Since */
+};
+
 /* One ranged GET of [OFFSET, OFFSET+WANT) into BUF. */
 struct transfer {
   CURL *curl;
   char *buf;
   size_t want, got;
   bool overflow;
-  bool has_range;
-  uint64_t first, last, total;  /* from Content-Range */
+  struct version v;
+  bool serving;                 /* see vs_http_pool_serving */
+  struct timespec polled;       /* last check for shutdown */
+  bool shutdown;
 };
 
 static size_t
@@ -201,33 +236,95 @@ body_cb (char *ptr, size_t size, size_t nmemb, void *opaque)
   return n;
 }
 
+/* If the header line PTR (N bytes) is NAME, copy its value without
+ * surrounding blanks into VALUE (LEN bytes) and return true.  A value
+ * that does not fit sets *TOO_LONG.
+ */
+static bool
+header_value (const char *ptr, size_t n, const char *name,
+              char *value, size_t len, bool *too_long)
+{
+  size_t k = strlen (name);
+
+  if (n <= k || ptr[k] != ':' || strncasecmp (ptr, name, k) != 0)
+    return false;
+  ptr += k + 1;
+  n -= k + 1;
+  while (n > 0 && (*ptr == ' ' || *ptr == '\t'))
+    ptr++, n--;
+  while (n > 0 && strchr (" \t\r\n", ptr[n - 1]))
+    n--;
+  if (n >= len) {
+    *too_long = true;
+    n = 0;
+  }
+  memcpy (value, ptr, n);
+  value[n] = '\0';
+  return true;
+}
+
 static size_t
 header_cb (char *ptr, size_t size, size_t nmemb, void *opaque)
 {
-  struct transfer *t = opaque;
+  struct version *v = &((struct transfer *) opaque)->v;
   size_t n = size * nmemb;
-  const char *prefix = "content-range:";
-  char line[256];
+  char range[128];
 
-  if (n > strlen (prefix) && n < sizeof line &&
-      strncasecmp (ptr, prefix, strlen (prefix)) == 0) {
-    memcpy (line, ptr, n);
-    line[n] = '\0';
-    t->has_range =
-      sscanf (line + strlen (prefix), " bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64,
-              &t->first, &t->last, &t->total) == 3;
-  }
+  /* A status line starts the headers of another answer. */
+  if (n >= 5 && strncmp (ptr, "HTTP/", 5) == 0)
+    memset (v, 0, sizeof *v);
+  else if (header_value (ptr, n, "content-range", range, sizeof range,
+                         &v->too_long))
+    v->has_range =
+      sscanf (range, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64,
+              &v->first, &v->last, &v->total) == 3;
+  else if (!header_value (ptr, n, "etag", v->etag, sizeof v->etag,
+                          &v->too_long))
+    header_value (ptr, n, "last-modified", v->last_modified,
+                  sizeof v->last_modified, &v->too_long);
   return n;
 }
 
-enum outcome { DONE, RETRY, RENEW, FAIL };
+static int64_t
+ms_since (const struct timespec *then, const struct timespec *now)
+{
+  return (now->tv_sec - then->tv_sec) * 1000 +
+    (now->tv_nsec - then->tv_nsec) / 1000000;
+}
+
+/* nbdkit 1.32 waits for the requests in flight before it exits, so a
+ * stalled server would hold a SIGTERM for the whole timeout: abandon
+ * the transfer when nbdkit shuts down or the client goes away, which
+ * nbdkit_nanosleep reports at once when asked to sleep for no time.
+ */
+static int
+progress_cb (void *opaque, curl_off_t dltotal, curl_off_t dlnow,
+             curl_off_t ultotal, curl_off_t ulnow)
+{
+  struct transfer *t = opaque;
+  struct timespec now;
+
+  if (!t->serving)
+    return 0;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  if (ms_since (&t->polled, &now) < SHUTDOWN_POLL_MS)
+    return 0;
+  t->polled = now;
+  if (nbdkit_nanosleep (0, 0) == -1) {
+    t->shutdown = true;
+    return 1;
+  }
+  return 0;
+}
+
+/* STALL: no progress for the timeout, retried once. */
+enum outcome { DONE, RETRY, STALL, RENEW, FAIL };
 
 static bool
 transient (CURLcode r)
 {
   switch (r) {
   case CURLE_COULDNT_CONNECT:
-  case CURLE_OPERATION_TIMEDOUT:
   case CURLE_PARTIAL_FILE:
   case CURLE_RECV_ERROR:
   case CURLE_SEND_ERROR:
@@ -240,13 +337,93 @@ transient (CURLcode r)
   }
 }
 
-/* Perform one attempt and judge it.  EXACT: the whole range must come
- * back; otherwise a shorter file is fine (vs_http_get_small).  MSG
- * receives what went wrong.
+/* Say in MSG that the file changed: WHAT was WAS and is now NOW. */
+static void
+changed (char *msg, size_t msglen,
+         const char *what, const char *was, const char *now)
+{
+  snprintf (msg, msglen, "the file changed on the datastore while it was "
+            "being read (%s was %s, now %s): " CHANGED_HINT, what,
+            was[0] ? was : "not sent", now[0] ? now : "not sent");
+}
+
+/* Whether answer V comes from the same version of file F as its first
+ * answer; if not, MSG says what changed.
+ */
+static bool
+same_version (const struct vs_http_file *f, const struct version *v,
+              char *msg, size_t msglen)
+{
+  char was[32], now[32];
+
+  if (v->total != f->v.total) {
+    snprintf (was, sizeof was, "%" PRIu64, f->v.total);
+    snprintf (now, sizeof now, "%" PRIu64, v->total);
+    changed (msg, msglen, "its size", was, now);
+  }
+  else if (strcmp (v->etag, f->v.etag) != 0)
+    changed (msg, msglen, "its ETag", f->v.etag, v->etag);
+  else if (strcmp (v->last_modified, f->v.last_modified) != 0)
+    changed (msg, msglen, "its Last-Modified", f->v.last_modified,
+             v->last_modified);
+  else
+    return true;
+  return false;
+}
+
+/* Judge an answer with STATUS that is not 206.  F is NULL while the
+ * file is being opened.
  */
 static enum outcome
-attempt (struct vs_http_pool *p, struct conn *c, const char *url,
-         struct transfer *t, uint64_t offset, bool exact,
+judge_status (struct vs_http_pool *p, const struct vs_http_file *f,
+              long status, uint64_t offset, char *msg, size_t msglen)
+{
+  switch (status) {
+  case 200:
+    snprintf (msg, msglen, "the server answered 200 to a range request "
+              "(it ignored the Range header); refusing to use the bytes");
+    return FAIL;
+  case 401:
+    snprintf (msg, msglen, "HTTP 401: the session was not accepted");
+    return RENEW;
+  case 403:
+    snprintf (msg, msglen, "HTTP 403: user %s may not read datastore files "
+              "(needs the Datastore.Browse privilege)", p->srv->user);
+    return FAIL;
+  case 404:
+    if (f)
+      snprintf (msg, msglen, "the file was removed from the datastore while "
+                "it was being read (HTTP 404): " CHANGED_HINT);
+    else
+      snprintf (msg, msglen, "HTTP 404: the file does not exist on the "
+                "datastore, or it is not readable over /folder "
+                "(vSAN and vVol disks are not)");
+    return FAIL;
+  case 412:
+    if (f)
+      changed (msg, msglen, f->v.etag[0] ? "its ETag" : "its Last-Modified",
+               f->v.etag[0] ? f->v.etag : f->v.last_modified,
+               "different (HTTP 412)");
+    else
+      snprintf (msg, msglen, "HTTP 412 to an unconditional request");
+    return FAIL;
+  case 416:
+    snprintf (msg, msglen, "HTTP 416: the file ends before offset %" PRIu64
+              "%s", offset, f ? ": " CHANGED_HINT : "");
+    return FAIL;
+  default:
+    snprintf (msg, msglen, "HTTP %ld from the server", status);
+    return status >= 500 ? RETRY : FAIL;
+  }
+}
+
+/* Perform one attempt of reading T->want bytes at OFFSET of the file at
+ * URL and judge it.  F is the file, or NULL while it is being opened
+ * (then a shorter file is fine).  MSG receives what went wrong.
+ */
+static enum outcome
+attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
+         const char *url, struct transfer *t, uint64_t offset,
          unsigned *gen, char *msg, size_t msglen)
 {
   char cookie[COOKIE_MAX], range[64];
@@ -260,16 +437,22 @@ attempt (struct vs_http_pool *p, struct conn *c, const char *url,
   snprintf (range, sizeof range, "%" PRIu64 "-%" PRIu64,
             offset, offset + t->want - 1);
   t->curl = c->curl;
+  t->serving = p->serving;
   t->got = 0;
-  t->overflow = t->has_range = false;
+  t->overflow = t->shutdown = false;
+  memset (&t->v, 0, sizeof t->v);
   curl_easy_setopt (c->curl, CURLOPT_URL, url);
   curl_easy_setopt (c->curl, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt (c->curl, CURLOPT_RANGE, range);
+  curl_easy_setopt (c->curl, CURLOPT_HTTPHEADER, f ? f->condition : NULL);
   curl_easy_setopt (c->curl, CURLOPT_COOKIE, cookie);
   curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, body_cb);
   curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, t);
   curl_easy_setopt (c->curl, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt (c->curl, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt (c->curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
+  curl_easy_setopt (c->curl, CURLOPT_XFERINFODATA, t);
+  curl_easy_setopt (c->curl, CURLOPT_NOPROGRESS, 0L);
   c->errbuf[0] = '\0';
   r = curl_easy_perform (c->curl);
   /* The cookie must not stay behind in the handle. */
@@ -285,6 +468,11 @@ attempt (struct vs_http_pool *p, struct conn *c, const char *url,
               "asked for");
     return FAIL;
   }
+  if (r == CURLE_ABORTED_BY_CALLBACK && t->shutdown) {
+    snprintf (msg, msglen, "abandoned: nbdkit is shutting down or the "
+              "client disconnected");
+    return FAIL;
+  }
   if (r != CURLE_OK) {
     if (r == CURLE_PEER_FAILED_VERIFICATION || r == CURLE_SSL_CONNECT_ERROR ||
         r == CURLE_SSL_CACERT_BADFILE) {
@@ -295,50 +483,34 @@ attempt (struct vs_http_pool *p, struct conn *c, const char *url,
     }
     snprintf (msg, msglen, "%s", c->errbuf[0] ? c->errbuf
               : curl_easy_strerror (r));
-    return transient (r) ? RETRY : FAIL;
+    return r == CURLE_OPERATION_TIMEDOUT ? STALL
+      : transient (r) ? RETRY : FAIL;
   }
-  switch (status) {
-  case 206:
-    break;
-  case 200:
-    snprintf (msg, msglen, "the server answered 200 to a range request "
-              "(it ignored the Range header); refusing to use the bytes");
+  if (status != 206)
+    return judge_status (p, f, status, offset, msg, msglen);
+  if (t->v.too_long) {
+    snprintf (msg, msglen, "the server's ETag or Last-Modified is longer "
+              "than %d bytes", VALIDATOR_MAX - 1);
     return FAIL;
-  case 401:
-    snprintf (msg, msglen, "HTTP 401: the session was not accepted");
-    return RENEW;
-  case 403:
-    snprintf (msg, msglen, "HTTP 403: user %s may not read datastore files "
-              "(needs the Datastore.Browse privilege)", p->srv->user);
-    return FAIL;
-  case 404:
-    snprintf (msg, msglen, "HTTP 404: the file does not exist on the "
-              "datastore, or it is not readable over /folder "
-              "(vSAN and vVol disks are not)");
-    return FAIL;
-  case 416:
-    snprintf (msg, msglen, "HTTP 416: the file ends before offset %" PRIu64,
-              offset);
-    return FAIL;
-  default:
-    snprintf (msg, msglen, "HTTP %ld from the server", status);
-    return status >= 500 ? RETRY : FAIL;
   }
-  if (!t->has_range || t->first != offset ||
-      t->last != offset + t->got - 1 || t->last >= t->total) {
+  if (!t->v.has_range || t->v.first != offset ||
+      t->v.last != offset + t->got - 1 || t->v.last >= t->v.total) {
     snprintf (msg, msglen, "the reply's Content-Range does not match the "
               "request %s (or the body was short)", range);
-    return t->has_range ? FAIL : RETRY;
+    return t->v.has_range ? FAIL : RETRY;
   }
-  if (exact && t->got != t->want) {
+  if (f && !same_version (f, &t->v, msg, msglen))
+    return FAIL;
+  if (f && t->got != t->want) {
     snprintf (msg, msglen, "short reply: %zu of %zu bytes", t->got, t->want);
     return RETRY;
   }
   return DONE;
 }
 
-static void
-backoff (unsigned attempt_no)
+/* Sleep before retry ATTEMPT_NO; false if nbdkit is shutting down. */
+static bool
+backoff (const struct vs_http_pool *p, unsigned attempt_no)
 {
   unsigned ms = BACKOFF_FIRST_MS << (attempt_no < 10 ? attempt_no : 10);
   struct timespec ts;
@@ -347,17 +519,23 @@ backoff (unsigned attempt_no)
     ms = BACKOFF_MAX_MS;
   ts.tv_sec = ms / 1000;
   ts.tv_nsec = (ms % 1000) * 1000000L;
+  if (p->serving)
+    return nbdkit_nanosleep (ts.tv_sec, ts.tv_nsec) == 0;
   nanosleep (&ts, NULL);
+  return true;
 }
 
+/* Read T->want bytes at OFFSET of the file at URL (F, or NULL while
+ * opening it), retrying what may pass.
+ */
 static int
-fetch (struct vs_http_pool *p, const char *url, const char *name,
-       struct transfer *t, uint64_t offset, bool exact)
+fetch (struct vs_http_pool *p, const struct vs_http_file *f, const char *url,
+       const char *name, struct transfer *t, uint64_t offset)
 {
   struct conn *c = acquire (p);
-  char msg[512] = "";
+  char msg[1024] = "";
   unsigned n, gen = 0;
-  bool renewed = false;
+  bool renewed = false, stalled = false;
   enum outcome o = FAIL;
 
   if (!c) {
@@ -365,7 +543,7 @@ fetch (struct vs_http_pool *p, const char *url, const char *name,
     return -1;
   }
   for (n = 0;;) {
-    o = attempt (p, c, url, t, offset, exact, &gen, msg, sizeof msg);
+    o = attempt (p, c, f, url, t, offset, &gen, msg, sizeof msg);
     if (o == DONE || o == FAIL)
       break;
     if (o == RENEW) {
@@ -375,9 +553,21 @@ fetch (struct vs_http_pool *p, const char *url, const char *name,
       renewed = true;
       continue;
     }
+    /* A stall may be a dropped connection, worth one more try on a new
+     * one; a second means the server is stuck, and waiting out the
+     * timeout again and again would hold the read for many times it.
+     */
+    if (o == STALL && stalled)
+      break;
+    stalled |= o == STALL;
     if (n == p->srv->retries)
       break;
-    backoff (n++);
+    if (!backoff (p, n++)) {
+      snprintf (msg, sizeof msg, "abandoned: nbdkit is shutting down or "
+                "the client disconnected");
+      o = FAIL;
+      break;
+    }
     nbdkit_debug ("%s: retrying read at offset %" PRIu64 " (%s)",
                   name, offset, msg);
   }
@@ -392,24 +582,77 @@ fetch (struct vs_http_pool *p, const char *url, const char *name,
   return -1;
 }
 
-int
-vs_http_pread (struct vs_http_pool *p, const char *url, const char *name,
-               void *buf, size_t count, uint64_t offset)
+/* The request header that makes the server refuse a changed file. */
+static int
+set_condition (struct vs_http_file *f)
 {
-  struct transfer t = { .buf = buf, .want = count };
+  char header[VALIDATOR_MAX + 32];
 
-  return fetch (p, url, name, &t, offset, true);
+  if (f->v.etag[0])
+    snprintf (header, sizeof header, "If-Match: %s", f->v.etag);
+  else if (f->v.last_modified[0])
+    snprintf (header, sizeof header, "If-Unmodified-Since: %s",
+              f->v.last_modified);
+  else {
+    nbdkit_debug ("%s: the server sent neither ETag nor Last-Modified: "
+                  "only a change of size can be noticed", f->name);
+    return 0;
+  }
+  f->condition = curl_slist_append (NULL, header);
+  if (!f->condition) {
+    nbdkit_error ("curl_slist_append: out of memory");
+    return -1;
+  }
+  return 0;
 }
 
-int
-vs_http_size (struct vs_http_pool *p, const char *url, const char *name,
-              uint64_t *size)
+struct vs_http_file *
+vs_http_file_open (struct vs_http_pool *p, const char *url, const char *name)
 {
+  struct vs_http_file *f = calloc (1, sizeof *f);
   char byte;
   struct transfer t = { .buf = &byte, .want = 1 };
 
-  if (fetch (p, url, name, &t, 0, false) == -1)
-    return -1;
-  *size = t.total;
-  return 0;
+  if (!f || !(f->url = strdup (url)) || !(f->name = strdup (name))) {
+    nbdkit_error ("out of memory");
+    vs_http_file_close (f);
+    return NULL;
+  }
+  f->pool = p;
+  if (fetch (p, NULL, url, name, &t, 0) == -1) {
+    vs_http_file_close (f);
+    return NULL;
+  }
+  f->v = t.v;
+  if (set_condition (f) == -1) {
+    vs_http_file_close (f);
+    return NULL;
+  }
+  return f;
+}
+
+void
+vs_http_file_close (struct vs_http_file *f)
+{
+  if (!f)
+    return;
+  curl_slist_free_all (f->condition);
+  free (f->url);
+  free (f->name);
+  free (f);
+}
+
+uint64_t
+vs_http_file_size (const struct vs_http_file *f)
+{
+  return f->v.total;
+}
+
+int
+vs_http_file_pread (struct vs_http_file *f, void *buf, size_t count,
+                    uint64_t offset)
+{
+  struct transfer t = { .buf = buf, .want = count };
+
+  return fetch (f->pool, f, f->url, f->name, &t, offset);
 }
