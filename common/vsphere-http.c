@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -12,21 +11,14 @@
 #include <nbdkit-plugin.h>
 
 #include "vsphere-http.h"
+#include "vsphere-http-version.h"
 #include "vsphere-debug.h"
 
 #define COOKIE_MAX 1024
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
-/* Longer ETag or Last-Modified values are refused. */
-#define VALIDATOR_MAX 256
 /* How often a transfer checks whether nbdkit is shutting down. */
 #define SHUTDOWN_POLL_MS 100
-
-/* What to do when a file changed while it was being read. */
-#define CHANGED_HINT \
-  "the snapshot being read was removed or consolidated, or something " \
-  "wrote to the file; copy again from a new snapshot (snapshot=create), " \
-  "and keep others from removing it until the copy ends"
 
 struct conn {
   CURL *curl;
@@ -188,19 +180,10 @@ vs_folder_url (const char *server, const char *dc_path, const char *ds_name,
   return url;
 }
 
-/* What an answer says about the version of the file it came from. */
-struct version {
-  bool has_range;
-  uint64_t first, last, total;  /* from Content-Range */
-  char etag[VALIDATOR_MAX];     /* "" when the server sent none */
-  char last_modified[VALIDATOR_MAX];
-  bool too_long;                /* a validator did not fit */
-};
-
 struct vs_http_file {
   struct vs_http_pool *pool;
   char *url, *name;
-  struct version v;             /* of the first answer; never changes */
+  struct vs_version v;          /* of the first answer; never changes */
   struct curl_slist *condition; /* If-Match or If-Unmodified-Since */
 };
 
@@ -210,7 +193,7 @@ struct transfer {
   char *buf;
   size_t want, got;
   bool overflow;
-  struct version v;
+  struct vs_version v;
   bool serving;                 /* see vs_http_pool_serving */
   struct timespec polled;       /* last check for shutdown */
   bool shutdown;
@@ -236,53 +219,13 @@ body_cb (char *ptr, size_t size, size_t nmemb, void *opaque)
   return n;
 }
 
-/* If the header line PTR (N bytes) is NAME, copy its value without
- * surrounding blanks into VALUE (LEN bytes) and return true.  A value
- * that does not fit sets *TOO_LONG.
- */
-static bool
-header_value (const char *ptr, size_t n, const char *name,
-              char *value, size_t len, bool *too_long)
-{
-  size_t k = strlen (name);
-
-  if (n <= k || ptr[k] != ':' || strncasecmp (ptr, name, k) != 0)
-    return false;
-  ptr += k + 1;
-  n -= k + 1;
-  while (n > 0 && (*ptr == ' ' || *ptr == '\t'))
-    ptr++, n--;
-  while (n > 0 && strchr (" \t\r\n", ptr[n - 1]))
-    n--;
-  if (n >= len) {
-    *too_long = true;
-    n = 0;
-  }
-  memcpy (value, ptr, n);
-  value[n] = '\0';
-  return true;
-}
-
 static size_t
 header_cb (char *ptr, size_t size, size_t nmemb, void *opaque)
 {
-  struct version *v = &((struct transfer *) opaque)->v;
-  size_t n = size * nmemb;
-  char range[128];
+  struct transfer *t = opaque;
 
-  /* A status line starts the headers of another answer. */
-  if (n >= 5 && strncmp (ptr, "HTTP/", 5) == 0)
-    memset (v, 0, sizeof *v);
-  else if (header_value (ptr, n, "content-range", range, sizeof range,
-                         &v->too_long))
-    v->has_range =
-      sscanf (range, "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64,
-              &v->first, &v->last, &v->total) == 3;
-  else if (!header_value (ptr, n, "etag", v->etag, sizeof v->etag,
-                          &v->too_long))
-    header_value (ptr, n, "last-modified", v->last_modified,
-                  sizeof v->last_modified, &v->too_long);
-  return n;
+  vs_version_header (&t->v, ptr, size * nmemb);
+  return size * nmemb;
 }
 
 static int64_t
@@ -337,40 +280,6 @@ transient (CURLcode r)
   }
 }
 
-/* Say in MSG that the file changed: WHAT was WAS and is now NOW. */
-static void
-changed (char *msg, size_t msglen,
-         const char *what, const char *was, const char *now)
-{
-  snprintf (msg, msglen, "the file changed on the datastore while it was "
-            "being read (%s was %s, now %s): " CHANGED_HINT, what,
-            was[0] ? was : "not sent", now[0] ? now : "not sent");
-}
-
-/* Whether answer V comes from the same version of file F as its first
- * answer; if not, MSG says what changed.
- */
-static bool
-same_version (const struct vs_http_file *f, const struct version *v,
-              char *msg, size_t msglen)
-{
-  char was[32], now[32];
-
-  if (v->total != f->v.total) {
-    snprintf (was, sizeof was, "%" PRIu64, f->v.total);
-    snprintf (now, sizeof now, "%" PRIu64, v->total);
-    changed (msg, msglen, "its size", was, now);
-  }
-  else if (strcmp (v->etag, f->v.etag) != 0)
-    changed (msg, msglen, "its ETag", f->v.etag, v->etag);
-  else if (strcmp (v->last_modified, f->v.last_modified) != 0)
-    changed (msg, msglen, "its Last-Modified", f->v.last_modified,
-             v->last_modified);
-  else
-    return true;
-  return false;
-}
-
 /* Judge an answer with STATUS that is not 206.  F is NULL while the
  * file is being opened.
  */
@@ -393,7 +302,7 @@ judge_status (struct vs_http_pool *p, const struct vs_http_file *f,
   case 404:
     if (f)
       snprintf (msg, msglen, "the file was removed from the datastore while "
-                "it was being read (HTTP 404): " CHANGED_HINT);
+                "it was being read (HTTP 404): " VS_CHANGED_HINT);
     else
       snprintf (msg, msglen, "HTTP 404: the file does not exist on the "
                 "datastore, or it is not readable over /folder "
@@ -401,15 +310,13 @@ judge_status (struct vs_http_pool *p, const struct vs_http_file *f,
     return FAIL;
   case 412:
     if (f)
-      changed (msg, msglen, f->v.etag[0] ? "its ETag" : "its Last-Modified",
-               f->v.etag[0] ? f->v.etag : f->v.last_modified,
-               "different (HTTP 412)");
+      vs_version_refused (&f->v, msg, msglen);
     else
       snprintf (msg, msglen, "HTTP 412 to an unconditional request");
     return FAIL;
   case 416:
     snprintf (msg, msglen, "HTTP 416: the file ends before offset %" PRIu64
-              "%s", offset, f ? ": " CHANGED_HINT : "");
+              "%s", offset, f ? ": " VS_CHANGED_HINT : "");
     return FAIL;
   default:
     snprintf (msg, msglen, "HTTP %ld from the server", status);
@@ -490,7 +397,7 @@ attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
     return judge_status (p, f, status, offset, msg, msglen);
   if (t->v.too_long) {
     snprintf (msg, msglen, "the server's ETag or Last-Modified is longer "
-              "than %d bytes", VALIDATOR_MAX - 1);
+              "than %d bytes", VS_VALIDATOR_MAX - 1);
     return FAIL;
   }
   if (!t->v.has_range || t->v.first != offset ||
@@ -499,7 +406,7 @@ attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
               "request %s (or the body was short)", range);
     return t->v.has_range ? FAIL : RETRY;
   }
-  if (f && !same_version (f, &t->v, msg, msglen))
+  if (f && !vs_version_same (&f->v, &t->v, msg, msglen))
     return FAIL;
   if (f && t->got != t->want) {
     snprintf (msg, msglen, "short reply: %zu of %zu bytes", t->got, t->want);
@@ -582,30 +489,6 @@ fetch (struct vs_http_pool *p, const struct vs_http_file *f, const char *url,
   return -1;
 }
 
-/* The request header that makes the server refuse a changed file. */
-static int
-set_condition (struct vs_http_file *f)
-{
-  char header[VALIDATOR_MAX + 32];
-
-  if (f->v.etag[0])
-    snprintf (header, sizeof header, "If-Match: %s", f->v.etag);
-  else if (f->v.last_modified[0])
-    snprintf (header, sizeof header, "If-Unmodified-Since: %s",
-              f->v.last_modified);
-  else {
-    nbdkit_debug ("%s: the server sent neither ETag nor Last-Modified: "
-                  "only a change of size can be noticed", f->name);
-    return 0;
-  }
-  f->condition = curl_slist_append (NULL, header);
-  if (!f->condition) {
-    nbdkit_error ("curl_slist_append: out of memory");
-    return -1;
-  }
-  return 0;
-}
-
 struct vs_http_file *
 vs_http_file_open (struct vs_http_pool *p, const char *url, const char *name)
 {
@@ -624,10 +507,13 @@ vs_http_file_open (struct vs_http_pool *p, const char *url, const char *name)
     return NULL;
   }
   f->v = t.v;
-  if (set_condition (f) == -1) {
+  if (vs_version_condition (&f->v, &f->condition) == -1) {
     vs_http_file_close (f);
     return NULL;
   }
+  if (!f->condition)
+    nbdkit_debug ("%s: the server sent neither ETag nor Last-Modified: "
+                  "only a change of size can be noticed", name);
   return f;
 }
 
