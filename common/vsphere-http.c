@@ -77,18 +77,37 @@ vs_http_pool_serving (struct vs_http_pool *p)
   p->serving = true;
 }
 
+/* Whether nbdkit is shutting down or this request's client went away:
+ * nbdkit_nanosleep reports either at once when asked for no sleep.
+ */
+static bool
+abandoned (const struct vs_http_pool *p)
+{
+  return p->serving && nbdkit_nanosleep (0, 0) == -1;
+}
+
 /* Take a connection, opening one if the pool is not full, else waiting
- * for one to be returned.
+ * for one to be returned.  NULL if none could be opened, or (*GONE set)
+ * if the request was abandoned meanwhile.
  */
 static struct conn *
-acquire (struct vs_http_pool *p)
+acquire (struct vs_http_pool *p, bool *gone)
 {
   struct conn *c = NULL;
   bool create = false;
 
   pthread_mutex_lock (&p->lock);
-  while (!p->free_list && p->created >= p->max)
+  while (!p->free_list && p->created >= p->max) {
     pthread_cond_wait (&p->freed, &p->lock);
+    /* An abandoned read wakes every waiter: those abandoned too fail
+     * now, together, rather than one by one as connections come back
+     * (nbdkit 1.32 may crash replying while its client hangs up).
+     */
+    if ((*gone = abandoned (p))) {
+      pthread_mutex_unlock (&p->lock);
+      return NULL;
+    }
+  }
   if (p->free_list) {
     c = p->free_list;
     p->free_list = c->next;
@@ -116,13 +135,17 @@ acquire (struct vs_http_pool *p)
   return c;
 }
 
+/* Return C to the pool; WAKE_ALL after an abandoned read. */
 static void
-release (struct vs_http_pool *p, struct conn *c)
+release (struct vs_http_pool *p, struct conn *c, bool wake_all)
 {
   pthread_mutex_lock (&p->lock);
   c->next = p->free_list;
   p->free_list = c;
-  pthread_cond_signal (&p->freed);
+  if (wake_all)
+    pthread_cond_broadcast (&p->freed);
+  else
+    pthread_cond_signal (&p->freed);
   pthread_mutex_unlock (&p->lock);
 }
 
@@ -194,7 +217,7 @@ struct transfer {
   size_t want, got;
   bool overflow;
   struct vs_version v;
-  bool serving;                 /* see vs_http_pool_serving */
+  const struct vs_http_pool *pool;
   struct timespec polled;       /* last check for shutdown */
   bool shutdown;
 };
@@ -237,8 +260,7 @@ ms_since (const struct timespec *then, const struct timespec *now)
 
 /* nbdkit 1.32 waits for the requests in flight before it exits, so a
  * stalled server would hold a SIGTERM for the whole timeout: abandon
- * the transfer when nbdkit shuts down or the client goes away, which
- * nbdkit_nanosleep reports at once when asked to sleep for no time.
+ * the transfer when nbdkit shuts down or the client goes away.
  */
 static int
 progress_cb (void *opaque, curl_off_t dltotal, curl_off_t dlnow,
@@ -247,17 +269,14 @@ progress_cb (void *opaque, curl_off_t dltotal, curl_off_t dlnow,
   struct transfer *t = opaque;
   struct timespec now;
 
-  if (!t->serving)
+  if (!t->pool->serving)
     return 0;
   clock_gettime (CLOCK_MONOTONIC, &now);
   if (ms_since (&t->polled, &now) < SHUTDOWN_POLL_MS)
     return 0;
   t->polled = now;
-  if (nbdkit_nanosleep (0, 0) == -1) {
-    t->shutdown = true;
-    return 1;
-  }
-  return 0;
+  t->shutdown = abandoned (t->pool);
+  return t->shutdown;
 }
 
 /* STALL: no progress for the timeout, retried once. */
@@ -344,7 +363,7 @@ attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
   snprintf (range, sizeof range, "%" PRIu64 "-%" PRIu64,
             offset, offset + t->want - 1);
   t->curl = c->curl;
-  t->serving = p->serving;
+  t->pool = p;
   t->got = 0;
   t->overflow = t->shutdown = false;
   memset (&t->v, 0, sizeof t->v);
@@ -375,11 +394,8 @@ attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
               "asked for");
     return FAIL;
   }
-  if (r == CURLE_ABORTED_BY_CALLBACK && t->shutdown) {
-    snprintf (msg, msglen, "abandoned: nbdkit is shutting down or the "
-              "client disconnected");
+  if (r == CURLE_ABORTED_BY_CALLBACK && t->shutdown)
     return FAIL;
-  }
   if (r != CURLE_OK) {
     if (r == CURLE_PEER_FAILED_VERIFICATION || r == CURLE_SSL_CONNECT_ERROR ||
         r == CURLE_SSL_CACERT_BADFILE) {
@@ -439,13 +455,20 @@ static int
 fetch (struct vs_http_pool *p, const struct vs_http_file *f, const char *url,
        const char *name, struct transfer *t, uint64_t offset)
 {
-  struct conn *c = acquire (p);
+  static const char gone_msg[] = "abandoned: nbdkit is shutting down or "
+    "the client disconnected";
+  bool gone = false;
+  struct conn *c = acquire (p, &gone);
   char msg[1024] = "";
   unsigned n, gen = 0;
   bool renewed = false, stalled = false;
   enum outcome o = FAIL;
 
   if (!c) {
+    if (gone)
+      nbdkit_error ("%s: reading %zu bytes at offset %" PRIu64 " %s",
+                    name, t->want, offset, gone_msg);
+    nbdkit_set_error (EIO);
     errno = EIO;
     return -1;
   }
@@ -470,20 +493,20 @@ fetch (struct vs_http_pool *p, const struct vs_http_file *f, const char *url,
     if (n == p->srv->retries)
       break;
     if (!backoff (p, n++)) {
-      snprintf (msg, sizeof msg, "abandoned: nbdkit is shutting down or "
-                "the client disconnected");
+      t->shutdown = true;
       o = FAIL;
       break;
     }
     nbdkit_debug ("%s: retrying read at offset %" PRIu64 " (%s)",
                   name, offset, msg);
   }
-  release (p, c);
+  release (p, c, t->shutdown);
   if (o == DONE)
     return 0;
   nbdkit_error ("%s: reading %zu bytes at offset %" PRIu64 " failed%s: %s",
                 name, t->want, offset,
-                o == RETRY ? " after all retries" : "", msg);
+                o == RETRY ? " after all retries" : "",
+                t->shutdown ? gone_msg : msg);
   nbdkit_set_error (EIO);
   errno = EIO;
   return -1;
