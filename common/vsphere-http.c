@@ -17,7 +17,11 @@
 #define COOKIE_MAX 1024
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
-/* How often a transfer checks whether nbdkit is shutting down. */
+/* A transfer that got less than STALL_BYTES in STALL_MS is stalled;
+ * a stalled one checks this often whether it is still wanted.
+ */
+#define STALL_BYTES 1024
+#define STALL_MS 1000
 #define SHUTDOWN_POLL_MS 100
 
 struct conn {
@@ -35,6 +39,7 @@ struct vs_http_pool {
   struct conn *free_list;
   unsigned created, max;
   bool serving;                 /* nbdkit_nanosleep may be called */
+  bool abandoning;              /* a stalled read was abandoned */
 };
 
 struct vs_http_pool *
@@ -103,7 +108,9 @@ acquire (struct vs_http_pool *p, bool *gone)
      * now, together, rather than one by one as connections come back
      * (nbdkit 1.32 may crash replying while its client hangs up).
      */
-    if ((*gone = abandoned (p))) {
+    if (p->abandoning && (*gone = abandoned (p))) {
+      /* The wakeup may have been meant for a connection: pass it on. */
+      pthread_cond_signal (&p->freed);
       pthread_mutex_unlock (&p->lock);
       return NULL;
     }
@@ -218,6 +225,8 @@ struct transfer {
   bool overflow;
   struct vs_version v;
   const struct vs_http_pool *pool;
+  struct timespec progress_at;  /* when STALL_BYTES last arrived */
+  curl_off_t progress_bytes;
   struct timespec polled;       /* last check for shutdown */
   bool shutdown;
 };
@@ -259,8 +268,11 @@ ms_since (const struct timespec *then, const struct timespec *now)
 }
 
 /* nbdkit 1.32 waits for the requests in flight before it exits, so a
- * stalled server would hold a SIGTERM for the whole timeout: abandon
- * the transfer when nbdkit shuts down or the client goes away.
+ * stalled server would hold a SIGTERM for the whole timeout: abandon a
+ * stalled transfer when nbdkit shuts down or the client goes away.  A
+ * transfer that moves is left to finish, as nbdkit expects: failing
+ * many requests at once makes clients hang up while nbdkit 1.32 still
+ * replies, which can crash it (raw_send_socket assertion).
  */
 static int
 progress_cb (void *opaque, curl_off_t dltotal, curl_off_t dlnow,
@@ -272,7 +284,12 @@ progress_cb (void *opaque, curl_off_t dltotal, curl_off_t dlnow,
   if (!t->pool->serving)
     return 0;
   clock_gettime (CLOCK_MONOTONIC, &now);
-  if (ms_since (&t->polled, &now) < SHUTDOWN_POLL_MS)
+  if (dlnow >= t->progress_bytes + STALL_BYTES) {
+    t->progress_bytes = dlnow;
+    t->progress_at = now;
+  }
+  if (ms_since (&t->progress_at, &now) < STALL_MS ||
+      ms_since (&t->polled, &now) < SHUTDOWN_POLL_MS)
     return 0;
   t->polled = now;
   t->shutdown = abandoned (t->pool);
@@ -364,6 +381,8 @@ attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
             offset, offset + t->want - 1);
   t->curl = c->curl;
   t->pool = p;
+  clock_gettime (CLOCK_MONOTONIC, &t->progress_at);
+  t->progress_bytes = 0;
   t->got = 0;
   t->overflow = t->shutdown = false;
   memset (&t->v, 0, sizeof t->v);
@@ -499,6 +518,11 @@ fetch (struct vs_http_pool *p, const struct vs_http_file *f, const char *url,
     }
     nbdkit_debug ("%s: retrying read at offset %" PRIu64 " (%s)",
                   name, offset, msg);
+  }
+  if (t->shutdown) {
+    pthread_mutex_lock (&p->lock);
+    p->abandoning = true;
+    pthread_mutex_unlock (&p->lock);
   }
   release (p, c, t->shutdown);
   if (o == DONE)
