@@ -18,19 +18,10 @@ struct vmdk_reader {
   struct vmdk_chain *chain;
 };
 
-/* One datastore file, as a vmdk_file's opaque. */
-struct ds_file {
-  struct vs_http_pool *pool;
-  char *url;
-  char *name;                   /* "[ds] dir/file" */
-};
-
 static int
 ds_pread (void *opaque, void *buf, size_t count, uint64_t offset)
 {
-  struct ds_file *df = opaque;
-
-  return vs_http_pread (df->pool, df->url, df->name, buf, count, offset);
+  return vs_http_file_pread (opaque, buf, count, offset);
 }
 
 /* "[ds] dir/" of the datastore file FROM, as DS and DIR. */
@@ -99,41 +90,37 @@ resolve (struct vmdk_reader *r, const char *from, const char *name,
 static void
 ds_close (void *opaque, struct vmdk_file *f)
 {
-  struct ds_file *df = f->opaque;
-
-  free (df->url);
-  free (df->name);
-  free (df);
+  vs_http_file_close (f->opaque);
+  free ((char *) f->name);
 }
 
+/* Every byte of the disk comes through one of these files, each of
+ * which refuses to serve bytes of another version than the one opened.
+ */
 static int
 ds_open (void *opaque, const char *from, const char *name, bool parent,
          struct vmdk_file *f)
 {
   struct vmdk_reader *r = opaque;
-  struct ds_file *df = calloc (1, sizeof *df);
   const char *path;
-  char *ds = NULL;
+  char *file, *ds = NULL, *url = NULL;
 
-  if (!df) {
-    nbdkit_error ("calloc: out of memory");
-    return -1;
-  }
-  df->pool = r->pool;
-  df->name = from ? resolve (r, from, name, parent) : strdup (name);
-  if (df->name)
-    ds = vs_datastore_path_split (df->name, &path);
-  if (ds)
-    df->url = vs_folder_url (r->loc.server, r->loc.dc_path, ds, path);
-  free (ds);
   memset (f, 0, sizeof *f);
-  f->opaque = df;
-  if (!df->url ||
-      vs_http_size (r->pool, df->url, df->name, &f->size) == -1) {
-    ds_close (NULL, f);
+  file = from ? resolve (r, from, name, parent) : strdup (name);
+  if (file)
+    ds = vs_datastore_path_split (file, &path);
+  if (ds)
+    url = vs_folder_url (r->loc.server, r->loc.dc_path, ds, path);
+  if (url)
+    f->opaque = vs_http_file_open (r->pool, url, file);
+  free (ds);
+  free (url);
+  if (!f->opaque) {
+    free (file);
     return -1;
   }
-  f->name = df->name;
+  f->name = file;
+  f->size = vs_http_file_size (f->opaque);
   f->pread = ds_pread;
   return 0;
 }

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -12,11 +11,18 @@
 #include <nbdkit-plugin.h>
 
 #include "vsphere-http.h"
+#include "vsphere-http-version.h"
 #include "vsphere-debug.h"
 
 #define COOKIE_MAX 1024
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
+/* A transfer that got less than STALL_BYTES in STALL_MS is stalled;
+ * a stalled one checks this often whether it is still wanted.
+ */
+#define STALL_BYTES 1024
+#define STALL_MS 1000
+#define SHUTDOWN_POLL_MS 100
 
 struct conn {
   CURL *curl;
@@ -32,6 +38,8 @@ struct vs_http_pool {
   pthread_cond_t freed;
   struct conn *free_list;
   unsigned created, max;
+  bool serving;                 /* nbdkit_nanosleep may be called */
+  bool abandoning;              /* a stalled read was abandoned */
 };
 
 struct vs_http_pool *
@@ -68,18 +76,45 @@ vs_http_pool_free (struct vs_http_pool *p)
   free (p);
 }
 
+void
+vs_http_pool_serving (struct vs_http_pool *p)
+{
+  p->serving = true;
+}
+
+/* Whether nbdkit is shutting down or this request's client went away:
+ * nbdkit_nanosleep reports either at once when asked for no sleep.
+ */
+static bool
+abandoned (const struct vs_http_pool *p)
+{
+  return p->serving && nbdkit_nanosleep (0, 0) == -1;
+}
+
 /* Take a connection, opening one if the pool is not full, else waiting
- * for one to be returned.
+ * for one to be returned.  NULL if none could be opened, or (*GONE set)
+ * if the request was abandoned meanwhile.
  */
 static struct conn *
-acquire (struct vs_http_pool *p)
+acquire (struct vs_http_pool *p, bool *gone)
 {
   struct conn *c = NULL;
   bool create = false;
 
   pthread_mutex_lock (&p->lock);
-  while (!p->free_list && p->created >= p->max)
+  while (!p->free_list && p->created >= p->max) {
     pthread_cond_wait (&p->freed, &p->lock);
+    /* An abandoned read wakes every waiter: those abandoned too fail
+     * now, together, rather than one by one as connections come back
+     * (nbdkit 1.32 may crash replying while its client hangs up).
+     */
+    if (p->abandoning && (*gone = abandoned (p))) {
+      /* The wakeup may have been meant for a connection: pass it on. */
+      pthread_cond_signal (&p->freed);
+      pthread_mutex_unlock (&p->lock);
+      return NULL;
+    }
+  }
   if (p->free_list) {
     c = p->free_list;
     p->free_list = c->next;
@@ -107,13 +142,17 @@ acquire (struct vs_http_pool *p)
   return c;
 }
 
+/* Return C to the pool; WAKE_ALL after an abandoned read. */
 static void
-release (struct vs_http_pool *p, struct conn *c)
+release (struct vs_http_pool *p, struct conn *c, bool wake_all)
 {
   pthread_mutex_lock (&p->lock);
   c->next = p->free_list;
   p->free_list = c;
-  pthread_cond_signal (&p->freed);
+  if (wake_all)
+    pthread_cond_broadcast (&p->freed);
+  else
+    pthread_cond_signal (&p->freed);
   pthread_mutex_unlock (&p->lock);
 }
 
@@ -171,14 +210,25 @@ vs_folder_url (const char *server, const char *dc_path, const char *ds_name,
   return url;
 }
 
+struct vs_http_file {
+  struct vs_http_pool *pool;
+  char *url, *name;
+  struct vs_version v;          /* of the first answer; never changes */
+  struct curl_slist *condition; /* If-Match or If-Unmodified-Since */
+};
+
 /* One ranged GET of [OFFSET, OFFSET+WANT) into BUF. */
 struct transfer {
   CURL *curl;
   char *buf;
   size_t want, got;
   bool overflow;
-  bool has_range;
-  uint64_t first, last, total;  /* from Content-Range */
+  struct vs_version v;
+  const struct vs_http_pool *pool;
+  struct timespec progress_at;  /* when STALL_BYTES last arrived */
+  curl_off_t progress_bytes;
+  struct timespec polled;       /* last check for shutdown */
+  bool shutdown;
 };
 
 static size_t
@@ -205,29 +255,55 @@ static size_t
 header_cb (char *ptr, size_t size, size_t nmemb, void *opaque)
 {
   struct transfer *t = opaque;
-  size_t n = size * nmemb;
-  const char *prefix = "content-range:";
-  char line[256];
 
-  if (n > strlen (prefix) && n < sizeof line &&
-      strncasecmp (ptr, prefix, strlen (prefix)) == 0) {
-    memcpy (line, ptr, n);
-    line[n] = '\0';
-    t->has_range =
-      sscanf (line + strlen (prefix), " bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64,
-              &t->first, &t->last, &t->total) == 3;
-  }
-  return n;
+  vs_version_header (&t->v, ptr, size * nmemb);
+  return size * nmemb;
 }
 
-enum outcome { DONE, RETRY, RENEW, FAIL };
+static int64_t
+ms_since (const struct timespec *then, const struct timespec *now)
+{
+  return (now->tv_sec - then->tv_sec) * 1000 +
+    (now->tv_nsec - then->tv_nsec) / 1000000;
+}
+
+/* nbdkit 1.32 waits for the requests in flight before it exits, so a
+ * stalled server would hold a SIGTERM for the whole timeout: abandon a
+ * stalled transfer when nbdkit shuts down or the client goes away.  A
+ * transfer that moves is left to finish, as nbdkit expects: failing
+ * many requests at once makes clients hang up while nbdkit 1.32 still
+ * replies, which can crash it (raw_send_socket assertion).
+ */
+static int
+progress_cb (void *opaque, curl_off_t dltotal, curl_off_t dlnow,
+             curl_off_t ultotal, curl_off_t ulnow)
+{
+  struct transfer *t = opaque;
+  struct timespec now;
+
+  if (!t->pool->serving)
+    return 0;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  if (dlnow >= t->progress_bytes + STALL_BYTES) {
+    t->progress_bytes = dlnow;
+    t->progress_at = now;
+  }
+  if (ms_since (&t->progress_at, &now) < STALL_MS ||
+      ms_since (&t->polled, &now) < SHUTDOWN_POLL_MS)
+    return 0;
+  t->polled = now;
+  t->shutdown = abandoned (t->pool);
+  return t->shutdown;
+}
+
+/* STALL: no progress for the timeout, retried once. */
+enum outcome { DONE, RETRY, STALL, RENEW, FAIL };
 
 static bool
 transient (CURLcode r)
 {
   switch (r) {
   case CURLE_COULDNT_CONNECT:
-  case CURLE_OPERATION_TIMEDOUT:
   case CURLE_PARTIAL_FILE:
   case CURLE_RECV_ERROR:
   case CURLE_SEND_ERROR:
@@ -240,13 +316,57 @@ transient (CURLcode r)
   }
 }
 
-/* Perform one attempt and judge it.  EXACT: the whole range must come
- * back; otherwise a shorter file is fine (vs_http_get_small).  MSG
- * receives what went wrong.
+/* Judge an answer with STATUS that is not 206.  F is NULL while the
+ * file is being opened.
  */
 static enum outcome
-attempt (struct vs_http_pool *p, struct conn *c, const char *url,
-         struct transfer *t, uint64_t offset, bool exact,
+judge_status (struct vs_http_pool *p, const struct vs_http_file *f,
+              long status, uint64_t offset, char *msg, size_t msglen)
+{
+  switch (status) {
+  case 200:
+    snprintf (msg, msglen, "the server answered 200 to a range request "
+              "(it ignored the Range header); refusing to use the bytes");
+    return FAIL;
+  case 401:
+    snprintf (msg, msglen, "HTTP 401: the session was not accepted");
+    return RENEW;
+  case 403:
+    snprintf (msg, msglen, "HTTP 403: user %s may not read datastore files "
+              "(needs the Datastore.Browse privilege)", p->srv->user);
+    return FAIL;
+  case 404:
+    if (f)
+      snprintf (msg, msglen, "the file was removed from the datastore while "
+                "it was being read (HTTP 404): " VS_CHANGED_HINT);
+    else
+      snprintf (msg, msglen, "HTTP 404: the file does not exist on the "
+                "datastore, or it is not readable over /folder "
+                "(vSAN and vVol disks are not)");
+    return FAIL;
+  case 412:
+    if (f)
+      vs_version_refused (&f->v, msg, msglen);
+    else
+      snprintf (msg, msglen, "HTTP 412 to an unconditional request");
+    return FAIL;
+  case 416:
+    snprintf (msg, msglen, "HTTP 416: the file ends before offset %" PRIu64
+              "%s", offset, f ? ": " VS_CHANGED_HINT : "");
+    return FAIL;
+  default:
+    snprintf (msg, msglen, "HTTP %ld from the server", status);
+    return status >= 500 ? RETRY : FAIL;
+  }
+}
+
+/* Perform one attempt of reading T->want bytes at OFFSET of the file at
+ * URL and judge it.  F is the file, or NULL while it is being opened
+ * (then a shorter file is fine).  MSG receives what went wrong.
+ */
+static enum outcome
+attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
+         const char *url, struct transfer *t, uint64_t offset,
          unsigned *gen, char *msg, size_t msglen)
 {
   char cookie[COOKIE_MAX], range[64];
@@ -260,16 +380,24 @@ attempt (struct vs_http_pool *p, struct conn *c, const char *url,
   snprintf (range, sizeof range, "%" PRIu64 "-%" PRIu64,
             offset, offset + t->want - 1);
   t->curl = c->curl;
+  t->pool = p;
+  clock_gettime (CLOCK_MONOTONIC, &t->progress_at);
+  t->progress_bytes = 0;
   t->got = 0;
-  t->overflow = t->has_range = false;
+  t->overflow = t->shutdown = false;
+  memset (&t->v, 0, sizeof t->v);
   curl_easy_setopt (c->curl, CURLOPT_URL, url);
   curl_easy_setopt (c->curl, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt (c->curl, CURLOPT_RANGE, range);
+  curl_easy_setopt (c->curl, CURLOPT_HTTPHEADER, f ? f->condition : NULL);
   curl_easy_setopt (c->curl, CURLOPT_COOKIE, cookie);
   curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, body_cb);
   curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, t);
   curl_easy_setopt (c->curl, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt (c->curl, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt (c->curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
+  curl_easy_setopt (c->curl, CURLOPT_XFERINFODATA, t);
+  curl_easy_setopt (c->curl, CURLOPT_NOPROGRESS, 0L);
   c->errbuf[0] = '\0';
   r = curl_easy_perform (c->curl);
   /* The cookie must not stay behind in the handle. */
@@ -285,6 +413,8 @@ attempt (struct vs_http_pool *p, struct conn *c, const char *url,
               "asked for");
     return FAIL;
   }
+  if (r == CURLE_ABORTED_BY_CALLBACK && t->shutdown)
+    return FAIL;
   if (r != CURLE_OK) {
     if (r == CURLE_PEER_FAILED_VERIFICATION || r == CURLE_SSL_CONNECT_ERROR ||
         r == CURLE_SSL_CACERT_BADFILE) {
@@ -295,50 +425,34 @@ attempt (struct vs_http_pool *p, struct conn *c, const char *url,
     }
     snprintf (msg, msglen, "%s", c->errbuf[0] ? c->errbuf
               : curl_easy_strerror (r));
-    return transient (r) ? RETRY : FAIL;
+    return r == CURLE_OPERATION_TIMEDOUT ? STALL
+      : transient (r) ? RETRY : FAIL;
   }
-  switch (status) {
-  case 206:
-    break;
-  case 200:
-    snprintf (msg, msglen, "the server answered 200 to a range request "
-              "(it ignored the Range header); refusing to use the bytes");
+  if (status != 206)
+    return judge_status (p, f, status, offset, msg, msglen);
+  if (t->v.too_long) {
+    snprintf (msg, msglen, "the server's ETag or Last-Modified is longer "
+              "than %d bytes", VS_VALIDATOR_MAX - 1);
     return FAIL;
-  case 401:
-    snprintf (msg, msglen, "HTTP 401: the session was not accepted");
-    return RENEW;
-  case 403:
-    snprintf (msg, msglen, "HTTP 403: user %s may not read datastore files "
-              "(needs the Datastore.Browse privilege)", p->srv->user);
-    return FAIL;
-  case 404:
-    snprintf (msg, msglen, "HTTP 404: the file does not exist on the "
-              "datastore, or it is not readable over /folder "
-              "(vSAN and vVol disks are not)");
-    return FAIL;
-  case 416:
-    snprintf (msg, msglen, "HTTP 416: the file ends before offset %" PRIu64,
-              offset);
-    return FAIL;
-  default:
-    snprintf (msg, msglen, "HTTP %ld from the server", status);
-    return status >= 500 ? RETRY : FAIL;
   }
-  if (!t->has_range || t->first != offset ||
-      t->last != offset + t->got - 1 || t->last >= t->total) {
+  if (!t->v.has_range || t->v.first != offset ||
+      t->v.last != offset + t->got - 1 || t->v.last >= t->v.total) {
     snprintf (msg, msglen, "the reply's Content-Range does not match the "
               "request %s (or the body was short)", range);
-    return t->has_range ? FAIL : RETRY;
+    return t->v.has_range ? FAIL : RETRY;
   }
-  if (exact && t->got != t->want) {
+  if (f && !vs_version_same (&f->v, &t->v, msg, msglen))
+    return FAIL;
+  if (f && t->got != t->want) {
     snprintf (msg, msglen, "short reply: %zu of %zu bytes", t->got, t->want);
     return RETRY;
   }
   return DONE;
 }
 
-static void
-backoff (unsigned attempt_no)
+/* Sleep before retry ATTEMPT_NO; false if nbdkit is shutting down. */
+static bool
+backoff (const struct vs_http_pool *p, unsigned attempt_no)
 {
   unsigned ms = BACKOFF_FIRST_MS << (attempt_no < 10 ? attempt_no : 10);
   struct timespec ts;
@@ -347,25 +461,38 @@ backoff (unsigned attempt_no)
     ms = BACKOFF_MAX_MS;
   ts.tv_sec = ms / 1000;
   ts.tv_nsec = (ms % 1000) * 1000000L;
+  if (p->serving)
+    return nbdkit_nanosleep (ts.tv_sec, ts.tv_nsec) == 0;
   nanosleep (&ts, NULL);
+  return true;
 }
 
+/* Read T->want bytes at OFFSET of the file at URL (F, or NULL while
+ * opening it), retrying what may pass.
+ */
 static int
-fetch (struct vs_http_pool *p, const char *url, const char *name,
-       struct transfer *t, uint64_t offset, bool exact)
+fetch (struct vs_http_pool *p, const struct vs_http_file *f, const char *url,
+       const char *name, struct transfer *t, uint64_t offset)
 {
-  struct conn *c = acquire (p);
-  char msg[512] = "";
+  static const char gone_msg[] = "abandoned: nbdkit is shutting down or "
+    "the client disconnected";
+  bool gone = false;
+  struct conn *c = acquire (p, &gone);
+  char msg[1024] = "";
   unsigned n, gen = 0;
-  bool renewed = false;
+  bool renewed = false, stalled = false;
   enum outcome o = FAIL;
 
   if (!c) {
+    if (gone)
+      nbdkit_error ("%s: reading %zu bytes at offset %" PRIu64 " %s",
+                    name, t->want, offset, gone_msg);
+    nbdkit_set_error (EIO);
     errno = EIO;
     return -1;
   }
   for (n = 0;;) {
-    o = attempt (p, c, url, t, offset, exact, &gen, msg, sizeof msg);
+    o = attempt (p, c, f, url, t, offset, &gen, msg, sizeof msg);
     if (o == DONE || o == FAIL)
       break;
     if (o == RENEW) {
@@ -375,41 +502,90 @@ fetch (struct vs_http_pool *p, const char *url, const char *name,
       renewed = true;
       continue;
     }
+    /* A stall may be a dropped connection, worth one more try on a new
+     * one; a second means the server is stuck, and waiting out the
+     * timeout again and again would hold the read for many times it.
+     */
+    if (o == STALL && stalled)
+      break;
+    stalled |= o == STALL;
     if (n == p->srv->retries)
       break;
-    backoff (n++);
+    if (!backoff (p, n++)) {
+      t->shutdown = true;
+      o = FAIL;
+      break;
+    }
     nbdkit_debug ("%s: retrying read at offset %" PRIu64 " (%s)",
                   name, offset, msg);
   }
-  release (p, c);
+  if (t->shutdown) {
+    pthread_mutex_lock (&p->lock);
+    p->abandoning = true;
+    pthread_mutex_unlock (&p->lock);
+  }
+  release (p, c, t->shutdown);
   if (o == DONE)
     return 0;
   nbdkit_error ("%s: reading %zu bytes at offset %" PRIu64 " failed%s: %s",
                 name, t->want, offset,
-                o == RETRY ? " after all retries" : "", msg);
+                o == RETRY ? " after all retries" : "",
+                t->shutdown ? gone_msg : msg);
   nbdkit_set_error (EIO);
   errno = EIO;
   return -1;
 }
 
-int
-vs_http_pread (struct vs_http_pool *p, const char *url, const char *name,
-               void *buf, size_t count, uint64_t offset)
+struct vs_http_file *
+vs_http_file_open (struct vs_http_pool *p, const char *url, const char *name)
 {
-  struct transfer t = { .buf = buf, .want = count };
-
-  return fetch (p, url, name, &t, offset, true);
-}
-
-int
-vs_http_size (struct vs_http_pool *p, const char *url, const char *name,
-              uint64_t *size)
-{
+  struct vs_http_file *f = calloc (1, sizeof *f);
   char byte;
   struct transfer t = { .buf = &byte, .want = 1 };
 
-  if (fetch (p, url, name, &t, 0, false) == -1)
-    return -1;
-  *size = t.total;
-  return 0;
+  if (!f || !(f->url = strdup (url)) || !(f->name = strdup (name))) {
+    nbdkit_error ("out of memory");
+    vs_http_file_close (f);
+    return NULL;
+  }
+  f->pool = p;
+  if (fetch (p, NULL, url, name, &t, 0) == -1) {
+    vs_http_file_close (f);
+    return NULL;
+  }
+  f->v = t.v;
+  if (vs_version_condition (&f->v, &f->condition) == -1) {
+    vs_http_file_close (f);
+    return NULL;
+  }
+  if (!f->condition)
+    nbdkit_debug ("%s: the server sent neither ETag nor Last-Modified: "
+                  "only a change of size can be noticed", name);
+  return f;
+}
+
+void
+vs_http_file_close (struct vs_http_file *f)
+{
+  if (!f)
+    return;
+  curl_slist_free_all (f->condition);
+  free (f->url);
+  free (f->name);
+  free (f);
+}
+
+uint64_t
+vs_http_file_size (const struct vs_http_file *f)
+{
+  return f->v.total;
+}
+
+int
+vs_http_file_pread (struct vs_http_file *f, void *buf, size_t count,
+                    uint64_t offset)
+{
+  struct transfer t = { .buf = buf, .want = count };
+
+  return fetch (f->pool, f, f->url, f->name, &t, offset);
 }

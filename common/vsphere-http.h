@@ -16,20 +16,36 @@ struct vs_http_pool *vs_http_pool_new (struct vs_session *s,
                                        unsigned connections);
 void vs_http_pool_free (struct vs_http_pool *p);
 
+/* Call once nbdkit serves (from .after_fork): from then on reads are
+ * abandoned when nbdkit shuts down or their client goes away.  Before,
+ * nbdkit cannot say so (nbdkit_nanosleep is not usable until then).
+ */
+void vs_http_pool_serving (struct vs_http_pool *p);
+
 /* The /folder URL of PATH on datastore DS_NAME in datacenter DC_PATH. */
 char *vs_folder_url (const char *server, const char *dc_path,
                      const char *ds_name, const char *path);
 
-/* Read exactly COUNT bytes at OFFSET of the file at URL into BUF.  NAME
- * names the file in messages.  Transient failures are retried with
- * backoff; on failure the error says what the server answered and
- * errno is EIO.
+/* One file on the datastore, read in ranges.  Opening it asks for its
+ * first byte and keeps what the answer says the file is: its size, and
+ * the ETag and Last-Modified the server sent, if any.  Every later
+ * answer must say the same (and is asked for with If-Match or
+ * If-Unmodified-Since), so that bytes of two versions of the file are
+ * never mixed.  NAME names the file in messages.
  */
-int vs_http_pread (struct vs_http_pool *p, const char *url, const char *name,
-                   void *buf, size_t count, uint64_t offset);
+struct vs_http_file;
 
-/* The size of the file at URL, from a one-byte ranged read. */
-int vs_http_size (struct vs_http_pool *p, const char *url, const char *name,
-                  uint64_t *size);
+struct vs_http_file *vs_http_file_open (struct vs_http_pool *p,
+                                        const char *url, const char *name);
+void vs_http_file_close (struct vs_http_file *f);
+
+uint64_t vs_http_file_size (const struct vs_http_file *f);
+
+/* Read exactly COUNT bytes at OFFSET into BUF.  Transient failures are
+ * retried with backoff; on failure (the file changed, the server
+ * refused, nbdkit is shutting down) the error says why and errno is EIO.
+ */
+int vs_http_file_pread (struct vs_http_file *f, void *buf, size_t count,
+                        uint64_t offset);
 
 #endif /* VSPHERE_HTTP_H */

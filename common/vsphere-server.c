@@ -11,6 +11,9 @@
 #include "vsphere-server.h"
 #include "vsphere-xml.h"
 
+/* Bytes a second below which a transfer counts as stalled. */
+#define VS_MIN_SPEED 1024L
+
 void
 vs_server_init (struct vs_server *srv)
 {
@@ -198,14 +201,16 @@ vs_curl_new (const struct vs_server *srv, struct vs_tls_peer *peer,
   }
   peer->tls = &srv->tls;
   errbuf[0] = '\0';
-  /* A stalled transfer is one that moves less than a byte a second for
-   * the whole timeout; a long healthy transfer is never cut.
+  /* A stalled transfer is one that moves less than VS_MIN_SPEED bytes a
+   * second for the whole timeout: a server trickling a few bytes a
+   * second is cut as surely as a silent one, while a long transfer over
+   * a slow link, far above that, is never cut.
    */
   if (curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
       curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
       curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
       curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, srv->timeout) != CURLE_OK ||
-      curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
+      curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, VS_MIN_SPEED) != CURLE_OK ||
       curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, srv->timeout) != CURLE_OK ||
       curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
       curl_easy_setopt (h, CURLOPT_USERAGENT,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <nbdkit-plugin.h>
 
@@ -58,4 +59,12 @@ nbdkit_add_extent (struct nbdkit_extents *extents, uint64_t offset,
                    uint64_t length, uint32_t type)
 {
   return 0;
+}
+
+int
+nbdkit_nanosleep (unsigned sec, unsigned nsec)
+{
+  struct timespec ts = { .tv_sec = sec, .tv_nsec = nsec };
+
+  return nanosleep (&ts, NULL);
 }

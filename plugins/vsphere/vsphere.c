@@ -314,6 +314,13 @@ vsphere_get_ready (void)
   return -1;
 }
 
+static int
+vsphere_after_fork (void)
+{
+  vs_http_pool_serving (pool);
+  return 0;
+}
+
 static void *
 vsphere_open (int readonly)
 {
@@ -409,6 +416,7 @@ static struct nbdkit_plugin plugin = {
   .config_complete    = vsphere_config_complete,
   .config_help        = vsphere_config_help,
   .get_ready          = vsphere_get_ready,
+  .after_fork         = vsphere_after_fork,
   .open               = vsphere_open,
   .get_size           = vsphere_get_size,
   .pread              = vsphere_pread,

@@ -42,6 +42,6 @@ func (h *harness) serveFolderFile(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	r.URL.Path = strings.TrimPrefix(r.URL.Path, folderPrefix)
-	http.FileServer(http.Dir(dir)).ServeHTTP(w, r)
+	serveDatastoreFile(w, r, dir)
 	return true
 }

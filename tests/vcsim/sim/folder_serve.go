@@ -1,15 +1,18 @@
 package simulator
 
 // /folder as vCenter serves it: session cookie required, plus the injected
-// faults, latency and bandwidth cap the knobs ask for.
+// faults, latency, bandwidth cap, trickle and validators the knobs ask for.
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -51,6 +54,7 @@ type folderWriter struct {
 	http.ResponseWriter
 	lim    *connLimiter
 	bw     int64
+	flush  bool // send each paced step at once (a trickle, not a buffered stall)
 	cut    bool
 	remain int64 // body bytes still allowed before the cut
 }
@@ -91,6 +95,9 @@ func (w *folderWriter) Write(p []byte) (int, error) {
 		done += m
 		if err != nil {
 			return done, err
+		}
+		if f, ok := w.ResponseWriter.(http.Flusher); ok && w.flush {
+			f.Flush()
 		}
 	}
 	if w.cut && w.remain == 0 {
@@ -140,9 +147,76 @@ func (h *harness) serveFolder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lim, _ := r.Context().Value(limiterKey{}).(*connLimiter)
-	fw := &folderWriter{ResponseWriter: w, lim: lim, bw: k.Bandwidth}
+	bw := k.Bandwidth
+	if k.Trickle > 0 {
+		lim, bw = &connLimiter{}, k.Trickle // paced per answer, not per connection
+	}
+	fw := &folderWriter{ResponseWriter: w, lim: lim, bw: bw, flush: k.Trickle > 0}
 	fw.cut = r.Header.Get("Range") != "" && folderStats.nextCut(k.Cut)
 	if !h.serveFolderFile(fw, r) {
 		h.mux.ServeHTTP(fw, r)
 	}
+}
+
+// Values of the validators knob; the zero value is what vcsim's file
+// server always sent: Last-Modified, and If-Unmodified-Since honoured.
+const (
+	validatorsETag = "etag"
+	validatorsNone = "none"
+)
+
+func setValidators(k *HarnessKnobs, s string) error {
+	switch s {
+	case "last_modified", "0", "":
+		k.Validators = ""
+	case validatorsETag, validatorsNone:
+		k.Validators = s
+	default:
+		return fmt.Errorf("validators=%s: want last_modified, etag or none", s)
+	}
+	return nil
+}
+
+func validatorsName(v string) string {
+	if v == "" {
+		return "last_modified"
+	}
+	return v
+}
+
+// fileETag names one version of a file as a file server does: its
+// identity (device, inode), modification time to the nanosecond and size.
+func fileETag(fi os.FileInfo) string {
+	var dev, ino uint64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		dev, ino = st.Dev, st.Ino
+	}
+	return fmt.Sprintf("\"%x-%x-%x-%x\"", dev, ino, fi.ModTime().UnixNano(), fi.Size())
+}
+
+// serveDatastoreFile serves r.URL.Path under dir.  A regular file carries
+// the validators the knob asks for, taken from the very file being sent;
+// http.ServeContent answers If-Match (against the ETag set here) and
+// If-Unmodified-Since with 412.  Directories and misses go to the file
+// server as before.
+func serveDatastoreFile(w http.ResponseWriter, r *http.Request, dir string) {
+	f, err := http.Dir(dir).Open(r.URL.Path)
+	var fi os.FileInfo
+	if err == nil {
+		defer f.Close()
+		fi, err = f.Stat()
+	}
+	if err != nil || fi.IsDir() {
+		http.FileServer(http.Dir(dir)).ServeHTTP(w, r)
+		return
+	}
+	var modtime time.Time // zero: no Last-Modified
+	switch currentKnobs().Validators {
+	case validatorsETag:
+		w.Header().Set("ETag", fileETag(fi))
+		modtime = fi.ModTime()
+	case "":
+		modtime = fi.ModTime()
+	}
+	http.ServeContent(w, r, fi.Name(), modtime, f)
 }

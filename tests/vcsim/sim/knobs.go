@@ -38,6 +38,8 @@ type HarnessKnobs struct {
 	CBTFault           string // "", gap, overlap or past_end: a broken answer
 	BusyTasks          int64  // snapshot calls still to refuse with TaskInProgress
 	LoginFail          int64  // Login calls still to answer 503
+	Validators         string // "" (Last-Modified), etag (ETag too) or none
+	Trickle            int64  // bytes per second for each /folder body, flushed as sent
 }
 
 const defaultCBTPage = 512 << 30 // what real vCenter answers at most per call
@@ -125,6 +127,12 @@ var knobTable = []knob{
 			return nil
 		},
 		func(k *HarnessKnobs) string { return effectiveDeltaFormat(k.DeltaFormat) }},
+	{"validators", "what /folder files carry: last_modified (default), etag (ETag and If-Match too) or none",
+		func(k *HarnessKnobs, s string) error { return setValidators(k, s) },
+		func(k *HarnessKnobs) string { return validatorsName(k.Validators) }},
+	{"trickle", "bytes per second for each /folder body, sent as they go (0 = off)",
+		func(k *HarnessKnobs, s string) (err error) { k.Trickle, err = parseWhole(s); return },
+		func(k *HarnessKnobs) string { return strconv.FormatInt(k.Trickle, 10) }},
 }
 
 // HarnessKnobFlags registers -session-idle-timeout, -fail503, ... on fs.
