@@ -194,12 +194,12 @@ describe_disks (const struct vs_disks *d)
   return list;
 }
 
-const struct vs_disk *
-vs_disks_select (const struct vs_disks *d, const char *disk, const char *file,
-                 const char *vm)
+/* The disk with datastore path FILE, or else index or label DISK. */
+static const struct vs_disk *
+find_disk (const struct vs_disks *d, const char *disk, const char *file)
 {
   size_t i;
-  char *end, *list;
+  char *end;
   unsigned long idx;
 
   for (i = 0; i < d->n; i++) {
@@ -213,6 +213,18 @@ vs_disks_select (const struct vs_disks *d, const char *disk, const char *file,
     if (*end == '\0' && idx < d->n)
       return &d->disk[idx];
   }
+  return NULL;
+}
+
+const struct vs_disk *
+vs_disks_select (const struct vs_disks *d, const char *disk, const char *file,
+                 const char *vm)
+{
+  const struct vs_disk *found = find_disk (d, disk, file);
+  char *list;
+
+  if (found)
+    return found;
   list = describe_disks (d);
   if (file)
     nbdkit_error ("file=%s: VM %s has no disk with this datastore path; %s",
@@ -220,6 +232,23 @@ vs_disks_select (const struct vs_disks *d, const char *disk, const char *file,
   else
     nbdkit_error ("disk=%s: VM %s has no disk with this index or label; %s",
                   disk, vm, list ? list : "");
+  free (list);
+  return NULL;
+}
+
+const struct vs_disk *
+vs_disks_by_export (const struct vs_disks *d, const char *name,
+                    const char *vm)
+{
+  const struct vs_disk *found =
+    name[0] == '[' ? find_disk (d, NULL, name) : find_disk (d, name, NULL);
+  char *list;
+
+  if (found)
+    return found;
+  list = describe_disks (d);
+  nbdkit_error ("export \"%s\": VM %s has no disk with this datastore path, "
+                "index or label; %s", name, vm, list ? list : "");
   free (list);
   return NULL;
 }

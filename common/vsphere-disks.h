@@ -34,6 +34,13 @@ const struct vs_disk *vs_disks_select (const struct vs_disks *d,
                                        const char *disk, const char *file,
                                        const char *vm);
 
+/* The disk an NBD export name opens: its datastore path ("[ds] dir/
+ * name.vmdk"), its index, or its label.  On failure the error lists
+ * the VM's disks.
+ */
+const struct vs_disk *vs_disks_by_export (const struct vs_disks *d,
+                                          const char *name, const char *vm);
+
 /* Split "[datastore] dir/name.vmdk": returns the datastore name and
  * sets *PATH to the path inside it.  Free the result with free.
  */

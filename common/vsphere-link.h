@@ -10,6 +10,13 @@
 typedef const char *vs_link_snapshot_ref (void);
 vs_link_snapshot_ref vsphere_plugin_snapshot_ref;
 
+/* The device key of the disk that NBD export NAME opens ("" for the
+ * default), or -1 (reported).
+ */
+#define VS_LINK_EXPORT_KEY "vsphere_plugin_export_key"
+typedef int vs_link_export_key (const char *name);
+vs_link_export_key vsphere_plugin_export_key;
+
 /* Undo the plugin's get_ready: remove its temporary snapshot and log
  * out.  For a filter whose own get_ready fails, since nbdkit 1.32 then
  * exits without unloading the plugin.

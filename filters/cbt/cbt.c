@@ -40,6 +40,7 @@ static const char *change_id;           /* cbt-changeid= */
 
 static struct vs_changes changes;
 static uint64_t disk_size;
+static int disk_key;                    /* the one disk whose changes we have */
 static char *next_change_id;            /* the snapshot's own */
 static char description[4096];
 
@@ -228,7 +229,7 @@ cbt_get_ready (int thread_model)
     goto out;
   q.vm_ref = t.vm_ref;
   q.snapshot_ref = t.snapshot_ref;
-  q.device_key = t.disk->key;
+  q.device_key = disk_key = t.disk->key;
   q.capacity = disk_size = t.disk->capacity;
   q.change_id = change_id;
   q.disk_name = t.disk->file;
@@ -252,6 +253,29 @@ cbt_get_ready (int thread_model)
   if (r == -1)
     release_plugin ();
   return r;
+}
+
+/* The changes are those of one disk: refuse an export that is another
+ * disk of the VM.
+ */
+static void *
+cbt_open (nbdkit_next_open *next, nbdkit_context *nxdata, int readonly,
+          const char *exportname, int is_tls)
+{
+  vs_link_export_key *key_of = dlsym (RTLD_DEFAULT, VS_LINK_EXPORT_KEY);
+  int key = key_of ? key_of (exportname) : -1;
+
+  if (key == -1)
+    return NULL;
+  if (key != disk_key) {
+    nbdkit_error ("export \"%s\" is another disk (key %d) than the one "
+                  "whose changes the cbt filter has (key %d, chosen by "
+                  "disk= or file=)", exportname, key, disk_key);
+    return NULL;
+  }
+  if (next (nxdata, readonly, exportname) == -1)
+    return NULL;
+  return NBDKIT_HANDLE_NOT_NEEDED;
 }
 
 static int
@@ -347,6 +371,7 @@ static struct nbdkit_filter filter = {
   .config_complete    = cbt_config_complete,
   .config_help        = cbt_config_help,
   .get_ready          = cbt_get_ready,
+  .open               = cbt_open,
   .can_extents        = cbt_can_extents,
   .can_cache          = cbt_can_cache,
   .export_description = cbt_export_description,

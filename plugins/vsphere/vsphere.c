@@ -17,6 +17,7 @@
 
 #include "vsphere-datastores.h"
 #include "vsphere-debug.h"
+#include "vsphere-exports.h"
 #include "vsphere-guardian.h"
 #include "vsphere-http.h"
 #include "vsphere-link.h"
@@ -41,15 +42,21 @@ static struct vs_server server;
 static struct vs_target_config target_config;
 static unsigned connections = DEFAULT_CONNECTIONS;
 static enum vs_stale_policy stale_policy = VS_STALE_REPORT;
+static const char *export_pattern;      /* export=, or NULL */
 
 static struct vs_session *session;
 static struct vs_target target;
 static struct vs_http_pool *pool;
-static struct vmdk_reader *reader;
+static struct vs_exports *exports;
 static char *created_snapshot;          /* ours to remove at exit */
 static char created_snapshot_name[VS_TEMP_SNAPSHOT_NAME_MAX];
 static struct vs_guardian *guardian;    /* removes it if we cannot */
-static char description[4096];
+
+/* A connection's export: one disk of the VM. */
+struct handle {
+  const struct vs_disk *disk;
+  struct vmdk_reader *reader;
+};
 
 static void
 vsphere_load (void)
@@ -109,8 +116,8 @@ remove_created_snapshot (void)
 static void
 release_all (void)
 {
-  vmdk_reader_close (reader);
-  reader = NULL;
+  vs_exports_free (exports);
+  exports = NULL;
   vs_http_pool_free (pool);
   pool = NULL;
   remove_created_snapshot ();
@@ -150,6 +157,10 @@ vsphere_config (const char *key, const char *value)
   }
   if (strcmp (key, "remove-stale-snapshots") == 0)
     return vs_stale_parse (value, &stale_policy);
+  if (strcmp (key, "export") == 0) {
+    export_pattern = value;
+    return 0;
+  }
   if (strncmp (key, "cbt-", 4) == 0)
     nbdkit_error ("%s= is a parameter of the cbt filter: add --filter=cbt "
                   "(see nbdkit-cbt-filter(1))", key);
@@ -172,6 +183,8 @@ vsphere_config_complete (void)
   VS_SERVER_CONFIG_HELP "\n" \
   VS_TARGET_CONFIG_HELP "\n" \
   "connections=<N>         HTTPS connections to the datastore (default 8).\n" \
+  "export=<WILDCARD>       Only the disks whose datastore path matches\n" \
+  "                        may be opened as exports.\n" \
   "remove-stale-snapshots=true|all\n" \
   "                        With snapshot=create, remove temporary snapshots\n" \
   "                        that dead runs left on the VM."
@@ -246,25 +259,31 @@ check_disk_kind (const struct vs_disk *d)
   return 0;
 }
 
-static void
-build_description (void)
+/* The export description of disk D (at most 4096 bytes, as NBD allows). */
+static const char *
+describe (const struct vs_disk *d)
 {
-  const struct vs_disk *d = target.disk;
-  int n;
+  const char *snap = !target.snapshot_ref ? "live disk" :
+    created_snapshot ? "temporary snapshot" : "snapshot";
+  const char *name = created_snapshot ? created_snapshot_name
+    : target_config.snapshot;
+  const char *r;
 
-  n = snprintf (description, sizeof description,
-                "VM %s (%s), disk \"%s\" (key %d) %s, %s",
-                target.vm_name, target.vm_ref, d->label ? d->label : "",
-                d->key, d->file,
-                created_snapshot ? "temporary snapshot" :
-                target_config.snapshot ? "snapshot" : "live disk");
-  if (target.snapshot_ref && n > 0 && (size_t) n < sizeof description)
-    n += snprintf (description + n, sizeof description - n, " %s %s",
-                   created_snapshot ? created_snapshot_name
-                   : target_config.snapshot, target.snapshot_ref);
-  if (d->change_id && n > 0 && (size_t) n < sizeof description)
-    snprintf (description + n, sizeof description - n, ", changeId %s",
-              d->change_id);
+  r = nbdkit_printf_intern ("VM %s (%s), disk %zu \"%s\" (key %d) %s, "
+                            "%" PRIi64 " bytes, %s%s%s%s%s%s%s",
+                            target.vm_name, target.vm_ref,
+                            (size_t) (d - target.disks.disk),
+                            d->label ? d->label : "", d->key, d->file,
+                            d->capacity, snap,
+                            target.snapshot_ref ? " " : "",
+                            target.snapshot_ref ? name : "",
+                            target.snapshot_ref ? " " : "",
+                            target.snapshot_ref ? target.snapshot_ref : "",
+                            d->change_id ? ", changeId " : "",
+                            d->change_id ? d->change_id : "");
+  if (r && strlen (r) > 4096)
+    r = nbdkit_strndup_intern (r, 4096);
+  return r;
 }
 
 static char *
@@ -294,19 +313,22 @@ vsphere_get_ready (void)
     goto fail;
   loc.server = server.server;
   loc.dc_path = target.dc_path;
-  loc.file = target.disk->file;
+  loc.file = NULL;
   loc.datastore_for_volume = datastore_for_volume;
   loc.opaque = NULL;
-  reader = vmdk_reader_open (pool, &loc, target.disk->capacity);
-  if (!reader)
+  exports = vs_exports_new (&target.disks, target.disk, export_pattern, pool,
+                            &loc, target.vm_name);
+  /* The default disk is opened now, so that its errors show at start. */
+  if (!exports || !vs_exports_reader (exports, target.disk))
     goto fail;
   if (!target.snapshot_ref && target.powered_on)
     fprintf (stderr, "nbdkit: vsphere: warning: VM %s is powered on and "
              "its live disk is being read: the image will not be "
              "consistent.  Use snapshot=create or snapshot=NAME.\n",
              target.vm_name);
-  build_description ();
-  nbdkit_debug ("serving %s", description);
+  nbdkit_debug ("serving VM %s (%s): %zu disks, default %s",
+                target.vm_name, target.vm_ref, target.disks.n,
+                target.disk->file);
   return 0;
 
  fail:
@@ -321,25 +343,65 @@ vsphere_after_fork (void)
   return 0;
 }
 
+static int
+vsphere_list_exports (int readonly, int is_tls, struct nbdkit_exports *list)
+{
+  size_t i;
+
+  for (i = 0; i < target.disks.n; i++) {
+    const struct vs_disk *d = &target.disks.disk[i];
+
+    if (d->file && vs_exports_allowed (exports, d) &&
+        nbdkit_add_export (list, d->file, describe (d)) == -1)
+      return -1;
+  }
+  return 0;
+}
+
 static void *
 vsphere_open (int readonly)
 {
-  static int handle;
+  const char *name = nbdkit_export_name ();
+  const struct vs_disk *d = vs_exports_find (exports, name ? name : "");
+  struct handle *h;
 
-  return &handle;
+  if (!d || check_disk_kind (d) == -1)
+    return NULL;
+  h = malloc (sizeof *h);
+  if (!h) {
+    nbdkit_error ("malloc: %m");
+    return NULL;
+  }
+  h->disk = d;
+  h->reader = vs_exports_reader (exports, d);
+  if (!h->reader) {
+    free (h);
+    return NULL;
+  }
+  return h;
+}
+
+static void
+vsphere_close (void *handle)
+{
+  free (handle);
 }
 
 static int64_t
-vsphere_get_size (void *h)
+vsphere_get_size (void *handle)
 {
-  return vmdk_reader_size (reader);
+  struct handle *h = handle;
+
+  return vmdk_reader_size (h->reader);
 }
 
 static int
-vsphere_pread (void *h, void *buf, uint32_t count, uint64_t offset,
+vsphere_pread (void *handle, void *buf, uint32_t count, uint64_t offset,
                uint32_t flags)
 {
-  return vmdk_reader_pread (reader, buf, count, offset);
+  struct handle *h = handle;
+
+  return vmdk_reader_pread (h->reader, buf, count, offset);
 }
 
 static int
@@ -349,10 +411,12 @@ vsphere_can_extents (void *h)
 }
 
 static int
-vsphere_extents (void *h, uint32_t count, uint64_t offset, uint32_t flags,
-                 struct nbdkit_extents *extents)
+vsphere_extents (void *handle, uint32_t count, uint64_t offset,
+                 uint32_t flags, struct nbdkit_extents *extents)
 {
-  return vmdk_reader_extents (reader, count, offset, extents);
+  struct handle *h = handle;
+
+  return vmdk_reader_extents (h->reader, count, offset, extents);
 }
 
 static int
@@ -369,15 +433,25 @@ vsphere_can_cache (void *h)
 }
 
 static const char *
-vsphere_export_description (void *h)
+vsphere_export_description (void *handle)
 {
-  return description;
+  struct handle *h = handle;
+
+  return describe (h->disk);
 }
 
 NBDKIT_DLL_PUBLIC const char *
 vsphere_plugin_snapshot_ref (void)
 {
   return target.snapshot_ref;
+}
+
+NBDKIT_DLL_PUBLIC int
+vsphere_plugin_export_key (const char *name)
+{
+  const struct vs_disk *d = exports ? vs_exports_find (exports, name) : NULL;
+
+  return d ? d->key : -1;
 }
 
 NBDKIT_DLL_PUBLIC void
@@ -399,6 +473,8 @@ vsphere_dump_plugin (void)
   printf ("vsphere_vm_lookup=path moref uuid instance-uuid name\n");
   printf ("vsphere_snapshot=name moref create\n");
   printf ("vsphere_snapshot_guardian=yes\n");
+  printf ("vsphere_exports=all-disks\n");
+  printf ("vsphere_export_names=path index label\n");
   printf ("vsphere_thumbprint=sha256 sha1\n");
 }
 
@@ -417,7 +493,9 @@ static struct nbdkit_plugin plugin = {
   .config_help        = vsphere_config_help,
   .get_ready          = vsphere_get_ready,
   .after_fork         = vsphere_after_fork,
+  .list_exports       = vsphere_list_exports,
   .open               = vsphere_open,
+  .close              = vsphere_close,
   .get_size           = vsphere_get_size,
   .pread              = vsphere_pread,
   .can_extents        = vsphere_can_extents,
