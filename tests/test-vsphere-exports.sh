@@ -118,8 +118,57 @@ grep -qF 'export "1" ([LocalDS_1] multi/data.vmdk) is not among the disks export
 stop
 echo "ok: export= refuses the other disks"
 
-# Until the cbt filter works per export, it refuses every disk but the
-# one whose changes it has: never one disk's changes on another.
+# The cbt filter, given one changeId per disk, exposes exactly each
+# disk's changes since its own changeId, one disk per export.
+start snapshot=before
+nbdinfo --list "nbd+unix:///?socket=$sock" > "$VCSIM_DIR/list"
+stop
+: > "$VCSIM_DIR/changeids"
+for i in 0 1; do
+  desc=$(grep -F "disk $i \"" "$VCSIM_DIR/list")
+  key=$(sed -n 's/.*(key \([0-9]*\)).*/\1/p' <<<"$desc")
+  cid=$(sed -n 's/.*, changeId \(.*\)$/\1/p' <<<"$desc")
+  [ -n "$key" ] && [ -n "$cid" ] || fail "no key or changeId for disk $i: $desc"
+  echo "$key $cid   # disk $i" >> "$VCSIM_DIR/changeids"
+done
+vcsim_ctl POST "/snapshot/create?vm=$vm&name=after" >/dev/null
+# Disk 2 came after the snapshot "before": a full copy of it.
+start snapshot=after
+key2=$(nbdinfo --list "nbd+unix:///?socket=$sock" | grep -F 'disk 2 "' | sed -n 's/.*(key \([0-9]*\)).*/\1/p')
+stop
+echo "# disk 2 is new" >> "$VCSIM_DIR/changeids"
+echo "$key2 *" >> "$VCSIM_DIR/changeids"
+
+start --filter="$NBDKIT_CBT_FILTER" snapshot=after "cbt-changeids=$VCSIM_DIR/changeids"
+# Since "before": disk 0 changed in its first MiB, disk 1 in its first two.
+for i in 0 1; do
+  changed=$(( (i + 1) * 1048576 ))
+  nbdinfo --map "$(uri $i)" | awk '{print $1, $2, $4}' > "$VCSIM_DIR/map$i"
+  printf '0 %d data\n%d %d hole,zero\n' $changed $changed \
+    $(( (4 + 4 * i) * 1048576 - changed )) | diff - "$VCSIM_DIR/map$i" ||
+    fail "disk $i: the map is not its changes"
+  image $i after > "$VCSIM_DIR/after$i"
+  head -c $changed "$VCSIM_DIR/after$i" > "$VCSIM_DIR/expect$i"
+  truncate -s $(( (4 + 4 * i) * 1048576 )) "$VCSIM_DIR/expect$i"
+  nbdcopy "$(uri $i)" "$VCSIM_DIR/changes$i.raw"
+  same_bytes "$VCSIM_DIR/expect$i" "$VCSIM_DIR/changes$i.raw"
+  nbdinfo "$(uri $i)" | grep -q "next cbt-changeid=$(grep -F "disk $i \"" "$VCSIM_DIR/list" | sed -n 's/.*, changeId \(.*\)\/[0-9]*$/\1/p')/" ||
+    fail "disk $i: no next cbt-changeid in its description"
+done
+image 2 after > "$VCSIM_DIR/after2"
+nbdcopy "$(uri 2)" "$VCSIM_DIR/changes2.raw"
+same_bytes "$VCSIM_DIR/after2" "$VCSIM_DIR/changes2.raw"
+stop
+echo "ok: cbt-changeids= exposes each disk's own changes"
+
+# A disk without a line is refused, and so is every disk but the
+# chosen one with cbt-changeid=.
+sed -i "/^$key2 /d" "$VCSIM_DIR/changeids"
+start --filter="$NBDKIT_CBT_FILTER" snapshot=after "cbt-changeids=$VCSIM_DIR/changeids"
+if nbdinfo "$(uri 2)" >/dev/null 2>&1; then fail "disk 2 opened without a changeId"; fi
+grep -q "export \"2\" (device key $key2) has no line in cbt-changeids=" "$err" ||
+  fail "no clear error for a disk without a changeId: $(cat "$err")"
+stop
 start --filter="$NBDKIT_CBT_FILTER" snapshot=before 'cbt-changeid=*'
 nbdcopy "nbd+unix:///?socket=$sock" "$VCSIM_DIR/cbt0.raw"
 same_bytes "$VCSIM_DIR/d0.img" "$VCSIM_DIR/cbt0.raw"
@@ -127,4 +176,4 @@ if nbdinfo "$(uri 1)" >/dev/null 2>&1; then fail "the cbt filter served disk 1";
 grep -q 'export "1" is another disk (key [0-9]*) than the one whose changes the cbt filter has' "$err" ||
   fail "no clear error from the cbt filter: $(cat "$err")"
 stop
-echo "ok: the cbt filter refuses the other disks"
+echo "ok: the cbt filter refuses disks it has no changeId for"

@@ -5,6 +5,7 @@
  */
 #include <config.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,12 +38,20 @@ NBDKIT_DLL_PUBLIC int cbt_debug_soap = 0;
 static struct vs_server server;
 static struct vs_target_config target_config;
 static const char *change_id;           /* cbt-changeid= */
+static const char *change_ids_file;     /* cbt-changeids= */
 
-static struct vs_changes changes;
-static uint64_t disk_size;
-static int disk_key;                    /* the one disk whose changes we have */
-static char *next_change_id;            /* the snapshot's own */
-static char description[4096];
+/* One disk: what changed on it since its changeId.  The connection's
+ * handle points here.
+ */
+struct disk_changes {
+  int key;                      /* device key; -1: disk= or file= */
+  char *change_id;              /* since when */
+  struct vs_changes changes;
+  uint64_t size;
+  char *description;            /* ends "next cbt-changeid=ID" */
+};
+static struct disk_changes *disks;
+static size_t ndisks;
 
 static void
 cbt_load (void)
@@ -56,8 +65,14 @@ cbt_load (void)
 static void
 cbt_unload (void)
 {
-  vs_changes_free (&changes);
-  free (next_change_id);
+  size_t i;
+
+  for (i = 0; i < ndisks; i++) {
+    vs_changes_free (&disks[i].changes);
+    free (disks[i].change_id);
+    free (disks[i].description);
+  }
+  free (disks);
   vs_server_clear (&server);
   xmlCleanupParser ();
   curl_global_cleanup ();
@@ -101,6 +116,10 @@ cbt_config (nbdkit_next_config *next, nbdkit_backend *nxdata,
     change_id = value;
     return 0;
   }
+  if (strcmp (key, "cbt-changeids") == 0) {
+    change_ids_file = value;
+    return 0;
+  }
   if (strcmp (key, "password") == 0)
     return pass_password (next, nxdata, value);
   /* See the plugin's parameters go by; it checks them itself. */
@@ -111,12 +130,107 @@ cbt_config (nbdkit_next_config *next, nbdkit_backend *nxdata,
 }
 
 static int
+check_change_id (const char *where, const char *id)
+{
+  if (strcmp (id, "*") != 0 && vs_change_id_uuid_len (id) == 0) {
+    nbdkit_error ("%s%s: not a changeId (they look like \"52 3c ec 11 ... "
+                  "85 f2 ea 95/446\"), nor *", where, id);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+add_disk (int key, const char *id)
+{
+  struct disk_changes *d = realloc (disks, (ndisks + 1) * sizeof *d);
+
+  if (!d) {
+    nbdkit_error ("realloc: %m");
+    return -1;
+  }
+  disks = d;
+  d = &disks[ndisks];
+  memset (d, 0, sizeof *d);
+  d->key = key;
+  d->change_id = strdup (id);
+  if (!d->change_id) {
+    nbdkit_error ("strdup: %m");
+    return -1;
+  }
+  ndisks++;
+  return 0;
+}
+
+/* cbt-changeids=FILE: a line "DEVICE-KEY CHANGEID" per disk ("KEY *" for
+ * a full copy of that disk); '#' starts a comment.
+ */
+static int
+read_change_ids (const char *path)
+{
+  FILE *fp = fopen (path, "r");
+  char *line = NULL, where[64];
+  size_t len = 0, lineno = 0, i;
+  int r = -1;
+
+  if (!fp) {
+    nbdkit_error ("cbt-changeids=%s: %m", path);
+    return -1;
+  }
+  while (getline (&line, &len, fp) != -1) {
+    char *p = line + strspn (line, " \t"), *end;
+    long key;
+
+    lineno++;
+    p[strcspn (p, "#\r\n")] = '\0';
+    if (!*p)
+      continue;
+    key = strtol (p, &end, 10);
+    while (*end == ' ' || *end == '\t')
+      end++;
+    for (i = strlen (end); i > 0 && (end[i-1] == ' ' || end[i-1] == '\t');)
+      end[--i] = '\0';
+    snprintf (where, sizeof where, "cbt-changeids line %zu: ", lineno);
+    if (end == p || key < 0 || key > INT_MAX || !*end) {
+      nbdkit_error ("%s: line %zu: expected \"DEVICE-KEY CHANGEID\" "
+                    "(CHANGEID may be *)", path, lineno);
+      goto out;
+    }
+    if (check_change_id (where, end) == -1)
+      goto out;
+    for (i = 0; i < ndisks; i++)
+      if (disks[i].key == key) {
+        nbdkit_error ("%s: line %zu: device key %ld is given twice",
+                      path, lineno, key);
+        goto out;
+      }
+    if (add_disk (key, end) == -1)
+      goto out;
+  }
+  if (ndisks == 0) {
+    nbdkit_error ("cbt-changeids=%s names no disk", path);
+    goto out;
+  }
+  r = 0;
+
+ out:
+  free (line);
+  fclose (fp);
+  return r;
+}
+
+static int
 cbt_config_complete (nbdkit_next_config_complete *next,
                      nbdkit_backend *nxdata)
 {
-  if (!change_id) {
+  if (!change_id && !change_ids_file) {
     nbdkit_error ("cbt-changeid= is required: the changeId of the last "
-                  "copy, or * for a first, sparse full copy");
+                  "copy, or * for a first, sparse full copy (or, for "
+                  "several disks, cbt-changeids=FILE)");
+    return -1;
+  }
+  if (change_id && change_ids_file) {
+    nbdkit_error ("give cbt-changeid= or cbt-changeids=, not both");
     return -1;
   }
   if (!server.server || !target_config.vm) {
@@ -132,17 +246,21 @@ cbt_config_complete (nbdkit_next_config_complete *next,
   }
   if (vs_target_config_complete (&target_config) == -1)
     return -1;
-  if (strcmp (change_id, "*") != 0 && vs_change_id_uuid_len (change_id) == 0) {
-    nbdkit_error ("cbt-changeid=%s: not a changeId (they look like "
-                  "\"52 3c ec 11 ... 85 f2 ea 95/446\"), nor *", change_id);
-    return -1;
+  if (change_id) {
+    if (check_change_id ("cbt-changeid=", change_id) == -1 ||
+        add_disk (-1, change_id) == -1)
+      return -1;
   }
+  else if (read_change_ids (change_ids_file) == -1)
+    return -1;
   return next (nxdata);
 }
 
 #define cbt_config_help \
-  "cbt-changeid=<ID>|*     (required) Expose what changed since this\n" \
-  "                        changeId; * for the allocated areas."
+  "cbt-changeid=<ID>|*     Expose what changed on the disk since this\n" \
+  "                        changeId; * for the allocated areas.\n" \
+  "cbt-changeids=<FILE>    The same for several disks, one per export:\n" \
+  "                        lines of \"DEVICE-KEY CHANGEID\"."
 
 /* The snapshot the plugin serves, by moref: a name could be reused. */
 static char *
@@ -178,13 +296,9 @@ release_plugin (void)
     release ();
 }
 
-/* Refuse a changeId that CBT on this disk can no longer answer. */
 static int
-check_cbt (const struct vs_target *t)
+check_vm_cbt (const struct vs_target *t)
 {
-  const struct vs_disk *d = t->disk;
-  size_t ulen = vs_change_id_uuid_len (change_id);
-
   if (!t->cbt_enabled) {
     nbdkit_error ("Changed Block Tracking is not enabled on VM %s: enable "
                   "it (VM options, or ReconfigVM with "
@@ -192,20 +306,80 @@ check_cbt (const struct vs_target *t)
                   "until then only full copies are possible", t->vm_name);
     return -1;
   }
+  return 0;
+}
+
+/* Refuse a changeId that CBT on disk D can no longer answer. */
+static int
+check_disk_cbt (const struct vs_disk *d, const char *id, const char *vm)
+{
+  size_t ulen = vs_change_id_uuid_len (id);
+
   if (!d->change_id) {
     nbdkit_error ("%s of VM %s has no changeId in this snapshot: CBT takes "
                   "effect on a disk after a snapshot or a power cycle; "
                   "take a full copy now and an incremental one next time",
-                  d->file, t->vm_name);
+                  d->file, vm);
     return -1;
   }
   if (ulen > 0 &&
       (vs_change_id_uuid_len (d->change_id) != ulen ||
-       strncmp (d->change_id, change_id, ulen) != 0)) {
-    nbdkit_error ("cbt-changeid=%s belongs to another CBT history than "
-                  "the disk's (%s): CBT was reset or the disk replaced; a "
-                  "full copy is needed: use cbt-changeid=*",
-                  change_id, d->change_id);
+       strncmp (d->change_id, id, ulen) != 0)) {
+    if (change_ids_file)
+      nbdkit_error ("%s: changeId %s belongs to another CBT history than "
+                    "the disk's (%s): CBT was reset or the disk replaced; a "
+                    "full copy is needed: write \"%d *\" in "
+                    "cbt-changeids=%s", d->file, id, d->change_id, d->key,
+                    change_ids_file);
+    else
+      nbdkit_error ("cbt-changeid=%s belongs to another CBT history than "
+                    "the disk's (%s): CBT was reset or the disk replaced; a "
+                    "full copy is needed: use cbt-changeid=*",
+                    id, d->change_id);
+    return -1;
+  }
+  return 0;
+}
+
+static const struct vs_disk *
+disk_by_key (const struct vs_target *t, int key)
+{
+  size_t i;
+
+  for (i = 0; i < t->disks.n; i++)
+    if (t->disks.disk[i].key == key)
+      return &t->disks.disk[i];
+  nbdkit_error ("cbt-changeids=%s: VM %s has no disk with device key %d "
+                "in this snapshot", change_ids_file, t->vm_name, key);
+  return NULL;
+}
+
+/* Query what changed on one disk, up to the snapshot. */
+static int
+query_disk (struct vs_session *s, const struct vs_target *t,
+            struct disk_changes *dc)
+{
+  const struct vs_disk *d = dc->key == -1 ? t->disk : disk_by_key (t, dc->key);
+  struct vs_cbt_query q;
+
+  if (!d || check_disk_cbt (d, dc->change_id, t->vm_name) == -1)
+    return -1;
+  dc->key = d->key;
+  dc->size = d->capacity;
+  q.vm_ref = t->vm_ref;
+  q.snapshot_ref = t->snapshot_ref;
+  q.device_key = d->key;
+  q.capacity = d->capacity;
+  q.change_id = dc->change_id;
+  q.disk_name = d->file;
+  if (vs_cbt_query (s, &q, &dc->changes) == -1)
+    return -1;
+  vs_changes_align (&dc->changes, CBT_ALIGN, dc->size);
+  if (asprintf (&dc->description, "changed since %s: %" PRIu64 " bytes in "
+                "%zu areas; next cbt-changeid=%s", dc->change_id,
+                dc->changes.bytes, dc->changes.n, d->change_id) == -1) {
+    dc->description = NULL;
+    nbdkit_error ("asprintf: %m");
     return -1;
   }
   return 0;
@@ -216,8 +390,8 @@ cbt_get_ready (int thread_model)
 {
   struct vs_session *s = vs_session_open (&server);
   struct vs_target t;
-  struct vs_cbt_query q;
   char *snap;
+  size_t i;
   int r = -1;
 
   memset (&t, 0, sizeof t);
@@ -225,26 +399,11 @@ cbt_get_ready (int thread_model)
     goto out;
   snap = plugin_snapshot ();
   if (!snap || vs_target_find_disk (s, &target_config, &t, snap) == -1 ||
-      check_cbt (&t) == -1)
+      check_vm_cbt (&t) == -1)
     goto out;
-  q.vm_ref = t.vm_ref;
-  q.snapshot_ref = t.snapshot_ref;
-  q.device_key = disk_key = t.disk->key;
-  q.capacity = disk_size = t.disk->capacity;
-  q.change_id = change_id;
-  q.disk_name = t.disk->file;
-  if (vs_cbt_query (s, &q, &changes) == -1)
-    goto out;
-  vs_changes_align (&changes, CBT_ALIGN, disk_size);
-  next_change_id = strdup (t.disk->change_id);
-  if (!next_change_id) {
-    nbdkit_error ("strdup: out of memory");
-    goto out;
-  }
-  snprintf (description, sizeof description,
-            "changed since %s: %" PRIu64 " bytes in %zu areas; "
-            "next cbt-changeid=%s",
-            change_id, changes.bytes, changes.n, next_change_id);
+  for (i = 0; i < ndisks; i++)
+    if (query_disk (s, &t, &disks[i]) == -1)
+      goto out;
   r = 0;
 
  out:
@@ -255,27 +414,35 @@ cbt_get_ready (int thread_model)
   return r;
 }
 
-/* The changes are those of one disk: refuse an export that is another
- * disk of the VM.
- */
+/* Each export is one disk; only the disks with a changeId are served. */
 static void *
 cbt_open (nbdkit_next_open *next, nbdkit_context *nxdata, int readonly,
           const char *exportname, int is_tls)
 {
   vs_link_export_key *key_of = dlsym (RTLD_DEFAULT, VS_LINK_EXPORT_KEY);
   int key = key_of ? key_of (exportname) : -1;
+  size_t i;
 
   if (key == -1)
     return NULL;
-  if (key != disk_key) {
-    nbdkit_error ("export \"%s\" is another disk (key %d) than the one "
-                  "whose changes the cbt filter has (key %d, chosen by "
-                  "disk= or file=)", exportname, key, disk_key);
+  for (i = 0; i < ndisks && disks[i].key != key; i++)
+    ;
+  if (i == ndisks) {
+    if (change_ids_file)
+      nbdkit_error ("export \"%s\" (device key %d) has no line in "
+                    "cbt-changeids=%s: add \"%d CHANGEID\", or \"%d *\" "
+                    "for a full copy", exportname, key, change_ids_file,
+                    key, key);
+    else
+      nbdkit_error ("export \"%s\" is another disk (key %d) than the one "
+                    "whose changes the cbt filter has (key %d, chosen by "
+                    "disk= or file=); use cbt-changeids= for several disks",
+                    exportname, key, disks[0].key);
     return NULL;
   }
   if (next (nxdata, readonly, exportname) == -1)
     return NULL;
-  return NBDKIT_HANDLE_NOT_NEEDED;
+  return &disks[i];
 }
 
 static int
@@ -293,21 +460,23 @@ cbt_can_cache (nbdkit_next *next, void *handle)
 static const char *
 cbt_export_description (nbdkit_next *next, void *handle)
 {
+  const struct disk_changes *dc = handle;
   const char *base = next->export_description (next);
 
-  return base ? nbdkit_printf_intern ("%s; %s", base, description)
-    : description;
+  return base ? nbdkit_printf_intern ("%s; %s", base, dc->description)
+    : dc->description;
 }
 
 static int
 cbt_pread (nbdkit_next *next, void *handle, void *buf, uint32_t count,
            uint64_t offset, uint32_t flags, int *err)
 {
-  size_t i = vs_changes_find (&changes, offset);
+  const struct vs_changes *changes = &((struct disk_changes *) handle)->changes;
+  size_t i = vs_changes_find (changes, offset);
   char *p = buf;
 
   while (count > 0) {
-    const struct vs_area *a = i < changes.n ? &changes.area[i] : NULL;
+    const struct vs_area *a = i < changes->n ? &changes->area[i] : NULL;
     uint64_t n;
 
     if (a && offset >= a->start) {
@@ -336,11 +505,13 @@ static int
 cbt_extents (nbdkit_next *next, void *handle, uint32_t count, uint64_t offset,
              uint32_t flags, struct nbdkit_extents *extents, int *err)
 {
+  const struct disk_changes *dc = handle;
+  const struct vs_changes *changes = &dc->changes;
   uint64_t end = offset + count;
-  size_t i = vs_changes_find (&changes, offset);
+  size_t i = vs_changes_find (changes, offset);
 
   while (offset < end) {
-    const struct vs_area *a = i < changes.n ? &changes.area[i] : NULL;
+    const struct vs_area *a = i < changes->n ? &changes->area[i] : NULL;
     uint64_t n;
     uint32_t type;
 
@@ -350,7 +521,7 @@ cbt_extents (nbdkit_next *next, void *handle, uint32_t count, uint64_t offset,
       i++;
     }
     else {
-      n = (a ? a->start : disk_size) - offset;
+      n = (a ? a->start : dc->size) - offset;
       type = NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO;
     }
     if (nbdkit_add_extent (extents, offset, n, type) == -1) {
