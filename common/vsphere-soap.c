@@ -39,7 +39,7 @@ struct vs_session {
 
 struct buffer {
   char *data;
-  size_t len;
+  size_t len, cap;              /* cap: bytes allocated, for len + NUL */
   bool too_large;               /* write_cb refused more than the cap */
 };
 
@@ -54,13 +54,21 @@ write_cb (char *ptr, size_t size, size_t nmemb, void *opaque)
     b->too_large = true;
     return 0;
   }
-  p = realloc (b->data, b->len + n + 1);
-  if (!p)
-    return 0;
-  memcpy (p + b->len, ptr, n);
-  b->data = p;
+  /* Grow by doubling, so that a large answer costs linear time. */
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 16384;
+
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    p = realloc (b->data, cap);
+    if (!p)
+      return 0;
+    b->data = p;
+    b->cap = cap;
+  }
+  memcpy (b->data + b->len, ptr, n);
   b->len += n;
-  p[b->len] = '\0';
+  b->data[b->len] = '\0';
   return n;
 }
 
@@ -173,7 +181,7 @@ static xmlDocPtr
 post (struct vs_session *s, const char *method, const char *envelope,
       struct vs_fault *fault_out)
 {
-  struct buffer b = { NULL, 0, false };
+  struct buffer b = { NULL, 0, 0, false };
   struct curl_slist *hdrs = NULL;
   char action[128];
   long status = 0;
