@@ -54,6 +54,26 @@ nbdkit_vsphere ()
   nbdkit -U - "$NBDKIT_VSPHERE_PLUGIN" $(vsphere_server_args) "$@"
 }
 
+# nbdkit_serve SOCKET [--OPTIONS] PARAMS...: nbdkit with the plugin in
+# the background on SOCKET (options such as --filter= go before the
+# plugin), its standard error in $VCSIM_DIR/nbdkit.err; sets nbdkit_pid
+# and waits until it listens.  nbdkit_stop ends it with SIGTERM.
+nbdkit_serve ()
+{
+  local sock=$1 a opts=() params=()
+  shift
+  for a; do case $a in --*) opts+=("$a") ;; *) params+=("$a") ;; esac; done
+  rm -f "$sock"
+  # shellcheck disable=SC2046
+  nbdkit -f -U "$sock" "${opts[@]}" "$NBDKIT_VSPHERE_PLUGIN" \
+    $(vsphere_server_args) "${params[@]}" 2>"$VCSIM_DIR/nbdkit.err" &
+  nbdkit_pid=$!
+  vcsim_on_exit "kill -9 $nbdkit_pid 2>/dev/null || true"
+  eventually test -S "$sock" ||
+    fail "nbdkit did not start: $(cat "$VCSIM_DIR/nbdkit.err")"
+}
+nbdkit_stop () { kill -TERM "$nbdkit_pid"; wait "$nbdkit_pid" || true; }
+
 # expect_error PATTERN NBDKIT-PARAMS...: nbdkit must fail at start-up
 # with an error message matching PATTERN (grep -E).
 expect_error ()

@@ -23,20 +23,6 @@ vcsim_ctl POST "/snapshot/create?vm=$vm&name=s2" >/dev/null
 # QueryChangedDiskAreas answers in 16 pages of 256 GiB.
 vcsim_ctl POST "/knobs?cbt_page=$((256 << 30))" >/dev/null
 
-# start [--OPTIONS] PARAMS...: nbdkit serving $sock in the background.
-start ()
-{
-  local a opts=() params=()
-  for a; do case $a in --*) opts+=("$a") ;; *) params+=("$a") ;; esac; done
-  rm -f "$sock"
-  # shellcheck disable=SC2046
-  nbdkit -f -U "$sock" "${opts[@]}" "$NBDKIT_VSPHERE_PLUGIN" \
-    $(vsphere_server_args) "vm=$vm" "${params[@]}" 2>"$err" &
-  nbdkit_pid=$!
-  vcsim_on_exit "kill -9 $nbdkit_pid 2>/dev/null || true"
-  eventually test -S "$sock" || fail "nbdkit did not start: $(cat "$err")"
-}
-stop () { kill -TERM "$nbdkit_pid"; wait "$nbdkit_pid" || true; }
 # last_4mib OUT: the export's last 4 MiB, read by qemu-img.
 last_4mib ()
 {
@@ -50,22 +36,22 @@ cat "$VCSIM_DIR/b" >> "$VCSIM_DIR/want"
 head -c $mib /dev/zero >> "$VCSIM_DIR/want"
 cat "$VCSIM_DIR/a" >> "$VCSIM_DIR/want"
 
-start snapshot=s2
+nbdkit_serve "$sock" "vm=$vm" snapshot=s2
 [ "$(nbdinfo --size "nbd+unix:///?socket=$sock")" = $size ] || fail "wrong size"
 nbdinfo "nbd+unix:///?socket=$sock" | grep -q 'big-000001.vmdk' ||
   fail "s2 should read the delta made at s1"
 last_4mib "$VCSIM_DIR/tail"
 same_bytes "$VCSIM_DIR/want" "$VCSIM_DIR/tail"
-stop
+nbdkit_stop
 echo "ok: the end of a 4 TiB disk reads right through its delta"
 
 # Changes since s1: the one MiB written near the end, found through
 # every page up to the end, and as block status.
-start snapshot=s1
+nbdkit_serve "$sock" "vm=$vm" snapshot=s1
 cid=$(nbdinfo "nbd+unix:///?socket=$sock" | sed -n 's/.*, changeId \(.*\)$/\1/p')
-stop
+nbdkit_stop
 [ -n "$cid" ] || fail "no changeId at s1"
-start --filter="$NBDKIT_CBT_FILTER" snapshot=s2 "cbt-changeid=$cid"
+nbdkit_serve "$sock" "vm=$vm" --filter="$NBDKIT_CBT_FILTER" snapshot=s2 "cbt-changeid=$cid"
 nbdinfo --map "nbd+unix:///?socket=$sock" | awk '{print $1, $2, $4}' > "$VCSIM_DIR/map"
 printf '0 %d hole,zero\n%d %d data\n%d %d hole,zero\n' \
   $((size - 3 * mib)) $((size - 3 * mib)) $mib $((size - 2 * mib)) $((2 * mib)) |
@@ -75,5 +61,5 @@ head -c $mib /dev/zero > "$VCSIM_DIR/cwant"
 cat "$VCSIM_DIR/b" >> "$VCSIM_DIR/cwant"
 head -c $((2 * mib)) /dev/zero >> "$VCSIM_DIR/cwant"
 same_bytes "$VCSIM_DIR/cwant" "$VCSIM_DIR/ctail"
-stop
+nbdkit_stop
 echo "ok: CBT near the end of a 4 TiB disk: map and bytes"

@@ -31,26 +31,8 @@ uri () { echo "nbd+unix:///$(urlencode "$1")?socket=$sock"; }
 # image DISK [SNAPSHOT]: the simulator's own reading of the disk.
 image () { curl -sf "$VCSIM_CONTROL/disk/image?vm=$vm&disk=$1${2:+&snapshot=$2}"; }
 
-# start [--OPTIONS] PARAMS...: nbdkit serving $sock in the background.
-start ()
-{
-  local a opts=() params=()
-  for a; do case $a in --*) opts+=("$a") ;; *) params+=("$a") ;; esac; done
-  rm -f "$sock"
-  # shellcheck disable=SC2046
-  nbdkit -f -U "$sock" "${opts[@]}" "$NBDKIT_VSPHERE_PLUGIN" \
-    $(vsphere_server_args) "vm=$vm" "${params[@]}" 2>"$err" &
-  nbdkit_pid=$!
-  vcsim_on_exit "kill -9 $nbdkit_pid 2>/dev/null || true"
-  eventually test -S "$sock" || fail "nbdkit did not start: $(cat "$err")"
-}
-stop ()
-{
-  kill -TERM "$nbdkit_pid"
-  wait "$nbdkit_pid" || true
-}
 
-start snapshot=create
+nbdkit_serve "$sock" "vm=$vm" snapshot=create
 snap=$(vcsim_ctl GET "/snapshots?vm=$vm" | awk '$2 ~ /^nbdkit-vsphere-/ {print $2}')
 [ -n "$snap" ] || fail "no temporary snapshot"
 [ "$(vcsim_ctl GET "/snapshots?vm=$vm" | wc -l)" = 2 ] || fail "expected one snapshot taken"
@@ -99,14 +81,14 @@ if nbdinfo "$(uri nope)" >/dev/null 2>&1; then fail "export nope opened"; fi
 grep -q 'export "nope": VM multi has no disk with this datastore path, index or label; its disks are disk=0: "Hard disk 1" \[LocalDS_0\] multi/multi-00000[0-9].vmdk' "$err" ||
   fail "no clear error for an unknown export: $(cat "$err")"
 echo "ok: an unknown export is refused with the list of disks"
-stop
+nbdkit_stop
 [ "$(vcsim_ctl GET "/snapshots?vm=$vm" | awk '{print $2}')" = before ] ||
   fail "snapshots left: $(vcsim_ctl GET "/snapshots?vm=$vm")"
 echo "ok: one temporary snapshot for every disk, removed at exit"
 
 # export= restricts which disks may be opened ('[' and ']' are escaped:
 # the pattern is a shell wildcard).
-start snapshot=before 'export=\[LocalDS_0\] multi/*'
+nbdkit_serve "$sock" "vm=$vm" snapshot=before 'export=\[LocalDS_0\] multi/*'
 nbdinfo --list "nbd+unix:///?socket=$sock" > "$VCSIM_DIR/list"
 grep -c '^export=' "$VCSIM_DIR/list" | grep -qx 1 || fail "export= listed: $(cat "$VCSIM_DIR/list")"
 grep -qF 'export="[LocalDS_0] multi/multi.vmdk"' "$VCSIM_DIR/list" || fail "$(cat "$VCSIM_DIR/list")"
@@ -115,14 +97,14 @@ same_bytes "$VCSIM_DIR/d0.img" "$VCSIM_DIR/w0.raw"
 if nbdinfo "$(uri 1)" >/dev/null 2>&1; then fail "export= let disk 1 through"; fi
 grep -qF 'export "1" ([LocalDS_1] multi/data.vmdk) is not among the disks export=\[LocalDS_0\] multi/* allows' "$err" ||
   fail "no clear error for a disk export= refuses: $(cat "$err")"
-stop
+nbdkit_stop
 echo "ok: export= refuses the other disks"
 
 # The cbt filter, given one changeId per disk, exposes exactly each
 # disk's changes since its own changeId, one disk per export.
-start snapshot=before
+nbdkit_serve "$sock" "vm=$vm" snapshot=before
 nbdinfo --list "nbd+unix:///?socket=$sock" > "$VCSIM_DIR/list"
-stop
+nbdkit_stop
 : > "$VCSIM_DIR/changeids"
 for i in 0 1; do
   desc=$(grep -F "disk $i \"" "$VCSIM_DIR/list")
@@ -133,13 +115,13 @@ for i in 0 1; do
 done
 vcsim_ctl POST "/snapshot/create?vm=$vm&name=after" >/dev/null
 # Disk 2 came after the snapshot "before": a full copy of it.
-start snapshot=after
+nbdkit_serve "$sock" "vm=$vm" snapshot=after
 key2=$(nbdinfo --list "nbd+unix:///?socket=$sock" | grep -F 'disk 2 "' | sed -n 's/.*(key \([0-9]*\)).*/\1/p')
-stop
+nbdkit_stop
 echo "# disk 2 is new" >> "$VCSIM_DIR/changeids"
 echo "$key2 *" >> "$VCSIM_DIR/changeids"
 
-start --filter="$NBDKIT_CBT_FILTER" snapshot=after "cbt-changeids=$VCSIM_DIR/changeids"
+nbdkit_serve "$sock" "vm=$vm" --filter="$NBDKIT_CBT_FILTER" snapshot=after "cbt-changeids=$VCSIM_DIR/changeids"
 # Since "before": disk 0 changed in its first MiB, disk 1 in its first two.
 for i in 0 1; do
   changed=$(( (i + 1) * 1048576 ))
@@ -158,22 +140,22 @@ done
 image 2 after > "$VCSIM_DIR/after2"
 nbdcopy "$(uri 2)" "$VCSIM_DIR/changes2.raw"
 same_bytes "$VCSIM_DIR/after2" "$VCSIM_DIR/changes2.raw"
-stop
+nbdkit_stop
 echo "ok: cbt-changeids= exposes each disk's own changes"
 
 # A disk without a line is refused, and so is every disk but the
 # chosen one with cbt-changeid=.
 sed -i "/^$key2 /d" "$VCSIM_DIR/changeids"
-start --filter="$NBDKIT_CBT_FILTER" snapshot=after "cbt-changeids=$VCSIM_DIR/changeids"
+nbdkit_serve "$sock" "vm=$vm" --filter="$NBDKIT_CBT_FILTER" snapshot=after "cbt-changeids=$VCSIM_DIR/changeids"
 if nbdinfo "$(uri 2)" >/dev/null 2>&1; then fail "disk 2 opened without a changeId"; fi
 grep -q "export \"2\" (device key $key2) has no line in cbt-changeids=" "$err" ||
   fail "no clear error for a disk without a changeId: $(cat "$err")"
-stop
-start --filter="$NBDKIT_CBT_FILTER" snapshot=before 'cbt-changeid=*'
+nbdkit_stop
+nbdkit_serve "$sock" "vm=$vm" --filter="$NBDKIT_CBT_FILTER" snapshot=before 'cbt-changeid=*'
 nbdcopy "nbd+unix:///?socket=$sock" "$VCSIM_DIR/cbt0.raw"
 same_bytes "$VCSIM_DIR/d0.img" "$VCSIM_DIR/cbt0.raw"
 if nbdinfo "$(uri 1)" >/dev/null 2>&1; then fail "the cbt filter served disk 1"; fi
 grep -q 'export "1" is another disk (key [0-9]*) than the one whose changes the cbt filter has' "$err" ||
   fail "no clear error from the cbt filter: $(cat "$err")"
-stop
+nbdkit_stop
 echo "ok: the cbt filter refuses disks it has no changeId for"
