@@ -15,6 +15,42 @@
 #include "vsphere-task.h"
 #include "vsphere-xml.h"
 
+/* Call F for every snapshot in the tree under NODE, depth first. */
+static void
+walk_tree (xmlNodePtr node, vs_snapshot_visit *f, void *opaque)
+{
+  for (; node; node = vs_xml_next_same (node)) {
+    char *name = vs_xml_child_text (node, "name");
+    char *ref = vs_xml_child_text (node, "snapshot");
+    char *desc = vs_xml_child_text (node, "description");
+    char *created = vs_xml_child_text (node, "createTime");
+
+    if (name && ref)
+      f (opaque, name, ref, desc ? desc : "", created ? created : "");
+    xmlFree (name);
+    xmlFree (ref);
+    xmlFree (desc);
+    xmlFree (created);
+    walk_tree (vs_xml_child (node, "childSnapshotList"), f, opaque);
+  }
+}
+
+/* Call F for every snapshot of VM_REF.  -1 if vCenter could not say. */
+static int
+visit_all (struct vs_session *s, const char *vm_ref, vs_snapshot_visit *f,
+           void *opaque)
+{
+  static const char *const paths[] = { "snapshot", NULL };
+  xmlDocPtr doc = vs_props_get (s, "VirtualMachine", vm_ref, paths);
+
+  if (!doc)
+    return -1;
+  walk_tree (vs_xml_child (vs_props_val (doc, "snapshot"), "rootSnapshotList"),
+             f, opaque);
+  xmlFreeDoc (doc);
+  return 0;
+}
+
 struct search {
   const char *name;             /* wanted name, or NULL */
   const char *ref;              /* wanted moref, or NULL */
@@ -24,25 +60,18 @@ struct search {
 };
 
 static void
-walk_tree (xmlNodePtr node, struct search *q)
+match (void *opaque, const char *name, const char *ref,
+       const char *description, const char *created)
 {
-  for (; node; node = vs_xml_next_same (node)) {
-    char *name = vs_xml_child_text (node, "name");
-    char *ref = vs_xml_child_text (node, "snapshot");
+  struct search *q = opaque;
 
-    if (name && ref) {
-      if (q->all)
-        fprintf (q->all, "%s\"%s\" (moref=%s)",
-                 ftell (q->all) ? ", " : "", name, ref);
-      if ((q->name && strcmp (name, q->name) == 0) ||
-          (q->ref && strcmp (ref, q->ref) == 0)) {
-        if (q->matches++ == 0)
-          q->found = strdup (ref);
-      }
-    }
-    xmlFree (name);
-    xmlFree (ref);
-    walk_tree (vs_xml_child (node, "childSnapshotList"), q);
+  if (q->all)
+    fprintf (q->all, "%s\"%s\" (moref=%s)",
+             ftell (q->all) ? ", " : "", name, ref);
+  if ((q->name && strcmp (name, q->name) == 0) ||
+      (q->ref && strcmp (ref, q->ref) == 0)) {
+    if (q->matches++ == 0)
+      q->found = strdup (ref);
   }
 }
 
@@ -50,14 +79,11 @@ char *
 vs_snapshot_find (struct vs_session *s, const char *vm_ref,
                   const char *vm_name, const char *spec)
 {
-  static const char *const paths[] = { "snapshot", NULL };
-  xmlDocPtr doc = vs_props_get (s, "VirtualMachine", vm_ref, paths);
   struct search q = { NULL, NULL, NULL, 0, NULL };
   char *list = NULL;
   size_t len = 0;
+  int r;
 
-  if (!doc)
-    return NULL;
   if (strncmp (spec, "moref=", 6) == 0)
     q.ref = spec + 6;
   else
@@ -65,24 +91,22 @@ vs_snapshot_find (struct vs_session *s, const char *vm_ref,
   q.all = open_memstream (&list, &len);
   if (!q.all) {
     nbdkit_error ("out of memory");
-    xmlFreeDoc (doc);
     return NULL;
   }
-  walk_tree (vs_xml_child (vs_props_val (doc, "snapshot"), "rootSnapshotList"),
-             &q);
+  r = visit_all (s, vm_ref, match, &q);
   fclose (q.all);
-  xmlFreeDoc (doc);
-  if (q.matches == 1) {
+  if (r == 0 && q.matches == 1) {
     free (list);
     return q.found;
   }
-  if (q.matches > 1)
+  /* vs_props_get reported its own failure (r == -1). */
+  if (r == 0 && q.matches > 1)
     nbdkit_error ("snapshot=%s: %zu snapshots of VM %s have this name; "
                   "choose one with snapshot=moref=REF: %s",
                   spec, q.matches, vm_name, list);
-  else if (len == 0)
+  else if (r == 0 && len == 0)
     nbdkit_error ("snapshot=%s: VM %s has no snapshots", spec, vm_name);
-  else
+  else if (r == 0)
     nbdkit_error ("snapshot=%s: VM %s has no such snapshot; its snapshots "
                   "are: %s", spec, vm_name, list);
   free (q.found);
@@ -94,15 +118,10 @@ int
 vs_snapshot_present (struct vs_session *s, const char *vm_ref,
                      const char *snap_ref)
 {
-  static const char *const paths[] = { "snapshot", NULL };
-  xmlDocPtr doc = vs_props_get (s, "VirtualMachine", vm_ref, paths);
   struct search q = { NULL, snap_ref, NULL, 0, NULL };
 
-  if (!doc)
+  if (visit_all (s, vm_ref, match, &q) == -1)
     return -1;
-  walk_tree (vs_xml_child (vs_props_val (doc, "snapshot"), "rootSnapshotList"),
-             &q);
-  xmlFreeDoc (doc);
   free (q.found);
   return q.matches > 0;
 }
@@ -123,39 +142,29 @@ vs_snapshot_temp_name (char *name, size_t len)
   return 0;
 }
 
-static void
-visit_temporary (xmlNodePtr node, vs_snapshot_visit *f, void *opaque)
-{
-  for (; node; node = vs_xml_next_same (node)) {
-    char *name = vs_xml_child_text (node, "name");
-    char *ref = vs_xml_child_text (node, "snapshot");
-    char *desc = vs_xml_child_text (node, "description");
-    char *created = vs_xml_child_text (node, "createTime");
+struct temporary {
+  vs_snapshot_visit *f;
+  void *opaque;
+};
 
-    if (name && ref && strncmp (name, VS_TEMP_SNAPSHOT_PREFIX,
-                                strlen (VS_TEMP_SNAPSHOT_PREFIX)) == 0)
-      f (opaque, name, ref, desc ? desc : "", created ? created : "");
-    xmlFree (name);
-    xmlFree (ref);
-    xmlFree (desc);
-    xmlFree (created);
-    visit_temporary (vs_xml_child (node, "childSnapshotList"), f, opaque);
-  }
+static void
+only_temporary (void *opaque, const char *name, const char *ref,
+                const char *description, const char *created)
+{
+  struct temporary *t = opaque;
+
+  if (strncmp (name, VS_TEMP_SNAPSHOT_PREFIX,
+               strlen (VS_TEMP_SNAPSHOT_PREFIX)) == 0)
+    t->f (t->opaque, name, ref, description, created);
 }
 
 int
 vs_snapshot_list_temporary (struct vs_session *s, const char *vm_ref,
                             vs_snapshot_visit *f, void *opaque)
 {
-  static const char *const paths[] = { "snapshot", NULL };
-  xmlDocPtr doc = vs_props_get (s, "VirtualMachine", vm_ref, paths);
+  struct temporary t = { f, opaque };
 
-  if (!doc)
-    return -1;
-  visit_temporary (vs_xml_child (vs_props_val (doc, "snapshot"),
-                                 "rootSnapshotList"), f, opaque);
-  xmlFreeDoc (doc);
-  return 0;
+  return visit_all (s, vm_ref, only_temporary, &t);
 }
 
 char *
