@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2010,SC2012,SC2015,SC2016,SC2046,SC2086,SC2207
+# Signals stop a vsphere-sync cycle within seconds in every phase:
+# SIGINT and SIGTERM, to vsphere-sync alone and to its process group,
+# while it takes the snapshot (a CreateSnapshot task that vCenter shows
+# as running), while it copies (slowed down) and while it removes the
+# snapshot (vCenter busy); SIGHUP during the copy; a signal during the
+# very first cycle.  Each time: exit status 1, no snapshot left, no
+# process of the cycle left, the state file byte-identical, and the
+# next cycle byte-exact.  SIGKILL of vsphere-sync during the copy: the
+# guardian removes the snapshot, and the next cycle is exact.
+set -euo pipefail
+source "$srcdir/functions.sh"
+source "$srcdir/sync-functions.sh"
+requires setsid pgrep
+
+vcsim_start
+name="sig-vm"
+vm=DC0/vm/$name
+new_vm "$vm" >/dev/null
+model0=$VCSIM_DIR/model0.img
+model1=$VCSIM_DIR/model1.img
+make_image "$model0" 8
+make_image "$model1" 4
+add_disk "$vm" LocalDS_0 "$name/disk0" "$model0" >/dev/null
+add_disk "$vm" LocalDS_1 "$name/disk1" "$model1" >/dev/null
+params=($(server_params "$vm"))
+dir=$VCSIM_DIR/out
+mkdir "$dir"
+state=$dir/$name.vsphere-sync.json
+rewrite () { vcsim_ctl POST /soap/rewrite -G "$@" >/dev/null; }
+knob () { vcsim_ctl POST "/knobs?$1" >/dev/null; }
+knob_value () { vcsim_ctl GET /knobs | sed -n "s/^$1=//p"; }
+folder_bytes () { vcsim_ctl GET /counters | sed -n 's/^folder_bytes=//p'; }
+copying () { [ "$(folder_bytes)" -gt 200000 ]; }
+
+check_outputs ()
+{
+  same_image "$1, disk 0" "$model0" "$dir/$name-disk0.raw" raw
+  same_image "$1, disk 1" "$model1" "$dir/$name-disk1.raw" raw
+}
+
+# start_cycle: a cycle in the background, in a process group of its
+# own ($pid = its PGID), with SIGINT at its default (a background job
+# would start with it ignored), one NBD connection.
+start_cycle ()
+{
+  : > "$VCSIM_DIR/cycle.err"
+  setsid env --default-signal=INT "$sync_tool" --connections 1 -o "$dir" -- "${params[@]}" \
+    2> "$VCSIM_DIR/cycle.err" &
+  pid=$!
+  vcsim_on_exit "kill -9 -- -$pid 2>/dev/null || true"
+}
+
+# stop_cycle WHAT SIG TARGET: send SIG to vsphere-sync (TARGET=proc) or
+# to its process group (TARGET=group); it must exit with 1 within 10 s.
+stop_cycle ()
+{
+  local what=$1 sig=$2 to=$3 t0 i rc=0
+  kill -0 "$pid" 2>/dev/null || {
+    cat "$VCSIM_DIR/cycle.err" >&2
+    fail "$what: vsphere-sync already exited before the signal (the test is too slow or it failed)"
+  }
+  t0=$(date +%s)
+  if [ "$to" = group ]; then kill -"$sig" -- -"$pid"; else kill -"$sig" "$pid"; fi
+  for i in $(seq 300); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -9 -- -"$pid" 2>/dev/null || true
+    cat "$VCSIM_DIR/cycle.err" >&2
+    fail "$what: vsphere-sync still runs 30 s after SIG$sig"
+  fi
+  wait "$pid" || rc=$?
+  elapsed=$(( $(date +%s) - t0 ))
+  [ "$elapsed" -le 10 ] || fail "$what: vsphere-sync took $elapsed s to stop after SIG$sig"
+  [ "$rc" -eq 1 ] || {
+    cat "$VCSIM_DIR/cycle.err" >&2
+    fail "$what: exit status $rc after SIG$sig, want 1"
+  }
+}
+
+# after_stop WHAT: what a stopped cycle must leave behind.
+after_stop ()
+{
+  local what=$1 i
+  for i in $(seq 300); do
+    no_snapshot "$vm" && break
+    sleep 0.1
+  done
+  check_no_snapshot "$vm" "$what"
+  for i in $(seq 300); do
+    [ -z "$(pgrep -g "$pid" || true)" ] && break
+    sleep 0.1
+  done
+  [ -z "$(pgrep -g "$pid" || true)" ] ||
+    fail "$what: processes of the cycle are left: $(ps -o pid,args -g "$pid" || true)"
+  if [ -e "$VCSIM_DIR/state.before" ]; then
+    cmp -s "$state" "$VCSIM_DIR/state.before" || {
+      diff "$VCSIM_DIR/state.before" "$state" >&2 || true
+      fail "$what: the state file changed"
+    }
+  else
+    [ ! -e "$state" ] || fail "$what: a state file was written: $(cat "$state")"
+  fi
+}
+
+# next_cycle WHAT: the following cycle works and is exact.
+next_cycle ()
+{
+  sync_ok "$1: the next cycle" -o "$dir" -- "${params[@]}"
+  check_outputs "$1: the next cycle"
+  check_no_snapshot "$vm" "$1: the next cycle"
+}
+
+# change: what the next cycle has to copy: all of disk 0, some of disk 1.
+change ()
+{
+  model_write "$vm" 0 "$model0" 0 $((8 << 20))
+  model_write "$vm" 1 "$model1" $((RANDOM * 64)) 100000
+}
+
+# run_case PHASE SIG TARGET
+run_case ()
+{
+  local phase=$1 sig=$2 to=$3 what="SIG$2 to the $3 while ${1}"
+  change
+  [ ! -e "$state" ] || cp "$state" "$VCSIM_DIR/state.before"
+  vcsim_ctl POST /counters/reset >/dev/null
+  case $phase in
+    snapshotting)
+      # The snapshot is taken, but vCenter shows the task as running.
+      rewrite --data-urlencode method=RetrievePropertiesEx \
+        --data-urlencode 'match=(VirtualMachine\.createSnapshot</descriptionId><entity[^>]*>[^<]*</entity><entityName>[^<]*</entityName>)<state>success</state>' \
+        --data-urlencode 'replace=${1}<state>running</state><progress>10</progress>'
+      start_cycle
+      eventually has_snapshot "$vm" || fail "$what: no snapshot was taken: $(cat "$VCSIM_DIR/cycle.err")"
+      sleep 1
+      [ "$(folder_bytes)" -eq 0 ] || fail "$what: the cycle read disks before its snapshot task ended"
+      ;;
+    copying)
+      knob bandwidth=500000
+      start_cycle
+      eventually copying || fail "$what: the copy did not start: $(cat "$VCSIM_DIR/cycle.err")"
+      ;;
+    removing)
+      # The copy ends, then vCenter refuses to remove the snapshot for
+      # now (TaskInProgress), so vsphere-sync waits in the removal.
+      knob bandwidth=500000
+      start_cycle
+      eventually copying || fail "$what: the copy did not start: $(cat "$VCSIM_DIR/cycle.err")"
+      knob busy_tasks=1000
+      knob bandwidth=0
+      removing () { [ "$(knob_value busy_tasks)" -lt 1000 ]; }
+      for _ in $(seq 300); do removing && break; sleep 0.1; done
+      removing || fail "$what: no snapshot removal within 30 s: $(cat "$VCSIM_DIR/cycle.err")"
+      ;;
+  esac
+  stop_cycle "$what" "$sig" "$to"
+  # vCenter is well again.
+  vcsim_ctl POST /soap/rewrite/clear >/dev/null
+  knob "busy_tasks=0&bandwidth=0"
+  after_stop "$what"
+  echo "ok: $what: stopped within $elapsed s, exit 1, no snapshot, state unchanged ($(grep -v '^\s*$' "$VCSIM_DIR/cycle.err" | tail -n1))"
+  next_cycle "$what"
+}
+
+# A signal in the very first cycle: no state file appears.
+rm -f "$VCSIM_DIR/state.before"
+run_case copying TERM proc
+[ -e "$state" ] || fail "no state after the first cycle"
+echo "ok: a first cycle stopped by a signal writes no state"
+
+for phase in snapshotting copying removing; do
+  for sig in INT TERM; do
+    for to in proc group; do
+      run_case "$phase" "$sig" "$to"
+    done
+  done
+done
+run_case copying HUP proc
+
+# SIGKILL of vsphere-sync alone, during the copy: nothing can clean up
+# but the guardian.
+change
+cp "$state" "$VCSIM_DIR/state.before"
+vcsim_ctl POST /counters/reset >/dev/null
+knob bandwidth=500000
+start_cycle
+eventually copying || fail "SIGKILL: the copy did not start: $(cat "$VCSIM_DIR/cycle.err")"
+kill -KILL "$pid"
+wait "$pid" || true
+knob bandwidth=0
+for _ in $(seq 300); do no_snapshot "$vm" && break; sleep 0.1; done
+check_no_snapshot "$vm" "SIGKILL during the copy (the guardian should remove it)"
+for _ in $(seq 300); do [ -z "$(pgrep -g "$pid" || true)" ] && break; sleep 0.1; done
+[ -z "$(pgrep -g "$pid" || true)" ] ||
+  fail "SIGKILL: processes of the cycle are left: $(ps -o pid,args -g "$pid" || true)"
+cmp -s "$state" "$VCSIM_DIR/state.before" || fail "SIGKILL: the state changed"
+echo "ok: SIGKILL during the copy: the guardian removed the snapshot"
+next_cycle "SIGKILL during the copy"
+echo "ok: the cycle after a SIGKILL is exact"
