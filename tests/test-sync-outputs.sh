@@ -71,6 +71,33 @@ same_image "--disk with -o" "$a1" mixed/data.raw raw
 [ ! -e mixed/web01-disk1.raw ] || fail "--disk 1= was also copied into -o DIR"
 [ -f mixed/web01.vsphere-sync.json ] || fail "--disk with -o: no state in DIR"
 echo "ok: --disk KEY=PATH and INDEX=PATH, alone and with -o"
+
+# safe_cycle WHAT KEY MODEL OUTPUT OPTIONS...: a cycle whose output of
+# disk KEY cannot be updated incrementally (it moved, or is gone): it
+# must be copied in full and be exact, or the cycle must fail and say
+# so; never an incremental copy into it.
+safe_cycle ()
+{
+  local what=$1 key=$2 model=$3 out=$4
+  shift 4
+  vsync --json "$@" -- "${p1[@]}"
+  if [ "$sync_rc" -eq 0 ]; then
+    [ "$(json_disk "$key" mode)" = full ] ||
+      fail "$what: disk $key copied $(json_disk "$key" mode) into an output that does not hold its previous cycle"
+    same_image "$what" "$model" "$out" raw
+    echo "ok: $what: copied in full ($(json_disk "$key" reason))"
+  else
+    grep -Fq -- "$(basename "$out")" "$VCSIM_DIR/sync.err" ||
+      fail "$what: failed without naming $out: $(cat "$VCSIM_DIR/sync.err")"
+    echo "ok: $what: refused ($(grep -F -m1 -- "$(basename "$out")" "$VCSIM_DIR/sync.err"))"
+  fi
+}
+change_web01
+safe_cycle "--disk to a new path" "$k0" "$a0" by/moved.img \
+  --state by/s.json --disk "$k1=by/second.img" --disk "0=by/moved.img"
+change_web01
+rm plain/web01-disk1.raw
+safe_cycle "an output removed by hand" "$k1" "$a1" plain/web01-disk1.raw -o plain
 # Without -o, every disk needs a --disk, and --state is needed.
 sync_fails "--disk for one disk of two, without -o" "[12]" "($k0|Hard disk 1|disk 0)" \
   --state by/t.json --disk "1=by/x.img" -- "${p1[@]}"
