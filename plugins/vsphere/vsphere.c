@@ -18,7 +18,6 @@
 #include "vsphere-datastores.h"
 #include "vsphere-debug.h"
 #include "vsphere-exports.h"
-#include "vsphere-guardian.h"
 #include "vsphere-http.h"
 #include "vsphere-link.h"
 #include "vsphere-server.h"
@@ -26,6 +25,7 @@
 #include "vsphere-soap.h"
 #include "vsphere-stale.h"
 #include "vsphere-target.h"
+#include "vsphere-temp-snapshot.h"
 #include "vmdk-chain.h"
 #include "vmdk-reader.h"
 
@@ -48,9 +48,7 @@ static struct vs_session *session;
 static struct vs_target target;
 static struct vs_http_pool *pool;
 static struct vs_exports *exports;
-static char *created_snapshot;          /* ours to remove at exit */
-static char created_snapshot_name[VS_TEMP_SNAPSHOT_NAME_MAX];
-static struct vs_guardian *guardian;    /* removes it if we cannot */
+static struct vs_temp_snapshot created;  /* snapshot=create: ours */
 
 /* A connection's export: one disk of the VM. */
 struct handle {
@@ -68,48 +66,6 @@ vsphere_load (void)
   xmlInitParser ();
 }
 
-/* Remove the snapshot this run created.  If vCenter would not, the
- * guardian goes on trying after nbdkit exits; "NOT removed" is said
- * only of a snapshot vCenter still shows.
- */
-static void
-remove_created_snapshot (void)
-{
-  const char *vm = target.vm_name ? target.vm_name : target_config.vm;
-  bool removed = false;
-  int present;
-
-  /* Without a moref, the guardian looks for the task or the name. */
-  if (created_snapshot) {
-    removed = vs_snapshot_remove (session, created_snapshot) == 0;
-    if (!removed) {
-      present = vs_snapshot_present (session, target.vm_ref,
-                                     created_snapshot);
-      removed = present == 0;
-      if (present == 1)
-        nbdkit_error ("the temporary snapshot %s (%s) of VM %s was NOT "
-                      "removed; the guardian (pid %d) goes on trying for "
-                      "task-timeout= after nbdkit exits: if it cannot, "
-                      "delete it in vCenter (Snapshots > Manage)",
-                      created_snapshot_name, created_snapshot, vm,
-                      (int) vs_guardian_pid (guardian));
-      else if (present == -1)
-        nbdkit_error ("could not remove the temporary snapshot %s (%s) of "
-                      "VM %s, nor tell whether it is still there; the "
-                      "guardian (pid %d) goes on trying for task-timeout= "
-                      "after nbdkit exits: check in vCenter",
-                      created_snapshot_name, created_snapshot, vm,
-                      (int) vs_guardian_pid (guardian));
-    }
-    if (removed)
-      nbdkit_debug ("removed temporary snapshot %s", created_snapshot);
-  }
-  vs_guardian_stop (guardian, removed);
-  guardian = NULL;
-  free (created_snapshot);
-  created_snapshot = NULL;
-}
-
 /* Undo get_ready; safe to call twice since nbdkit may or may not call
  * unload after a failed get_ready.
  */
@@ -120,7 +76,8 @@ release_all (void)
   exports = NULL;
   vs_http_pool_free (pool);
   pool = NULL;
-  remove_created_snapshot ();
+  vs_temp_snapshot_remove (&created, session, target.vm_ref,
+                           target.vm_name ? target.vm_name : target_config.vm);
   vs_target_free (&target);
   vs_session_close (session);
   session = NULL;
@@ -189,38 +146,6 @@ vsphere_config_complete (void)
   "                        With snapshot=create, remove temporary snapshots\n" \
   "                        that dead runs left on the VM."
 
-static void
-tell_guardian_task (void *opaque, const char *task)
-{
-  vs_guardian_task (guardian, task);
-}
-
-/* Take the temporary snapshot, with the guardian watching from before
- * the call, so that no way of dying can leave it behind unseen.
- */
-static char *
-create_snapshot (void)
-{
-  vs_stale_check (session, target.vm_ref, target.vm_name, stale_policy);
-  if (vs_snapshot_temp_name (created_snapshot_name,
-                             sizeof created_snapshot_name) == -1)
-    return NULL;
-  guardian = vs_guardian_start (&server, target.vm_ref);
-  if (!guardian)
-    return NULL;
-  vs_guardian_name (guardian, created_snapshot_name);
-  created_snapshot = vs_snapshot_create (session, target.vm_ref,
-                                         created_snapshot_name,
-                                         target_config.quiesce,
-                                         tell_guardian_task, NULL);
-  if (!created_snapshot)
-    return NULL;
-  vs_guardian_ref (guardian, created_snapshot);
-  nbdkit_debug ("created temporary snapshot %s (%s)",
-                created_snapshot_name, created_snapshot);
-  return strdup (created_snapshot);
-}
-
 /* The snapshot to read from, taking one if asked.  NULL with *OK true:
  * read the live disk.
  */
@@ -233,7 +158,10 @@ choose_snapshot (bool *ok)
   if (!target_config.snapshot)
     return NULL;
   if (vs_target_creates_snapshot (&target_config))
-    ref = create_snapshot ();
+    ref = vs_temp_snapshot_take (&created, session, &server, target.vm_ref,
+                                 target.vm_name, target_config.quiesce,
+                                 stale_policy) == 0
+      ? strdup (created.ref) : NULL;
   else
     ref = vs_snapshot_find (session, target.vm_ref, target.vm_name,
                             target_config.snapshot);
@@ -264,8 +192,8 @@ static const char *
 describe (const struct vs_disk *d)
 {
   const char *snap = !target.snapshot_ref ? "live disk" :
-    created_snapshot ? "temporary snapshot" : "snapshot";
-  const char *name = created_snapshot ? created_snapshot_name
+    created.ref ? "temporary snapshot" : "snapshot";
+  const char *name = created.ref ? created.name
     : target_config.snapshot;
   const char *r;
 
