@@ -1,0 +1,55 @@
+/* Copying the disks: what the source's block status calls data is
+ * read and written, the rest is skipped or zeroed, by a fixed number
+ * of threads, each with its own NBD connection, shared among the disks.
+ */
+#ifndef SYNC_COPY_H
+#define SYNC_COPY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "output.h"
+
+struct sync_copy_disk {
+  const char *export_name;      /* on the source */
+  uint64_t size;
+  /* Source areas that are holes are unchanged since the last cycle
+   * (incremental), or read as zeros (a full copy).
+   */
+  bool incremental;
+  struct sync_output *out;
+  uint64_t to_copy;             /* data bytes, from sync_copy_count */
+  uint64_t copied;              /* of those, written (atomic) */
+
+  /* Private to the copy. */
+  pthread_mutex_t lock;
+  uint64_t cursor;              /* next offset to hand out */
+  uint32_t *extents;            /* block status: (length, flags) pairs */
+  size_t n_extents, i_extent;
+  uint64_t extent_offset;       /* where extents[i_extent] starts */
+  unsigned workers;
+  bool done;
+};
+
+/* Sum the data areas of D's export on SOCKET into D->to_copy. */
+int sync_copy_count (const char *socket, struct sync_copy_disk *d);
+
+/* Called by the waiting thread: TICK about every second, STOP once
+ * when a stop signal arrives (to end what the threads wait for).
+ */
+struct sync_copy_hooks {
+  void (*tick) (void *opaque, double seconds);
+  void (*stop) (void *opaque);
+  void *opaque;
+};
+
+/* Copy every disk with CONNECTIONS threads; stops early on the first
+ * error or a stop signal.  Returns 0 when every disk was copied, -1
+ * otherwise (reported).
+ */
+int sync_copy_run (const char *socket, struct sync_copy_disk **disks,
+                   size_t n, unsigned connections,
+                   const struct sync_copy_hooks *hooks);
+
+#endif /* SYNC_COPY_H */
