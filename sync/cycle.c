@@ -23,6 +23,8 @@
 #include "report.h"
 #include "signals.h"
 #include "state.h"
+#include "vsphere-cbt-enable.h"
+#include "vsphere-power.h"
 #include "vsphere-snapshot.h"
 #include "vsphere-soap.h"
 #include "vsphere-target.h"
@@ -30,6 +32,11 @@
 
 /* Seconds nbdkit and qemu-nbd get to stop before SIGKILL. */
 #define STOP_TIMEOUT 30
+
+/* Seconds --final waits for the guest to shut down, without
+ * --power-off-after.
+ */
+#define SHUTDOWN_WAIT 600
 
 struct cycle {
   const struct sync_options *o;
@@ -79,19 +86,40 @@ stopped (void)
 /* ---- the VM and the state ---- */
 
 static int
-check_cbt (const struct cycle *c)
+check_cbt (struct cycle *c)
 {
   if (c->target.cbt_enabled)
     return 0;
-  sync_error ("VM %s does not have Changed Block Tracking on "
-              "(config.changeTrackingEnabled is false): turn it on (in "
-              "vCenter: Edit Settings > VM Options > Advanced > "
-              "Configuration Parameters, ctkEnabled = TRUE; or "
-              "govc vm.change -vm %s -e ctkEnabled=TRUE), then take and "
-              "remove a snapshot (or power-cycle the VM) so that it takes "
-              "effect, and run vsphere-sync again", c->target.vm_name,
-              c->target.vm_name);
-  return -1;
+  if (!c->o->enable_cbt) {
+    sync_error ("VM %s does not have Changed Block Tracking on "
+                "(config.changeTrackingEnabled is false): run vsphere-sync "
+                "with --enable-cbt to turn it on, or turn it on yourself "
+                "(vCenter: Edit Settings > VM Options > Advanced > "
+                "Configuration Parameters, ctkEnabled = TRUE), then take "
+                "and remove a snapshot so that it takes effect",
+                c->target.vm_name);
+    return -1;
+  }
+  sync_info ("turning on Changed Block Tracking on VM %s",
+             c->target.vm_name);
+  return vs_vm_enable_cbt (c->session, &c->params.server, c->target.vm_ref,
+                           c->target.vm_name);
+}
+
+/* --final: the guest shuts down before the snapshot, and stays off. */
+static int
+shut_down (struct cycle *c)
+{
+  unsigned wait = c->o->power_off_after ? c->o->power_off_after + 300
+    : SHUTDOWN_WAIT;
+
+  if (!c->o->final)
+    return 0;
+  sync_info ("shutting down the guest of VM %s%s", c->target.vm_name,
+             c->o->power_off_after ? "" : " (no power-off: see "
+             "--power-off-after)");
+  return vs_vm_shut_down (c->session, c->target.vm_ref, c->target.vm_name,
+                          c->o->power_off_after, wait);
 }
 
 static int
@@ -494,7 +522,8 @@ run (struct cycle *c)
   c->session = vs_session_open (&c->params.server);
   if (!c->session ||
       vs_target_find_vm (c->session, &c->params.target, &c->target) == -1 ||
-      check_cbt (c) == -1 || load_state (c) == -1 || stopped () ||
+      load_state (c) == -1 || check_cbt (c) == -1 || stopped () ||
+      shut_down (c) == -1 || stopped () ||
       take_snapshot (c) == -1 || stopped () ||
       read_snapshot_disks (c) == -1 ||
       sync_plan_make (c->o, c->target.vm_name, &c->target.disks, &c->state,

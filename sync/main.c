@@ -37,6 +37,9 @@ usage (FILE *f)
 "      --state FILE         the state file (default DIR/VM.vsphere-sync.json)\n"
 "      --snapshot NAME      copy from this existing snapshot\n"
 "      --full               copy every disk in full\n"
+"      --enable-cbt         turn Changed Block Tracking on if it is off\n"
+"      --final              shut the guest down first (the last cycle)\n"
+"      --power-off-after S  with --final: power off after S seconds\n"
 "      --connections N      NBD connections in all (default %d)\n"
 "      --json               print a JSON summary on standard output\n"
 "      --progress           print progress every second\n"
@@ -92,7 +95,8 @@ add_disk_output (struct sync_options *o, const char *arg)
 
 enum {
   OPT_DISK = 256, OPT_OVERLAY, OPT_STATE, OPT_SNAPSHOT, OPT_FULL,
-  OPT_CONNECTIONS, OPT_JSON, OPT_PROGRESS, OPT_HELP,
+  OPT_CONNECTIONS, OPT_JSON, OPT_PROGRESS, OPT_HELP, OPT_ENABLE_CBT,
+  OPT_FINAL, OPT_POWER_OFF_AFTER,
 };
 
 static const struct option long_options[] = {
@@ -103,6 +107,9 @@ static const struct option long_options[] = {
   { "state", required_argument, NULL, OPT_STATE },
   { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
   { "full", no_argument, NULL, OPT_FULL },
+  { "enable-cbt", no_argument, NULL, OPT_ENABLE_CBT },
+  { "final", no_argument, NULL, OPT_FINAL },
+  { "power-off-after", required_argument, NULL, OPT_POWER_OFF_AFTER },
   { "connections", required_argument, NULL, OPT_CONNECTIONS },
   { "json", no_argument, NULL, OPT_JSON },
   { "progress", no_argument, NULL, OPT_PROGRESS },
@@ -140,6 +147,13 @@ parse_options (int argc, char *argv[], struct sync_options *o)
     case OPT_STATE: o->state_file = optarg; break;
     case OPT_SNAPSHOT: o->snapshot = optarg; break;
     case OPT_FULL: o->full = true; break;
+    case OPT_ENABLE_CBT: o->enable_cbt = true; break;
+    case OPT_FINAL: o->final = true; break;
+    case OPT_POWER_OFF_AFTER:
+      if (parse_unsigned ("--power-off-after", optarg, 86400,
+                          &o->power_off_after) == -1)
+        return 2;
+      break;
     case OPT_CONNECTIONS:
       if (parse_unsigned ("--connections", optarg, MAX_CONNECTIONS,
                           &o->connections) == -1)
@@ -169,6 +183,10 @@ parse_options (int argc, char *argv[], struct sync_options *o)
   if (!o->output_dir && o->n_disk_outputs == 0) {
     sync_error ("no outputs: give -o DIR, or --disk KEY|INDEX=PATH for "
                 "each disk");
+    return 2;
+  }
+  if (o->power_off_after && !o->final) {
+    sync_error ("--power-off-after applies only with --final");
     return 2;
   }
   if (!o->output_dir && !o->state_file) {

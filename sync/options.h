@@ -22,6 +22,9 @@ struct sync_options {
   const char *state_file;
   const char *snapshot;         /* --snapshot: existing one, not ours */
   bool full;
+  bool enable_cbt;
+  bool final;                   /* shut the guest down first */
+  unsigned power_off_after;     /* seconds; 0: never power off */
   unsigned connections;
   bool json;
   bool progress;
