@@ -112,9 +112,23 @@ struct chunk {
  * error.
  */
 static int
-next_chunk (struct sync_copy_disk *d, struct nbd_handle *h, struct chunk *c)
+next_chunk (struct sync_copy_disk *d, enum sync_copy_action action,
+            struct nbd_handle *h, struct chunk *c)
 {
   int r = 0;
+
+  if (action == SYNC_VERIFY_ALL) {
+    pthread_mutex_lock (&d->lock);
+    c->offset = d->cursor;
+    c->length = d->size - d->cursor < DATA_CHUNK ? d->size - d->cursor
+      : DATA_CHUNK;
+    c->data = true;
+    d->cursor += c->length;
+    d->done = d->cursor >= d->size;
+    r = c->length > 0;
+    pthread_mutex_unlock (&d->lock);
+    return r;
+  }
 
   pthread_mutex_lock (&d->lock);
   while (d->cursor < d->size) {
@@ -162,6 +176,7 @@ all_zero (const char *buf, size_t len)
 }
 
 struct run {
+  enum sync_copy_action action;
   const char *socket;
   struct sync_copy_disk **disks;
   size_t n;
@@ -218,6 +233,37 @@ leave_disk (struct run *run, struct sync_copy_disk *d)
   pthread_mutex_unlock (&run->lock);
 }
 
+/* Compare the output with the source (or with zeros) over C. */
+static int
+verify_chunk (struct sync_copy_disk *d, struct nbd_handle *src,
+              struct sync_writer *w, char *buf, const struct chunk *c)
+{
+  char *out = buf + DATA_CHUNK;
+  uint64_t off, len;
+
+  for (off = c->offset; off < c->offset + c->length; off += len) {
+    len = c->offset + c->length - off;
+    if (len > DATA_CHUNK)
+      len = DATA_CHUNK;
+    if (c->data && nbd_pread (src, buf, len, off, 0) == -1) {
+      sync_error ("reading export \"%s\" at %" PRIu64 ": %s",
+                  d->export_name, off, nbd_get_error ());
+      return -1;
+    }
+    if (!c->data)
+      memset (buf, 0, len);
+    if (sync_writer_pread (w, out, len, off) == -1)
+      return -1;
+    if (memcmp (buf, out, len) != 0) {
+      sync_error ("verify: the output of export \"%s\" differs from the "
+                  "snapshot in the %" PRIu64 " bytes at offset %" PRIu64,
+                  d->export_name, len, off);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static int
 copy_chunk (struct sync_copy_disk *d, struct nbd_handle *src,
             struct sync_writer *w, char *buf, const struct chunk *c)
@@ -244,12 +290,19 @@ work_on (struct run *run, struct sync_copy_disk *d, char *buf)
   int r = w ? 0 : -1;
 
   while (r == 0 && !run_failed (run)) {
-    r = next_chunk (d, src, &c);
+    r = next_chunk (d, run->action, src, &c);
     if (r <= 0)
       break;
-    r = copy_chunk (d, src, w, buf, &c);
-    if (r == 0 && c.data)
-      __atomic_add_fetch (&d->copied, c.length, __ATOMIC_RELAXED);
+    if (run->action == SYNC_COPY) {
+      r = copy_chunk (d, src, w, buf, &c);
+      if (r == 0 && c.data)
+        __atomic_add_fetch (&d->copied, c.length, __ATOMIC_RELAXED);
+    }
+    else {
+      r = verify_chunk (d, src, w, buf, &c);
+      if (r == 0)
+        __atomic_add_fetch (&d->verified, c.length, __ATOMIC_RELAXED);
+    }
   }
   sync_writer_free (w);
   disconnect (src);
@@ -261,7 +314,8 @@ worker (void *opaque)
 {
   struct run *run = opaque;
   struct sync_copy_disk *d;
-  char *buf = malloc (DATA_CHUNK);
+  /* Verifying compares two buffers. */
+  char *buf = malloc (2 * DATA_CHUNK);
 
   if (!buf) {
     sync_error ("malloc: %m");
@@ -355,9 +409,12 @@ wait_for_threads (struct run *run, const struct sync_copy_hooks *hooks)
 
 int
 sync_copy_run (const char *socket, struct sync_copy_disk **disks, size_t n,
-               unsigned connections, const struct sync_copy_hooks *hooks)
+               unsigned connections, enum sync_copy_action action,
+               const struct sync_copy_hooks *hooks)
 {
-  struct run run = { .socket = socket, .disks = disks, .n = n };
+  struct run run = {
+    .action = action, .socket = socket, .disks = disks, .n = n
+  };
   pthread_condattr_t attr;
   pthread_t thread;
   unsigned i;

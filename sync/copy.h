@@ -21,6 +21,7 @@ struct sync_copy_disk {
   struct sync_output *out;
   uint64_t to_copy;             /* data bytes, from sync_copy_count */
   uint64_t copied;              /* of those, written (atomic) */
+  uint64_t verified;            /* bytes compared (atomic) */
 
   /* Private to the copy. */
   pthread_mutex_t lock;
@@ -44,12 +45,19 @@ struct sync_copy_hooks {
   void *opaque;
 };
 
-/* Copy every disk with CONNECTIONS threads; stops early on the first
- * error or a stop signal.  Returns 0 when every disk was copied, -1
- * otherwise (reported).
+enum sync_copy_action {
+  SYNC_COPY,                    /* write what the block status asks for */
+  SYNC_VERIFY,                  /* compare the output with it instead */
+  SYNC_VERIFY_ALL,              /* compare the whole disk */
+};
+
+/* Copy (or verify) every disk with CONNECTIONS threads; stops early on
+ * the first error, difference or stop signal.  Returns 0 when every
+ * disk was done, -1 otherwise (reported).
  */
 int sync_copy_run (const char *socket, struct sync_copy_disk **disks,
                    size_t n, unsigned connections,
+                   enum sync_copy_action action,
                    const struct sync_copy_hooks *hooks);
 
 #endif /* SYNC_COPY_H */

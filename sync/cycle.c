@@ -53,6 +53,7 @@ struct cycle {
   char *changeids;
   struct sync_child nbdkit;
   struct timespec start;
+  bool verified;
 };
 
 static const char *
@@ -297,8 +298,11 @@ password_pipe (const struct cycle *c)
   return fd;
 }
 
+/* nbdkit serving every disk of the snapshot, through the cbt filter
+ * (what to copy) or not (everything, for --verify=all).
+ */
 static int
-start_nbdkit (struct cycle *c)
+start_nbdkit (struct cycle *c, struct sync_child *child, bool filtered)
 {
   const char *fixed[] = {
     env_or ("NBDKIT", "nbdkit"), "-f", "-r",
@@ -324,16 +328,18 @@ start_nbdkit (struct cycle *c)
   }
   for (i = 0; i < nfixed; i++)
     argv[n++] = fixed[i];
-  argv[n++] = filter;
+  if (filtered)
+    argv[n++] = filter;
   argv[n++] = env_or ("NBDKIT_VSPHERE_PLUGIN", "vsphere");
   for (i = 0; i < c->params.n_forward; i++)
     argv[n++] = c->params.forward[i];
   argv[n++] = vm;
   argv[n++] = snap;
   argv[n++] = pw;
-  argv[n++] = ids;
+  if (filtered)
+    argv[n++] = ids;
   argv[n] = NULL;
-  r = sync_child_start (&c->nbdkit, c->tmpdir, "nbdkit",
+  r = sync_child_start (child, c->tmpdir, filtered ? "nbdkit" : "nbdkit-all",
                         (char *const *) argv, fd);
  out:
   if (fd >= 0)
@@ -348,14 +354,14 @@ start_nbdkit (struct cycle *c)
 }
 
 static int
-stop_nbdkit (struct cycle *c)
+stop_nbdkit (struct sync_child *child)
 {
   char how[128];
   int status;
 
-  if (!c->nbdkit.pid)
+  if (!child->pid)
     return 0;
-  status = sync_child_stop (&c->nbdkit, STOP_TIMEOUT);
+  status = sync_child_stop (child, STOP_TIMEOUT);
   if (status == 0)
     return 0;
   sync_child_describe (status, how, sizeof how);
@@ -389,28 +395,37 @@ count_changes (struct cycle *c)
   return 0;
 }
 
+/* What the copy's hooks see. */
+struct copy_context {
+  struct cycle *c;
+  const struct sync_child *source;
+};
+
 static void
 tick (void *opaque, double seconds)
 {
-  struct cycle *c = opaque;
+  struct copy_context *x = opaque;
 
-  if (c->o->progress && !c->o->quiet)
-    sync_report_progress (&c->plan, seconds);
+  if (x->c->o->progress && !x->c->o->quiet)
+    sync_report_progress (&x->c->plan, seconds);
 }
 
+/* A stop signal: end the reads the threads wait for. */
 static void
 stop_reading (void *opaque)
 {
-  struct cycle *c = opaque;
+  struct copy_context *x = opaque;
 
-  if (c->nbdkit.pid)
-    kill (c->nbdkit.pid, SIGTERM);
+  if (x->source->pid)
+    kill (x->source->pid, SIGTERM);
 }
 
 static int
-copy_disks (struct cycle *c)
+copy_disks (struct cycle *c, const struct sync_child *source,
+            enum sync_copy_action action)
 {
-  struct sync_copy_hooks hooks = { tick, stop_reading, c };
+  struct copy_context x = { c, source };
+  struct sync_copy_hooks hooks = { tick, stop_reading, &x };
   struct sync_copy_disk **disks = calloc (c->plan.n, sizeof *disks);
   size_t i;
   int r;
@@ -421,11 +436,35 @@ copy_disks (struct cycle *c)
   }
   for (i = 0; i < c->plan.n; i++)
     disks[i] = &c->plan.job[i].copy;
-  r = sync_copy_run (c->nbdkit.socket, disks, c->plan.n,
-                     c->o->connections, &hooks);
+  r = sync_copy_run (source->socket, disks, c->plan.n,
+                     c->o->connections, action, &hooks);
   free (disks);
   if (r == -1)
     stopped ();
+  return r;
+}
+
+/* --verify: compare the outputs with the snapshot before they count.
+ * The whole disk is read past the cbt filter, which hides what did not
+ * change.
+ */
+static int
+verify_disks (struct cycle *c)
+{
+  bool whole = c->o->verify == SYNC_VERIFY_WHOLE;
+  struct sync_child all = { 0 };
+  int r;
+
+  if (c->o->verify == SYNC_VERIFY_NONE)
+    return 0;
+  sync_info ("verifying %s", whole ? "every disk in full" : "what was copied");
+  if (whole && start_nbdkit (c, &all, false) == -1)
+    return -1;
+  r = copy_disks (c, whole ? &all : &c->nbdkit,
+                  whole ? SYNC_VERIFY_ALL : SYNC_VERIFY);
+  if (stop_nbdkit (&all) == -1)
+    r = -1;
+  c->verified = r == 0;
   return r;
 }
 
@@ -530,10 +569,10 @@ run (struct cycle *c)
                       &c->plan) == -1 ||
       lock_outputs (c) == -1 || stopped () ||
       invalidate_full_copies (c) == -1 ||
-      write_changeids (c) == -1 || start_nbdkit (c) == -1 ||
+      write_changeids (c) == -1 || start_nbdkit (c, &c->nbdkit, true) == -1 ||
       count_changes (c) == -1 || prepare_outputs (c) == -1 ||
-      copy_disks (c) == -1 || finish_outputs (c) == -1 ||
-      stop_nbdkit (c) == -1)
+      copy_disks (c, &c->nbdkit, SYNC_COPY) == -1 || verify_disks (c) == -1 ||
+      finish_outputs (c) == -1 || stop_nbdkit (&c->nbdkit) == -1)
     return -1;
   if (commit_state (c) == -1)
     return -1;
@@ -582,7 +621,7 @@ sync_cycle (const struct sync_options *o)
   sync_signals_cleanup_phase ();
   if (!ok) {
     abort_outputs (&c);
-    stop_nbdkit (&c);
+    stop_nbdkit (&c.nbdkit);
   }
   if (c.session && remove_snapshot (&c) == -1)
     ok = false;
@@ -595,6 +634,7 @@ sync_cycle (const struct sync_options *o)
   s.cycle = c.state.cycle + ok;
   s.seconds = elapsed (&c);
   s.ok = ok;
+  s.verified = c.verified;
   if (o->json)
     sync_report_json (&c.plan, &s);
   sync_plan_free (&c.plan);

@@ -37,6 +37,8 @@ usage (FILE *f)
 "      --state FILE         the state file (default DIR/VM.vsphere-sync.json)\n"
 "      --snapshot NAME      copy from this existing snapshot\n"
 "      --full               copy every disk in full\n"
+"      --verify[=all]       compare what was copied (or everything) with\n"
+"                           the snapshot before recording the cycle\n"
 "      --enable-cbt         turn Changed Block Tracking on if it is off\n"
 "      --final              shut the guest down first (the last cycle)\n"
 "      --power-off-after S  with --final: power off after S seconds\n"
@@ -96,7 +98,7 @@ add_disk_output (struct sync_options *o, const char *arg)
 enum {
   OPT_DISK = 256, OPT_OVERLAY, OPT_STATE, OPT_SNAPSHOT, OPT_FULL,
   OPT_CONNECTIONS, OPT_JSON, OPT_PROGRESS, OPT_HELP, OPT_ENABLE_CBT,
-  OPT_FINAL, OPT_POWER_OFF_AFTER,
+  OPT_FINAL, OPT_POWER_OFF_AFTER, OPT_VERIFY,
 };
 
 static const struct option long_options[] = {
@@ -109,6 +111,7 @@ static const struct option long_options[] = {
   { "full", no_argument, NULL, OPT_FULL },
   { "enable-cbt", no_argument, NULL, OPT_ENABLE_CBT },
   { "final", no_argument, NULL, OPT_FINAL },
+  { "verify", optional_argument, NULL, OPT_VERIFY },
   { "power-off-after", required_argument, NULL, OPT_POWER_OFF_AFTER },
   { "connections", required_argument, NULL, OPT_CONNECTIONS },
   { "json", no_argument, NULL, OPT_JSON },
@@ -149,6 +152,16 @@ parse_options (int argc, char *argv[], struct sync_options *o)
     case OPT_FULL: o->full = true; break;
     case OPT_ENABLE_CBT: o->enable_cbt = true; break;
     case OPT_FINAL: o->final = true; break;
+    case OPT_VERIFY:
+      if (!optarg)
+        o->verify = SYNC_VERIFY_CHANGED;
+      else if (strcmp (optarg, "all") == 0)
+        o->verify = SYNC_VERIFY_WHOLE;
+      else {
+        sync_error ("--verify=%s: give --verify or --verify=all", optarg);
+        return 2;
+      }
+      break;
     case OPT_POWER_OFF_AFTER:
       if (parse_unsigned ("--power-off-after", optarg, 86400,
                           &o->power_off_after) == -1)

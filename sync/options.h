@@ -22,6 +22,7 @@ struct sync_options {
   const char *state_file;
   const char *snapshot;         /* --snapshot: existing one, not ours */
   bool full;
+  enum { SYNC_VERIFY_NONE, SYNC_VERIFY_CHANGED, SYNC_VERIFY_WHOLE } verify;
   bool enable_cbt;
   bool final;                   /* shut the guest down first */
   unsigned power_off_after;     /* seconds; 0: never power off */

@@ -241,6 +241,38 @@ sync_writer_pwrite (struct sync_writer *w, const void *buf, uint64_t len,
   return 0;
 }
 
+int
+sync_writer_pread (struct sync_writer *w, void *buf, uint64_t len,
+                   uint64_t offset)
+{
+  char *p = buf;
+  ssize_t r;
+
+  if (w->nbd) {
+    if (nbd_pread (w->nbd, buf, len, offset, 0) == -1) {
+      sync_error ("reading back %s: %s", writer_target (w), nbd_get_error ());
+      return -1;
+    }
+    return 0;
+  }
+  while (len > 0) {
+    r = pread (w->o->fd, p, len, offset);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0) {
+      if (r == 0)
+        errno = EIO;
+      sync_error ("reading back %s at offset %" PRIu64 ": %m",
+                  writer_target (w), offset);
+      return -1;
+    }
+    p += r;
+    len -= r;
+    offset += r;
+  }
+  return 0;
+}
+
 /* Zeros, written out, where nothing faster is possible. */
 static int
 write_zeros (struct sync_writer *w, uint64_t len, uint64_t offset)

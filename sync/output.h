@@ -65,6 +65,9 @@ struct sync_writer *sync_writer_new (struct sync_output *o);
 int sync_writer_pwrite (struct sync_writer *w, const void *buf,
                         uint64_t len, uint64_t offset);
 int sync_writer_zero (struct sync_writer *w, uint64_t len, uint64_t offset);
+/* Read back what was written, for --verify. */
+int sync_writer_pread (struct sync_writer *w, void *buf, uint64_t len,
+                       uint64_t offset);
 void sync_writer_free (struct sync_writer *w);
 
 #endif /* SYNC_OUTPUT_H */

@@ -106,6 +106,7 @@ sync_report_json (const struct sync_plan *plan,
   json_object_object_add (doc, "snapshot", string_or_null (s->snapshot_ref));
   json_object_object_add (doc, "cycle", json_object_new_int64 (s->cycle));
   json_object_object_add (doc, "seconds", json_object_new_double (s->seconds));
+  json_object_object_add (doc, "verified", json_object_new_boolean (s->verified));
   for (i = 0; plan && i < plan->n; i++) {
     const struct sync_job *j = &plan->job[i];
     json_object *d = json_object_new_object ();
@@ -125,6 +126,9 @@ sync_report_json (const struct sync_plan *plan,
                             json_object_new_int64 (j->copy.to_copy));
     json_object_object_add (d, "bytes_copied",
                             json_object_new_int64 (copied (j)));
+    json_object_object_add (d, "bytes_verified", json_object_new_int64
+                            (__atomic_load_n (&j->copy.verified,
+                                              __ATOMIC_RELAXED)));
     json_object_object_add (d, "change_id",
                             string_or_null (j->disk->change_id));
     json_object_array_add (disks, d);

@@ -13,6 +13,7 @@ struct sync_cycle_summary {
   unsigned cycle;
   double seconds;
   bool ok;
+  bool verified;                /* --verify found no difference */
 };
 
 /* One line per disk: where it goes, full (why) or incremental, and how
