@@ -104,7 +104,44 @@ fetch_status (struct nbd_handle *h, struct sync_copy_disk *d,
 struct chunk {
   uint64_t offset, length;
   bool data;                    /* read and write; else write zeros */
+  unsigned slot;                /* in the disk's busy list */
 };
+
+/* With D locked: note C as being written. */
+static void
+take_slot (struct sync_copy_disk *d, struct chunk *c)
+{
+  unsigned i = 0;
+
+  while (d->busy_used[i])
+    i++;
+  d->busy_used[i] = true;
+  d->busy[i] = c->offset;
+  c->slot = i;
+}
+
+static void
+release_slot (struct sync_copy_disk *d, const struct chunk *c)
+{
+  pthread_mutex_lock (&d->lock);
+  d->busy_used[c->slot] = false;
+  pthread_mutex_unlock (&d->lock);
+}
+
+uint64_t
+sync_copy_watermark (struct sync_copy_disk *d)
+{
+  uint64_t w;
+  unsigned i;
+
+  pthread_mutex_lock (&d->lock);
+  w = d->cursor < d->size ? d->cursor : d->size;
+  for (i = 0; i < SYNC_MAX_CONNECTIONS; i++)
+    if (d->busy_used[i] && d->busy[i] < w)
+      w = d->busy[i];
+  pthread_mutex_unlock (&d->lock);
+  return w;
+}
 
 /* The next piece of work on D, read from its extents.  Holes are
  * skipped when they are unchanged or the output reads as zeros
@@ -126,6 +163,8 @@ next_chunk (struct sync_copy_disk *d, enum sync_copy_action action,
     d->cursor += c->length;
     d->done = d->cursor >= d->size;
     r = c->length > 0;
+    if (r)
+      take_slot (d, c);
     pthread_mutex_unlock (&d->lock);
     return r;
   }
@@ -150,7 +189,10 @@ next_chunk (struct sync_copy_disk *d, enum sync_copy_action action,
       d->i_extent++;
       continue;
     }
-    if (zero && (d->incremental || d->out->fresh)) {
+    if (zero && (d->cursor < d->unchanged_below || d->out->fresh)) {
+      if (end > d->unchanged_below && d->cursor < d->unchanged_below &&
+          !d->out->fresh)
+        end = d->unchanged_below;
       d->cursor = end;
       continue;
     }
@@ -160,6 +202,7 @@ next_chunk (struct sync_copy_disk *d, enum sync_copy_action action,
     if (c->length > (zero ? ZERO_CHUNK : DATA_CHUNK))
       c->length = zero ? ZERO_CHUNK : DATA_CHUNK;
     d->cursor += c->length;
+    take_slot (d, c);
     r = 1;
     break;
   }
@@ -303,6 +346,9 @@ work_on (struct run *run, struct sync_copy_disk *d, char *buf)
       if (r == 0)
         __atomic_add_fetch (&d->verified, c.length, __ATOMIC_RELAXED);
     }
+    /* A chunk that failed stays busy: the watermark never passes it. */
+    if (r == 0)
+      release_slot (d, &c);
   }
   sync_writer_free (w);
   disconnect (src);
@@ -427,6 +473,7 @@ sync_copy_run (const char *socket, struct sync_copy_disk **disks, size_t n,
   pthread_condattr_destroy (&attr);
   for (i = 0; i < n; i++) {
     pthread_mutex_init (&disks[i]->lock, NULL);
+    memset (disks[i]->busy_used, 0, sizeof disks[i]->busy_used);
     disks[i]->cursor = 0;
     disks[i]->done = disks[i]->size == 0;
   }

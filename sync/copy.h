@@ -11,13 +11,16 @@
 
 #include "output.h"
 
+#define SYNC_MAX_CONNECTIONS 64
+
 struct sync_copy_disk {
   const char *export_name;      /* on the source */
   uint64_t size;
-  /* Source areas that are holes are unchanged since the last cycle
-   * (incremental), or read as zeros (a full copy).
+  /* Holes in the source below this offset are unchanged since the
+   * last cycle (the disk's size for an incremental copy, 0 for a full
+   * one, where it resumes one); holes above it read as zeros.
    */
-  bool incremental;
+  uint64_t unchanged_below;
   struct sync_output *out;
   uint64_t to_copy;             /* data bytes, from sync_copy_count */
   uint64_t copied;              /* of those, written (atomic) */
@@ -31,7 +34,15 @@ struct sync_copy_disk {
   uint64_t extent_offset;       /* where extents[i_extent] starts */
   unsigned workers;
   bool done;
+  uint64_t busy[SYNC_MAX_CONNECTIONS];  /* chunks being written */
+  bool busy_used[SYNC_MAX_CONNECTIONS];
 };
+
+/* Every byte of D below the returned offset has been written (or
+ * needed nothing): where a checkpoint of an interrupted copy may
+ * resume.  Callable while the copy runs.
+ */
+uint64_t sync_copy_watermark (struct sync_copy_disk *d);
 
 /* Sum the data areas of D's export on SOCKET into D->to_copy. */
 int sync_copy_count (const char *socket, struct sync_copy_disk *d);

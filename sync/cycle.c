@@ -54,6 +54,7 @@ struct cycle {
   struct sync_child nbdkit;
   struct timespec start;
   bool verified;
+  double next_checkpoint;       /* seconds into the copy */
 };
 
 static const char *
@@ -191,7 +192,13 @@ read_snapshot_disks (struct cycle *c)
     sync_error ("strdup: %m");
     return -1;
   }
-  return vs_target_find_disk (c->session, &c->params.target, &c->target, ref);
+  if (vs_target_find_disk (c->session, &c->params.target, &c->target,
+                           ref) == -1)
+    return -1;
+  /* Checkpoints add entries for new disks: the plan's pointers into the
+   * state must not move.
+   */
+  return sync_state_reserve (&c->state, c->target.disks.n);
 }
 
 static int
@@ -261,8 +268,12 @@ write_changeids (struct cycle *c)
   for (i = 0; i < c->plan.n; i++) {
     const struct sync_job *j = &c->plan.job[i];
 
-    fprintf (f, "%d %s\n", j->disk->key,
-             j->reason ? "*" : j->old->change_id);
+    if (j->resume_change_id)
+      fprintf (f, "%d %s %" PRIu64 "\n", j->disk->key, j->resume_change_id,
+               j->resume_from);
+    else
+      fprintf (f, "%d %s\n", j->disk->key,
+               j->reason ? "*" : j->old->change_id);
   }
   if (fclose (f) == EOF) {
     sync_error ("%s: %m", c->changeids);
@@ -399,15 +410,86 @@ count_changes (struct cycle *c)
 struct copy_context {
   struct cycle *c;
   const struct sync_child *source;
+  enum sync_copy_action action;
 };
+
+/* The state entry that records J's full copy so far. */
+static int
+record_progress (struct cycle *c, struct sync_job *j, uint64_t copied)
+{
+  struct sync_state *st = &c->state;
+  struct sync_state_disk *d = sync_state_find (st, j->disk->key);
+  const char *since = j->resume_change_id ? j->resume_change_id
+    : j->disk->change_id;
+  char *id = strdup (since);
+
+  if (!id) {
+    sync_error ("strdup: %m");
+    return -1;
+  }
+  if (!d) {
+    if ((!st->vm_moref &&
+         (!(st->vm_moref = strdup (c->target.vm_ref)) ||
+          !(st->vm_name = strdup (c->target.vm_name)) ||
+          (c->target.instance_uuid &&
+           !(st->instance_uuid = strdup (c->target.instance_uuid))))) ||
+        !(d = sync_state_add (st)) ||
+        !(d->label = strdup (j->disk->label ? j->disk->label : "")) ||
+        !(d->path = strdup (j->disk->file)) ||
+        !(d->output = strdup (j->out.path))) {
+      free (id);
+      sync_error ("out of memory");
+      return -1;
+    }
+    d->key = j->disk->key;
+    d->size = j->disk->capacity;
+    d->format = j->out.format;
+  }
+  free (d->partial_change_id);
+  d->partial_change_id = id;
+  d->partial_copied = copied;
+  return 0;
+}
+
+/* Record how far each full copy got, once its output is flushed up to
+ * there, so that an interrupted copy resumes instead of starting over.
+ */
+static void
+checkpoint (struct cycle *c)
+{
+  bool changed = false;
+  size_t i;
+
+  for (i = 0; i < c->plan.n; i++) {
+    struct sync_job *j = &c->plan.job[i];
+    uint64_t w;
+
+    if (!j->out.full)
+      continue;
+    w = sync_copy_watermark (&j->copy);
+    if (w <= j->checkpointed || sync_output_flush (&j->out) == -1 ||
+        record_progress (c, j, w) == -1)
+      continue;
+    j->checkpointed = w;
+    changed = true;
+  }
+  if (changed && sync_state_save (c->state_path, &c->state) == 0)
+    sync_debug ("checkpoint recorded");
+}
 
 static void
 tick (void *opaque, double seconds)
 {
   struct copy_context *x = opaque;
+  struct cycle *c = x->c;
 
-  if (x->c->o->progress && !x->c->o->quiet)
-    sync_report_progress (&x->c->plan, seconds);
+  if (c->o->progress && !c->o->quiet)
+    sync_report_progress (&c->plan, seconds);
+  if (x->action == SYNC_COPY && !sync_stopping () &&
+      seconds >= c->next_checkpoint) {
+    checkpoint (c);
+    c->next_checkpoint = seconds + c->o->checkpoint;
+  }
 }
 
 /* A stop signal: end the reads the threads wait for. */
@@ -424,7 +506,7 @@ static int
 copy_disks (struct cycle *c, const struct sync_child *source,
             enum sync_copy_action action)
 {
-  struct copy_context x = { c, source };
+  struct copy_context x = { c, source, action };
   struct sync_copy_hooks hooks = { tick, stop_reading, &x };
   struct sync_copy_disk **disks = calloc (c->plan.n, sizeof *disks);
   size_t i;
@@ -436,6 +518,7 @@ copy_disks (struct cycle *c, const struct sync_child *source,
   }
   for (i = 0; i < c->plan.n; i++)
     disks[i] = &c->plan.job[i].copy;
+  c->next_checkpoint = c->o->checkpoint;
   r = sync_copy_run (source->socket, disks, c->plan.n,
                      c->o->connections, action, &hooks);
   free (disks);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "copy.h"
 #include "cycle.h"
 #include "messages.h"
 #include "options.h"
@@ -18,7 +19,7 @@
 #include "vsphere-debug.h"
 
 #define DEFAULT_CONNECTIONS 4
-#define MAX_CONNECTIONS 64
+#define DEFAULT_CHECKPOINT 30
 
 static void
 usage (FILE *f)
@@ -43,12 +44,14 @@ usage (FILE *f)
 "      --final              shut the guest down first (the last cycle)\n"
 "      --power-off-after S  with --final: power off after S seconds\n"
 "      --connections N      NBD connections in all (default %d)\n"
+"      --checkpoint S       record a full copy's progress every S seconds\n"
+"                           (default %d), so that it can resume\n"
 "      --json               print a JSON summary on standard output\n"
 "      --progress           print progress every second\n"
 "  -q, --quiet              print only errors\n"
 "  -v, --verbose            debug messages\n"
 "  -V, --version\n"
-"See vsphere-sync(1).\n", DEFAULT_CONNECTIONS);
+"See vsphere-sync(1).\n", DEFAULT_CONNECTIONS, DEFAULT_CHECKPOINT);
 }
 
 static int
@@ -98,7 +101,7 @@ add_disk_output (struct sync_options *o, const char *arg)
 enum {
   OPT_DISK = 256, OPT_OVERLAY, OPT_STATE, OPT_SNAPSHOT, OPT_FULL,
   OPT_CONNECTIONS, OPT_JSON, OPT_PROGRESS, OPT_HELP, OPT_ENABLE_CBT,
-  OPT_FINAL, OPT_POWER_OFF_AFTER, OPT_VERIFY,
+  OPT_FINAL, OPT_POWER_OFF_AFTER, OPT_VERIFY, OPT_CHECKPOINT,
 };
 
 static const struct option long_options[] = {
@@ -114,6 +117,7 @@ static const struct option long_options[] = {
   { "verify", optional_argument, NULL, OPT_VERIFY },
   { "power-off-after", required_argument, NULL, OPT_POWER_OFF_AFTER },
   { "connections", required_argument, NULL, OPT_CONNECTIONS },
+  { "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
   { "json", no_argument, NULL, OPT_JSON },
   { "progress", no_argument, NULL, OPT_PROGRESS },
   { "quiet", no_argument, NULL, 'q' },
@@ -130,6 +134,7 @@ parse_options (int argc, char *argv[], struct sync_options *o)
   int c;
 
   o->connections = DEFAULT_CONNECTIONS;
+  o->checkpoint = DEFAULT_CHECKPOINT;
   o->progress = isatty (STDERR_FILENO);
   while ((c = getopt_long (argc, argv, "+o:f:qvV", long_options,
                            NULL)) != -1) {
@@ -168,8 +173,13 @@ parse_options (int argc, char *argv[], struct sync_options *o)
         return 2;
       break;
     case OPT_CONNECTIONS:
-      if (parse_unsigned ("--connections", optarg, MAX_CONNECTIONS,
+      if (parse_unsigned ("--connections", optarg, SYNC_MAX_CONNECTIONS,
                           &o->connections) == -1)
+        return 2;
+      break;
+    case OPT_CHECKPOINT:
+      if (parse_unsigned ("--checkpoint", optarg, 86400,
+                          &o->checkpoint) == -1)
         return 2;
       break;
     case OPT_JSON: o->json = true; break;

@@ -27,6 +27,7 @@ struct sync_options {
   bool final;                   /* shut the guest down first */
   unsigned power_off_after;     /* seconds; 0: never power off */
   unsigned connections;
+  unsigned checkpoint;          /* seconds between records of a full copy */
   bool json;
   bool progress;
   bool quiet;

@@ -148,7 +148,7 @@ sync_output_prepare (struct sync_output *o, const char *tmpdir,
   if (o->backing)
     return create_overlay (o) == 0
       ? start_qemu_nbd (o, o->overlay, tmpdir, connections) : -1;
-  if (o->full && !o->is_block) {
+  if (o->full && !o->resume && !o->is_block) {
     if (o->format == SYNC_RAW) {
       if (ftruncate (o->fd, 0) == -1 || ftruncate (o->fd, o->size) == -1) {
         sync_error ("output %s: %m", o->path);
@@ -313,11 +313,10 @@ sync_writer_zero (struct sync_writer *w, uint64_t len, uint64_t offset)
 }
 
 int
-sync_output_finish (struct sync_output *o)
+sync_output_flush (struct sync_output *o)
 {
   struct sync_writer *w;
-  char how[128];
-  int status, r = 0;
+  int r = 0;
 
   if (!o->qemu_nbd.pid) {
     if (fdatasync (o->fd) == -1) {
@@ -333,6 +332,18 @@ sync_output_finish (struct sync_output *o)
     r = -1;
   }
   sync_writer_free (w);
+  return r;
+}
+
+int
+sync_output_finish (struct sync_output *o)
+{
+  char how[128];
+  int status, r;
+
+  r = sync_output_flush (o);
+  if (!o->qemu_nbd.pid)
+    return r;
   status = sync_child_stop (&o->qemu_nbd, 60);
   if (status != 0) {
     sync_child_describe (status, how, sizeof how);

@@ -16,6 +16,7 @@ struct sync_output {
   char *path;                   /* the base image */
   enum sync_format format;      /* of the base image */
   bool full;                    /* a full copy: the base is written anew */
+  bool resume;                  /* ... going on with what an earlier did */
   uint64_t size;
   const char *backing;          /* set: write a new overlay on this */
   enum sync_format backing_format;
@@ -44,6 +45,11 @@ int sync_output_lock (struct sync_output *o);
  */
 int sync_output_prepare (struct sync_output *o, const char *tmpdir,
                          unsigned connections);
+
+/* Make everything written so far durable; writers may go on.  Returns
+ * 0, or -1 with the error reported.
+ */
+int sync_output_flush (struct sync_output *o);
 
 /* Make everything written durable and release the writers' server.
  * Returns 0, or -1 with the error reported.

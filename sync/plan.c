@@ -199,6 +199,40 @@ full_copy_reason (const struct sync_options *o, const struct vs_disk *d,
   return r;
 }
 
+/* Whether the interrupted full copy recorded in OLD can go on into
+ * OUTPUT: the same disk and CBT epoch, the same output and format.
+ */
+static bool
+resumable (const struct sync_options *o, const struct vs_disk *d,
+           const struct sync_state_disk *old, const char *output)
+{
+  size_t uuid_len = vs_change_id_uuid_len (d->change_id);
+
+  return old && old->partial_change_id && !old->change_id && !o->full &&
+    strcmp (old->output, output) == 0 && output_present (output) &&
+    old->format == o->format && old->size == d->capacity &&
+    old->partial_copied > 0 && old->partial_copied <= d->capacity &&
+    uuid_len > 0 &&
+    strncmp (d->change_id, old->partial_change_id, uuid_len + 1) == 0;
+}
+
+static int
+resume (struct sync_job *j)
+{
+  free (j->reason);
+  j->resume_from = j->old->partial_copied;
+  j->resume_change_id = j->old->partial_change_id;
+  j->out.resume = true;
+  if (asprintf (&j->reason, "resuming its interrupted full copy after "
+                "%" PRIu64 " of %" PRId64 " bytes", j->resume_from,
+                j->disk->capacity) == -1) {
+    j->reason = NULL;
+    sync_error ("asprintf: %m");
+    return -1;
+  }
+  return 0;
+}
+
 static int
 overlay_path (struct sync_job *j, const struct sync_state_disk *old)
 {
@@ -239,11 +273,15 @@ plan_disk (const struct sync_options *o, const char *vm_name,
   j->out.size = d->capacity;
   j->reason = full_copy_reason (o, d, j->old, j->out.path);
   j->out.full = j->reason != NULL;
+  if (j->out.full && resumable (o, d, j->old, j->out.path) &&
+      resume (j) == -1)
+    return -1;
   if (!j->out.full && o->overlay && overlay_path (j, j->old) == -1)
     return -1;
   j->copy.export_name = d->file;
   j->copy.size = d->capacity;
-  j->copy.incremental = !j->out.full;
+  j->copy.unchanged_below = j->out.full ? j->resume_from
+    : (uint64_t) d->capacity;
   return 0;
 }
 

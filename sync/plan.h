@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "copy.h"
 #include "options.h"
@@ -18,6 +19,12 @@ struct sync_job {
   size_t index;
   const struct sync_state_disk *old;    /* its state, or NULL */
   char *reason;                 /* why in full; NULL: incremental */
+  /* Resuming an interrupted full copy: the output is whole below
+   * RESUME_FROM as of changeId RESUME_CHANGE_ID (in the state).
+   */
+  uint64_t resume_from;
+  const char *resume_change_id;
+  uint64_t checkpointed;        /* what the state records as copied */
   struct sync_output out;
   struct sync_copy_disk copy;
 };

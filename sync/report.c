@@ -37,7 +37,8 @@ sync_report_plan (const struct sync_plan *plan)
     sync_info ("disk %zu \"%s\" (key %d) -> %s: %s%s%s, %s to copy of %s",
                j->index, j->disk->label ? j->disk->label : "", j->disk->key,
                j->out.overlay ? j->out.overlay : j->out.path,
-               j->reason ? "full copy (" : "incremental",
+               j->resume_change_id ? "resumed full copy ("
+               : j->reason ? "full copy (" : "incremental",
                j->reason ? j->reason : "", j->reason ? ")" : "",
                human (j->copy.to_copy, a, sizeof a),
                human (j->copy.size, b, sizeof b));
@@ -119,7 +120,8 @@ sync_report_json (const struct sync_plan *plan,
                             string_or_null (j->out.overlay ? j->out.overlay
                                             : j->out.path));
     json_object_object_add (d, "mode", json_object_new_string
-                            (j->reason ? "full" : "incremental"));
+                            (j->resume_change_id ? "resume"
+                             : j->reason ? "full" : "incremental"));
     json_object_object_add (d, "reason", string_or_null (j->reason));
     json_object_object_add (d, "size", json_object_new_int64 (j->copy.size));
     json_object_object_add (d, "bytes_to_copy",

@@ -29,6 +29,7 @@ sync_state_disk_free (struct sync_state_disk *d)
   free (d->path);
   free (d->change_id);
   free (d->output);
+  free (d->partial_change_id);
   for (i = 0; i < d->n_overlays; i++)
     free (d->overlays[i]);
   free (d->overlays);
@@ -58,6 +59,32 @@ sync_state_find (const struct sync_state *st, int key)
     if (st->disk[i].key == key)
       return &st->disk[i];
   return NULL;
+}
+
+int
+sync_state_reserve (struct sync_state *st, size_t n)
+{
+  struct sync_state_disk *d;
+
+  if (st->n + n <= st->capacity)
+    return 0;
+  d = realloc (st->disk, (st->n + n) * sizeof *d);
+  if (!d) {
+    sync_error ("realloc: %m");
+    return -1;
+  }
+  memset (d + st->n, 0, n * sizeof *d);
+  st->disk = d;
+  st->capacity = st->n + n;
+  return 0;
+}
+
+struct sync_state_disk *
+sync_state_add (struct sync_state *st)
+{
+  if (st->n == st->capacity)
+    abort ();                   /* sync_state_reserve was not called */
+  return &st->disk[st->n++];
 }
 
 /* ---- reading ---- */
@@ -112,7 +139,7 @@ int_member (struct reader *r, json_object *o, const char *name)
 static void
 read_disk (struct reader *r, json_object *o, struct sync_state_disk *d)
 {
-  json_object *ov;
+  json_object *ov, *partial;
   char *format;
   size_t i;
 
@@ -130,6 +157,10 @@ read_disk (struct reader *r, json_object *o, struct sync_state_disk *d)
     r->bad = 1;
   }
   free (format);
+  if (json_object_object_get_ex (o, "partial", &partial) && partial) {
+    d->partial_change_id = string_member (r, partial, "change_id", false);
+    d->partial_copied = int_member (r, partial, "copied");
+  }
   ov = member (r, o, "overlays", json_type_array, false);
   if (!ov)
     return;
@@ -176,7 +207,7 @@ sync_state_load (const char *path, struct sync_state *st)
   st->cycle = int_member (&r, doc, "cycle");
   disks = member (&r, doc, "disks", json_type_array, false);
   if (disks && !r.bad) {
-    st->n = json_object_array_length (disks);
+    st->n = st->capacity = json_object_array_length (disks);
     st->disk = calloc (st->n ? st->n : 1, sizeof *st->disk);
     if (!st->disk)
       r.bad = 1;
@@ -224,6 +255,15 @@ disk_to_json (const struct sync_state_disk *d)
   for (i = 0; i < d->n_overlays; i++)
     json_object_array_add (ov, json_object_new_string (d->overlays[i]));
   json_object_object_add (o, "overlays", ov);
+  if (d->partial_change_id) {
+    json_object *p = json_object_new_object ();
+
+    json_object_object_add (p, "change_id",
+                            json_object_new_string (d->partial_change_id));
+    json_object_object_add (p, "copied",
+                            json_object_new_int64 (d->partial_copied));
+    json_object_object_add (o, "partial", p);
+  }
   return o;
 }
 

@@ -21,6 +21,12 @@ struct sync_state_disk {
   enum sync_format format;      /* of the base image */
   char **overlays;              /* this output's overlays, oldest first */
   size_t n_overlays;
+  /* An interrupted full copy (change_id is NULL): the output holds the
+   * disk as of changeId PARTIAL_CHANGE_ID, or newer, below
+   * PARTIAL_COPIED; NULL if there is none to resume.
+   */
+  char *partial_change_id;
+  int64_t partial_copied;
 };
 
 struct sync_state {
@@ -29,7 +35,7 @@ struct sync_state {
   char *vm_name;
   unsigned cycle;               /* cycles finished */
   struct sync_state_disk *disk;
-  size_t n;
+  size_t n, capacity;
 };
 
 /* Read PATH.  Returns 1 if it does not exist (ST is then empty), 0 if
@@ -47,6 +53,14 @@ void sync_state_free (struct sync_state *st);
 void sync_state_disk_free (struct sync_state_disk *d);
 
 struct sync_state_disk *sync_state_find (const struct sync_state *st, int key);
+
+/* Make room for N more disks, so that adding them moves none of the
+ * others.  Returns 0, or -1 (reported).
+ */
+int sync_state_reserve (struct sync_state *st, size_t n);
+
+/* A new, empty disk entry, in room made by sync_state_reserve. */
+struct sync_state_disk *sync_state_add (struct sync_state *st);
 
 const char *sync_format_name (enum sync_format f);
 
