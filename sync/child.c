@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,37 @@
 
 /* The first fd that socket activation passes. */
 #define LISTEN_FDS_START 3
+
+/* The children running, for sync_child_terminate_all. */
+#define MAX_CHILDREN 64
+static pid_t running[MAX_CHILDREN];
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+set_running (pid_t old, pid_t new)
+{
+  size_t i;
+
+  pthread_mutex_lock (&running_lock);
+  for (i = 0; i < MAX_CHILDREN; i++)
+    if (running[i] == old) {
+      running[i] = new;
+      break;
+    }
+  pthread_mutex_unlock (&running_lock);
+}
+
+void
+sync_child_terminate_all (void)
+{
+  size_t i;
+
+  pthread_mutex_lock (&running_lock);
+  for (i = 0; i < MAX_CHILDREN; i++)
+    if (running[i] > 0)
+      kill (running[i], SIGTERM);
+  pthread_mutex_unlock (&running_lock);
+}
 
 static int
 listen_on (const char *path)
@@ -161,6 +193,7 @@ sync_child_start (struct sync_child *c, const char *dir, const char *name,
     sync_error ("fork: %m");
     return -1;
   }
+  set_running (0, c->pid);
   sync_debug ("started %s (pid %d) on %s", name, (int) c->pid, c->socket);
   return 0;
 }
@@ -171,6 +204,7 @@ sync_child_exited (struct sync_child *c, int *status)
   if (c->pid == 0)
     return 1;
   if (waitpid (c->pid, status, WNOHANG) == c->pid) {
+    set_running (c->pid, 0);
     c->pid = 0;
     return 1;
   }
@@ -199,6 +233,7 @@ sync_child_stop (struct sync_child *c, unsigned timeout)
       }
       nanosleep (&tick, NULL);
     }
+    set_running (c->pid, 0);
     c->pid = 0;
   }
   if (c->socket) {

@@ -31,6 +31,12 @@ int sync_child_exited (struct sync_child *c, int *status);
  */
 int sync_child_stop (struct sync_child *c, unsigned timeout);
 
+/* SIGTERM to every child still running: a stop signal ends the
+ * servers, so that whatever waits on them fails at once.  Safe from
+ * any thread.
+ */
+void sync_child_terminate_all (void);
+
 /* Describe a wait status for a message. */
 void sync_child_describe (int status, char *buf, size_t len);
 

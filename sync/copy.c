@@ -421,13 +421,12 @@ since (const struct timespec *t0)
   return (now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* Until every thread has ended: tick, and pass a stop signal on. */
+/* Until every thread has ended: tick. */
 static void
 wait_for_threads (struct run *run, const struct sync_copy_hooks *hooks)
 {
   struct timespec t0, deadline;
   double next_tick = 1;
-  bool stop_passed = false;
 
   clock_gettime (CLOCK_MONOTONIC, &t0);
   pthread_mutex_lock (&run->lock);
@@ -440,10 +439,6 @@ wait_for_threads (struct run *run, const struct sync_copy_hooks *hooks)
     }
     pthread_cond_timedwait (&run->finished, &run->lock, &deadline);
     pthread_mutex_unlock (&run->lock);
-    if (sync_stopping () && !stop_passed && hooks->stop) {
-      hooks->stop (hooks->opaque);
-      stop_passed = true;
-    }
     if (since (&t0) >= next_tick && hooks->tick) {
       hooks->tick (hooks->opaque, since (&t0));
       next_tick += 1;

@@ -47,12 +47,9 @@ uint64_t sync_copy_watermark (struct sync_copy_disk *d);
 /* Sum the data areas of D's export on SOCKET into D->to_copy. */
 int sync_copy_count (const char *socket, struct sync_copy_disk *d);
 
-/* Called by the waiting thread: TICK about every second, STOP once
- * when a stop signal arrives (to end what the threads wait for).
- */
+/* Called by the waiting thread about every second. */
 struct sync_copy_hooks {
   void (*tick) (void *opaque, double seconds);
-  void (*stop) (void *opaque);
   void *opaque;
 };
 

@@ -409,7 +409,6 @@ count_changes (struct cycle *c)
 /* What the copy's hooks see. */
 struct copy_context {
   struct cycle *c;
-  const struct sync_child *source;
   enum sync_copy_action action;
 };
 
@@ -492,22 +491,12 @@ tick (void *opaque, double seconds)
   }
 }
 
-/* A stop signal: end the reads the threads wait for. */
-static void
-stop_reading (void *opaque)
-{
-  struct copy_context *x = opaque;
-
-  if (x->source->pid)
-    kill (x->source->pid, SIGTERM);
-}
-
 static int
 copy_disks (struct cycle *c, const struct sync_child *source,
             enum sync_copy_action action)
 {
-  struct copy_context x = { c, source, action };
-  struct sync_copy_hooks hooks = { tick, stop_reading, &x };
+  struct copy_context x = { c, action };
+  struct sync_copy_hooks hooks = { tick, &x };
   struct sync_copy_disk **disks = calloc (c->plan.n, sizeof *disks);
   size_t i;
   int r;
@@ -700,8 +689,10 @@ sync_cycle (const struct sync_options *o)
   curl_global_init (CURL_GLOBAL_DEFAULT);
   xmlInitParser ();
   ok = sync_params_parse (o->params, o->n_params, o->snapshot,
-                          &c.params) == 0 && run (&c) == 0;
+                          &c.params) == 0 &&
+    sync_signals_watch (sync_child_terminate_all) == 0 && run (&c) == 0;
   sync_signals_cleanup_phase ();
+  sync_signals_unwatch ();
   if (!ok) {
     abort_outputs (&c);
     stop_nbdkit (&c.nbdkit);

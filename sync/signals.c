@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,7 +16,7 @@ static int stop_pipe[2] = { -1, -1 };
 static bool cleaning_up;
 
 static void
-on_stop (int sig)
+on_signal (int sig)
 {
   int saved = errno;
   char c = 0;
@@ -39,7 +41,7 @@ sync_signals_install (void)
     return -1;
   }
   memset (&sa, 0, sizeof sa);
-  sa.sa_handler = on_stop;
+  sa.sa_handler = on_signal;
   sigemptyset (&sa.sa_mask);
   for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
     if (sigaction (sigs[i], &sa, NULL) == -1) {
@@ -79,4 +81,56 @@ bool
 sync_cleaning_up (void)
 {
   return cleaning_up;
+}
+
+static pthread_t watcher;
+static int unwatch_pipe[2] = { -1, -1 };
+static void (*watch_callback) (void);
+
+static void *
+watch (void *opaque)
+{
+  struct pollfd fds[2] = {
+    { .fd = stop_pipe[0], .events = POLLIN },
+    { .fd = unwatch_pipe[0], .events = POLLIN },
+  };
+
+  while (poll (fds, 2, -1) == -1 && errno == EINTR)
+    ;
+  if (fds[0].revents && !fds[1].revents)
+    watch_callback ();
+  return NULL;
+}
+
+int
+sync_signals_watch (void (*on_stop) (void))
+{
+  int err;
+
+  if (pipe2 (unwatch_pipe, O_CLOEXEC) == -1) {
+    sync_error ("pipe: %m");
+    return -1;
+  }
+  watch_callback = on_stop;
+  err = pthread_create (&watcher, NULL, watch, NULL);
+  if (err) {
+    errno = err;
+    sync_error ("pthread_create: %m");
+    close (unwatch_pipe[0]);
+    close (unwatch_pipe[1]);
+    unwatch_pipe[0] = unwatch_pipe[1] = -1;
+    return -1;
+  }
+  return 0;
+}
+
+void
+sync_signals_unwatch (void)
+{
+  if (unwatch_pipe[1] == -1)
+    return;
+  close (unwatch_pipe[1]);
+  pthread_join (watcher, NULL);
+  close (unwatch_pipe[0]);
+  unwatch_pipe[0] = unwatch_pipe[1] = -1;
 }

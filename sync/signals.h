@@ -13,6 +13,12 @@ bool sync_stopping (void);
 /* Readable once a stop signal has arrived, for poll. */
 int sync_stop_fd (void);
 
+/* Until sync_signals_unwatch, a thread calls ON_STOP once when a stop
+ * signal arrives, whatever the other threads are blocked in.
+ */
+int sync_signals_watch (void (*on_stop) (void));
+void sync_signals_unwatch (void);
+
 /* From here on, cleaning up: sleeps in the shared code's retries go on
  * despite a stop signal, so that the snapshot is still removed.
  */
