@@ -187,6 +187,34 @@ vs_changes_align (struct vs_changes *c, uint64_t align, uint64_t size)
     c->bytes += c->area[i].length;
 }
 
+int
+vs_changes_splice (const struct vs_changes *below,
+                   const struct vs_changes *above, uint64_t at,
+                   struct vs_changes *out)
+{
+  size_t i;
+
+  memset (out, 0, sizeof *out);
+  for (i = 0; i < below->n && below->area[i].start < at; i++) {
+    uint64_t end = below->area[i].start + below->area[i].length;
+
+    if (append (out, below->area[i].start,
+                (end < at ? end : at) - below->area[i].start) == -1)
+      goto fail;
+  }
+  for (i = vs_changes_find (above, at); i < above->n; i++) {
+    uint64_t start = above->area[i].start > at ? above->area[i].start : at;
+
+    if (append (out, start,
+                above->area[i].start + above->area[i].length - start) == -1)
+      goto fail;
+  }
+  return 0;
+ fail:
+  vs_changes_free (out);
+  return -1;
+}
+
 void
 vs_changes_free (struct vs_changes *c)
 {

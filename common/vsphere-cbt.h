@@ -43,6 +43,13 @@ void vs_changes_align (struct vs_changes *c, uint64_t align, uint64_t size);
 
 void vs_changes_free (struct vs_changes *c);
 
+/* OUT: the areas of BELOW before AT, then those of ABOVE from AT on.
+ * Returns 0, or -1 (reported).
+ */
+int vs_changes_splice (const struct vs_changes *below,
+                       const struct vs_changes *above, uint64_t at,
+                       struct vs_changes *out);
+
 /* Index of the first area ending after OFFSET (c->n if none). */
 size_t vs_changes_find (const struct vs_changes *c, uint64_t offset);
 

@@ -68,7 +68,8 @@ vs_target_find_vm (struct vs_session *s, const struct vs_target_config *c,
                    struct vs_target *t)
 {
   static const char *const paths[] = {
-    "name", "runtime.powerState", "config.changeTrackingEnabled", NULL
+    "name", "runtime.powerState", "config.changeTrackingEnabled",
+    "config.instanceUuid", NULL
   };
   xmlDocPtr doc;
   char *state, *cbt;
@@ -81,6 +82,7 @@ vs_target_find_vm (struct vs_session *s, const struct vs_target_config *c,
   if (!doc)
     return -1;
   t->vm_name = dup_xml (vs_props_text (doc, "name"));
+  t->instance_uuid = dup_xml (vs_props_text (doc, "config.instanceUuid"));
   state = vs_props_text (doc, "runtime.powerState");
   cbt = vs_props_text (doc, "config.changeTrackingEnabled");
   t->powered_on = state && strcmp (state, "poweredOn") == 0;
@@ -125,6 +127,7 @@ vs_target_free (struct vs_target *t)
 {
   free (t->vm_ref);
   free (t->vm_name);
+  free (t->instance_uuid);
   free (t->dc_path);
   free (t->snapshot_ref);
   vs_disks_free (&t->disks);

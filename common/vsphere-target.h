@@ -42,6 +42,7 @@ vs_target_creates_snapshot (const struct vs_target_config *c)
 struct vs_target {
   char *vm_ref;
   char *vm_name;
+  char *instance_uuid;          /* or NULL if the server sent none */
   char *dc_path;
   char *snapshot_ref;           /* NULL: the live disk */
   bool powered_on;

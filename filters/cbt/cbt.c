@@ -26,6 +26,7 @@
 #include "vsphere-server.h"
 #include "vsphere-soap.h"
 #include "vsphere-target.h"
+#include "vsphere-xml.h"
 
 NBDKIT_DLL_PUBLIC int cbt_debug_soap = 0;
 
@@ -46,6 +47,10 @@ static const char *change_ids_file;     /* cbt-changeids= */
 struct disk_changes {
   int key;                      /* device key; -1: disk= or file= */
   char *change_id;              /* since when */
+  /* Not 0: a full copy that stopped here goes on: the changes since
+   * CHANGE_ID below it, the allocated areas from it on.
+   */
+  uint64_t resume_from;
   struct vs_changes changes;
   uint64_t size;
   char *description;            /* ends "next cbt-changeid=ID" */
@@ -141,7 +146,7 @@ check_change_id (const char *where, const char *id)
 }
 
 static int
-add_disk (int key, const char *id)
+add_disk (int key, const char *id, uint64_t resume_from)
 {
   struct disk_changes *d = realloc (disks, (ndisks + 1) * sizeof *d);
 
@@ -153,6 +158,7 @@ add_disk (int key, const char *id)
   d = &disks[ndisks];
   memset (d, 0, sizeof *d);
   d->key = key;
+  d->resume_from = resume_from;
   d->change_id = strdup (id);
   if (!d->change_id) {
     nbdkit_error ("strdup: %m");
@@ -162,8 +168,38 @@ add_disk (int key, const char *id)
   return 0;
 }
 
+/* A trailing "OFFSET" after a changeId (whose last word holds a '/'):
+ * cut it off END and return it, or 0 if there is none.
+ */
+static int
+split_resume_offset (char *end, const char *where, uint64_t *offset)
+{
+  char *space = strrchr (end, ' '), *tab = strrchr (end, '\t'), *last;
+  int64_t v;
+
+  *offset = 0;
+  if (tab > space)
+    space = tab;
+  if (!space || strcmp (end, "*") == 0)
+    return 0;
+  last = space + 1;
+  if (strchr (last, '/') || strspn (last, "0123456789") != strlen (last))
+    return 0;
+  if (vs_parse_int64 (last, 1, INT64_MAX, &v) == -1) {
+    nbdkit_error ("%s%s: the offset to resume from must be a positive "
+                  "number", where, last);
+    return -1;
+  }
+  while (space > end && (space[-1] == ' ' || space[-1] == '\t'))
+    space--;
+  *space = '\0';
+  *offset = v;
+  return 0;
+}
+
 /* cbt-changeids=FILE: a line "DEVICE-KEY CHANGEID" per disk ("KEY *" for
- * a full copy of that disk); '#' starts a comment.
+ * a full copy of that disk, "KEY CHANGEID OFFSET" to go on with a full
+ * copy that stopped at OFFSET); '#' starts a comment.
  */
 static int
 read_change_ids (const char *path)
@@ -179,6 +215,7 @@ read_change_ids (const char *path)
   }
   while (getline (&line, &len, fp) != -1) {
     char *p = line + strspn (line, " \t"), *end;
+    uint64_t resume_from;
     long key;
 
     lineno++;
@@ -196,15 +233,21 @@ read_change_ids (const char *path)
                     "(CHANGEID may be *)", path, lineno);
       goto out;
     }
-    if (check_change_id (where, end) == -1)
+    if (split_resume_offset (end, where, &resume_from) == -1 ||
+        check_change_id (where, end) == -1)
       goto out;
+    if (resume_from && strcmp (end, "*") == 0) {
+      nbdkit_error ("%s: line %zu: a full copy (*) has no offset to resume "
+                    "from", path, lineno);
+      goto out;
+    }
     for (i = 0; i < ndisks; i++)
       if (disks[i].key == key) {
         nbdkit_error ("%s: line %zu: device key %ld is given twice",
                       path, lineno, key);
         goto out;
       }
-    if (add_disk (key, end) == -1)
+    if (add_disk (key, end, resume_from) == -1)
       goto out;
   }
   if (ndisks == 0) {
@@ -248,7 +291,7 @@ cbt_config_complete (nbdkit_next_config_complete *next,
     return -1;
   if (change_id) {
     if (check_change_id ("cbt-changeid=", change_id) == -1 ||
-        add_disk (-1, change_id) == -1)
+        add_disk (-1, change_id, 0) == -1)
       return -1;
   }
   else if (read_change_ids (change_ids_file) == -1)
@@ -354,6 +397,35 @@ disk_by_key (const struct vs_target *t, int key)
   return NULL;
 }
 
+/* A full copy that stopped at FROM goes on: what changed since Q's
+ * changeId below FROM, everything allocated from FROM on.
+ */
+static int
+query_resumed (struct vs_session *s, struct vs_cbt_query *q, uint64_t from,
+               struct vs_changes *out)
+{
+  struct vs_changes since, allocated;
+  const char *id = q->change_id;
+  int r;
+
+  if (from > q->capacity) {
+    nbdkit_error ("%s: the offset to resume from, %" PRIu64 ", is past the "
+                  "end of the %" PRIu64 "-byte disk", q->disk_name, from,
+                  q->capacity);
+    return -1;
+  }
+  if (vs_cbt_query (s, q, &since) == -1)
+    return -1;
+  q->change_id = "*";
+  r = vs_cbt_query (s, q, &allocated);
+  q->change_id = id;
+  if (r == 0)
+    r = vs_changes_splice (&since, &allocated, from, out);
+  vs_changes_free (&since);
+  vs_changes_free (&allocated);
+  return r;
+}
+
 /* Query what changed on one disk, up to the snapshot. */
 static int
 query_disk (struct vs_session *s, const struct vs_target *t,
@@ -372,7 +444,8 @@ query_disk (struct vs_session *s, const struct vs_target *t,
   q.capacity = d->capacity;
   q.change_id = dc->change_id;
   q.disk_name = d->file;
-  if (vs_cbt_query (s, &q, &dc->changes) == -1)
+  if ((dc->resume_from ? query_resumed (s, &q, dc->resume_from, &dc->changes)
+       : vs_cbt_query (s, &q, &dc->changes)) == -1)
     return -1;
   vs_changes_align (&dc->changes, CBT_ALIGN, dc->size);
   if (asprintf (&dc->description, "changed since %s: %" PRIu64 " bytes in "

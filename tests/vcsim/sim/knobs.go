@@ -40,6 +40,7 @@ type HarnessKnobs struct {
 	LoginFail          int64  // Login calls still to answer 503
 	Validators         string // "" (Last-Modified), etag (ETag too) or none
 	Trickle            int64  // bytes per second for each /folder body, flushed as sent
+	GuestShutdown      string // "" (at once), a duration, "ignore" or "no_tools"
 }
 
 const defaultCBTPage = 512 << 30 // what real vCenter answers at most per call
@@ -130,6 +131,27 @@ var knobTable = []knob{
 	{"validators", "what /folder files carry: last_modified (default), etag (ETag and If-Match too) or none",
 		func(k *HarnessKnobs, s string) error { return setValidators(k, s) },
 		func(k *HarnessKnobs) string { return validatorsName(k.Validators) }},
+	{"guest_shutdown", "how the guest answers ShutdownGuest: now (default), a delay such as 3s, ignore, or no_tools",
+		func(k *HarnessKnobs, s string) error {
+			switch s {
+			case "", "now", "ignore", "no_tools":
+			default:
+				if _, err := parseDuration(s); err != nil {
+					return fmt.Errorf("guest_shutdown=%s: want now, a duration, ignore or no_tools", s)
+				}
+			}
+			if s == "now" {
+				s = ""
+			}
+			k.GuestShutdown = s
+			return nil
+		},
+		func(k *HarnessKnobs) string {
+			if k.GuestShutdown == "" {
+				return "now"
+			}
+			return k.GuestShutdown
+		}},
 	{"trickle", "bytes per second for each /folder body, sent as they go (0 = off)",
 		func(k *HarnessKnobs, s string) (err error) { k.Trickle, err = parseWhole(s); return },
 		func(k *HarnessKnobs) string { return strconv.FormatInt(k.Trickle, 10) }},

@@ -65,6 +65,9 @@ func (h *harness) serveMethod(w http.ResponseWriter, r *http.Request, method *Me
 		}))
 		return
 	}
+	if method.Name == "ShutdownGuest" && h.shutdownGuestLater(w, method) {
+		return
+	}
 	switch method.Name {
 	case "CreateSnapshot_Task":
 		vm, ok := Map.Get(method.This).(*VirtualMachine)

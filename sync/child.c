@@ -1,0 +1,290 @@
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "messages.h"
+
+/* The first fd that socket activation passes. */
+#define LISTEN_FDS_START 3
+
+/* The children running, for sync_child_terminate_all. */
+#define MAX_CHILDREN 64
+static pid_t running[MAX_CHILDREN];
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+set_running (pid_t old, pid_t new)
+{
+  size_t i;
+
+  pthread_mutex_lock (&running_lock);
+  for (i = 0; i < MAX_CHILDREN; i++)
+    if (running[i] == old) {
+      running[i] = new;
+      break;
+    }
+  pthread_mutex_unlock (&running_lock);
+}
+
+void
+sync_child_terminate_all (void)
+{
+  size_t i;
+
+  pthread_mutex_lock (&running_lock);
+  for (i = 0; i < MAX_CHILDREN; i++)
+    if (running[i] > 0)
+      kill (running[i], SIGTERM);
+  pthread_mutex_unlock (&running_lock);
+}
+
+static int
+listen_on (const char *path)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd;
+
+  if (strlen (path) >= sizeof addr.sun_path) {
+    sync_error ("socket path %s is too long", path);
+    return -1;
+  }
+  strcpy (addr.sun_path, path);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd == -1 ||
+      bind (fd, (struct sockaddr *) &addr, sizeof addr) == -1 ||
+      listen (fd, SOMAXCONN) == -1) {
+    sync_error ("listening on %s: %m", path);
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+extern char **environ;
+
+/* The environment of a socket-activated child: ours without LISTEN_*,
+ * then LISTEN_FDS=1 and a LISTEN_PID= whose digits the child writes.
+ */
+struct activation_env {
+  char **envp;
+  char listen_pid[32];
+};
+
+static int
+activation_env_new (struct activation_env *e)
+{
+  size_t n = 0, i, j = 0;
+
+  while (environ[n])
+    n++;
+  e->envp = calloc (n + 3, sizeof *e->envp);
+  if (!e->envp) {
+    sync_error ("calloc: %m");
+    return -1;
+  }
+  for (i = 0; i < n; i++)
+    if (strncmp (environ[i], "LISTEN_", 7) != 0)
+      e->envp[j++] = environ[i];
+  e->envp[j++] = (char *) "LISTEN_FDS=1";
+  strcpy (e->listen_pid, "LISTEN_PID=");
+  e->envp[j++] = e->listen_pid;
+  return 0;
+}
+
+/* Async-signal-safe: DST gets the decimal digits of N. */
+static void
+put_decimal (char *dst, long n)
+{
+  char tmp[24];
+  size_t i = 0;
+
+  do
+    tmp[i++] = '0' + n % 10;
+  while ((n /= 10) > 0);
+  while (i > 0)
+    *dst++ = tmp[--i];
+  *dst = '\0';
+}
+
+/* In the child: only async-signal-safe work until exec. */
+static void
+exec_activated (int sock, int keep_fd, char *const argv[], pid_t parent,
+                struct activation_env *e)
+{
+  static const char cannot[] = "vsphere-sync: error: cannot run ";
+  sigset_t none;
+
+  setpgid (0, 0);
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid () != parent)
+    _exit (126);
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
+  signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
+  signal (SIGHUP, SIG_DFL);
+  signal (SIGPIPE, SIG_DFL);
+  if (sock == LISTEN_FDS_START) {
+    if (fcntl (sock, F_SETFD, 0) == -1)
+      _exit (126);
+  }
+  else if (dup2 (sock, LISTEN_FDS_START) == -1)
+    _exit (126);
+  if (keep_fd >= 0 && fcntl (keep_fd, F_SETFD, 0) == -1)
+    _exit (126);
+  put_decimal (e->listen_pid + strlen ("LISTEN_PID="), getpid ());
+  execvpe (argv[0], argv, e->envp);
+  if (write (STDERR_FILENO, cannot, sizeof cannot - 1) > 0 &&
+      write (STDERR_FILENO, argv[0], strlen (argv[0])) > 0 &&
+      write (STDERR_FILENO, "\n", 1) > 0)
+    _exit (127);
+  _exit (127);
+}
+
+int
+sync_child_start (struct sync_child *c, const char *dir, const char *name,
+                  char *const argv[], int keep_fd)
+{
+  pid_t parent = getpid ();
+  struct activation_env env;
+  int sock;
+
+  memset (c, 0, sizeof *c);
+  c->name = name;
+  if (asprintf (&c->socket, "%s/%s.sock", dir, name) == -1) {
+    c->socket = NULL;
+    sync_error ("asprintf: %m");
+    return -1;
+  }
+  sock = listen_on (c->socket);
+  if (sock == -1)
+    return -1;
+  /* KEEP_FD and the socket must not land on each other's number. */
+  if (keep_fd == LISTEN_FDS_START) {
+    sync_error ("internal error: fd %d is reserved", keep_fd);
+    close (sock);
+    return -1;
+  }
+  if (activation_env_new (&env) == -1) {
+    close (sock);
+    return -1;
+  }
+  c->pid = fork ();
+  if (c->pid == 0)
+    exec_activated (sock, keep_fd, argv, parent, &env);
+  free (env.envp);
+  close (sock);
+  if (c->pid == -1) {
+    c->pid = 0;
+    sync_error ("fork: %m");
+    return -1;
+  }
+  set_running (0, c->pid);
+  sync_debug ("started %s (pid %d) on %s", name, (int) c->pid, c->socket);
+  return 0;
+}
+
+int
+sync_child_exited (struct sync_child *c, int *status)
+{
+  if (c->pid == 0)
+    return 1;
+  if (waitpid (c->pid, status, WNOHANG) == c->pid) {
+    set_running (c->pid, 0);
+    c->pid = 0;
+    return 1;
+  }
+  return 0;
+}
+
+int
+sync_child_stop (struct sync_child *c, unsigned timeout)
+{
+  struct timespec tick = { 0, 20 * 1000 * 1000 };
+  unsigned long waited = 0;
+  int status = -1;
+  pid_t r;
+
+  if (c->pid > 0) {
+    kill (c->pid, SIGTERM);
+    while ((r = waitpid (c->pid, &status, WNOHANG)) != c->pid) {
+      if (r == -1 && errno != EINTR) {
+        status = -1;
+        break;
+      }
+      if (++waited == timeout * 50UL) {
+        sync_error ("%s (pid %d) did not stop within %u seconds; killing it",
+                    c->name, (int) c->pid, timeout);
+        kill (c->pid, SIGKILL);
+      }
+      nanosleep (&tick, NULL);
+    }
+    set_running (c->pid, 0);
+    c->pid = 0;
+  }
+  if (c->socket) {
+    unlink (c->socket);
+    free (c->socket);
+    c->socket = NULL;
+  }
+  return status;
+}
+
+void
+sync_child_describe (int status, char *buf, size_t len)
+{
+  if (WIFEXITED (status))
+    snprintf (buf, len, "exited with status %d", WEXITSTATUS (status));
+  else if (WIFSIGNALED (status))
+    snprintf (buf, len, "was killed by signal %d (%s)", WTERMSIG (status),
+              strsignal (WTERMSIG (status)));
+  else
+    snprintf (buf, len, "ended with wait status %d", status);
+}
+
+int
+sync_run (char *const argv[])
+{
+  char how[128];
+  int status, null;
+  pid_t pid;
+
+  pid = fork ();
+  if (pid == -1) {
+    sync_error ("fork: %m");
+    return -1;
+  }
+  if (pid == 0) {
+    null = open ("/dev/null", O_WRONLY);
+    if (null >= 0)
+      dup2 (null, STDOUT_FILENO);
+    execvp (argv[0], argv);
+    fprintf (stderr, "vsphere-sync: error: cannot run %s: %s\n", argv[0],
+             strerror (errno));
+    _exit (127);
+  }
+  while (waitpid (pid, &status, 0) == -1)
+    if (errno != EINTR) {
+      sync_error ("waitpid: %m");
+      return -1;
+    }
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return 0;
+  sync_child_describe (status, how, sizeof how);
+  sync_error ("%s %s", argv[0], how);
+  return -1;
+}

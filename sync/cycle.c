@@ -1,0 +1,727 @@
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+
+#include "child.h"
+#include "copy.h"
+#include "cycle.h"
+#include "lock.h"
+#include "messages.h"
+#include "params.h"
+#include "plan.h"
+#include "report.h"
+#include "signals.h"
+#include "state.h"
+#include "vsphere-cbt-enable.h"
+#include "vsphere-power.h"
+#include "vsphere-snapshot.h"
+#include "vsphere-soap.h"
+#include "vsphere-target.h"
+#include "vsphere-temp-snapshot.h"
+
+/* Seconds nbdkit and qemu-nbd get to stop before SIGKILL. */
+#define STOP_TIMEOUT 30
+
+/* Seconds --final waits for the guest to shut down, without
+ * --power-off-after.
+ */
+#define SHUTDOWN_WAIT 600
+
+struct cycle {
+  const struct sync_options *o;
+  struct sync_params params;
+  struct vs_session *session;
+  struct vs_target target;
+  char *state_path;
+  int state_lock;
+  struct sync_state state;
+  struct vs_temp_snapshot temp;         /* ours, unless --snapshot */
+  char *snapshot_ref;
+  struct sync_plan plan;
+  char tmpdir[64];
+  char *changeids;
+  struct sync_child nbdkit;
+  struct timespec start;
+  bool verified;
+  double next_checkpoint;       /* seconds into the copy */
+};
+
+static const char *
+env_or (const char *name, const char *dflt)
+{
+  const char *v = getenv (name);
+
+  return v && *v ? v : dflt;
+}
+
+static double
+elapsed (const struct cycle *c)
+{
+  struct timespec now;
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - c->start.tv_sec) +
+    (now.tv_nsec - c->start.tv_nsec) / 1e9;
+}
+
+static bool
+stopped (void)
+{
+  if (!sync_stopping ())
+    return false;
+  sync_error ("stopped by signal %d (%s)", sync_stop_signal (),
+              strsignal (sync_stop_signal ()));
+  return true;
+}
+
+/* ---- the VM and the state ---- */
+
+static int
+check_cbt (struct cycle *c)
+{
+  if (c->target.cbt_enabled)
+    return 0;
+  if (!c->o->enable_cbt) {
+    sync_error ("VM %s does not have Changed Block Tracking on "
+                "(config.changeTrackingEnabled is false): run vsphere-sync "
+                "with --enable-cbt to turn it on, or turn it on yourself "
+                "(vCenter: Edit Settings > VM Options > Advanced > "
+                "Configuration Parameters, ctkEnabled = TRUE), then take "
+                "and remove a snapshot so that it takes effect",
+                c->target.vm_name);
+    return -1;
+  }
+  sync_info ("turning on Changed Block Tracking on VM %s",
+             c->target.vm_name);
+  return vs_vm_enable_cbt (c->session, &c->params.server, c->target.vm_ref,
+                           c->target.vm_name);
+}
+
+/* --final: the guest shuts down before the snapshot, and stays off. */
+static int
+shut_down (struct cycle *c)
+{
+  unsigned wait = c->o->power_off_after ? c->o->power_off_after + 300
+    : SHUTDOWN_WAIT;
+
+  if (!c->o->final)
+    return 0;
+  sync_info ("shutting down the guest of VM %s%s", c->target.vm_name,
+             c->o->power_off_after ? "" : " (no power-off: see "
+             "--power-off-after)");
+  return vs_vm_shut_down (c->session, c->target.vm_ref, c->target.vm_name,
+                          c->o->power_off_after, wait);
+}
+
+static int
+load_state (struct cycle *c)
+{
+  const struct sync_state *st = &c->state;
+  int r;
+
+  c->state_path = c->o->state_file ? strdup (c->o->state_file)
+    : sync_plan_state_path (c->o, c->target.vm_name);
+  if (!c->state_path) {
+    if (!c->o->output_dir)
+      sync_error ("give --state FILE (or -o DIR)");
+    return -1;
+  }
+  c->state_lock = sync_lock_state (c->state_path);
+  if (c->state_lock == -1)
+    return -1;
+  r = sync_state_load (c->state_path, &c->state);
+  if (r == -1)
+    return -1;
+  if (r == 0 && (strcmp (st->vm_moref, c->target.vm_ref) != 0 ||
+                 (st->instance_uuid && c->target.instance_uuid &&
+                  strcmp (st->instance_uuid, c->target.instance_uuid) != 0))) {
+    sync_error ("state file %s belongs to VM %s (%s, instance UUID %s), not "
+                "to VM %s (%s): give this VM its own --state or -o",
+                c->state_path, st->vm_name, st->vm_moref,
+                st->instance_uuid ? st->instance_uuid : "unknown",
+                c->target.vm_name, c->target.vm_ref);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- the snapshot ---- */
+
+static int
+take_snapshot (struct cycle *c)
+{
+  const char *ref;
+
+  if (c->o->snapshot) {
+    c->snapshot_ref = vs_snapshot_find (c->session, c->target.vm_ref,
+                                        c->target.vm_name, c->o->snapshot);
+    return c->snapshot_ref ? 0 : -1;
+  }
+  sync_info ("taking a snapshot of VM %s", c->target.vm_name);
+  if (vs_temp_snapshot_take (&c->temp, c->session, &c->params.server,
+                             c->target.vm_ref, c->target.vm_name,
+                             c->params.target.quiesce, c->params.stale) == -1)
+    return -1;
+  ref = c->temp.ref;
+  c->snapshot_ref = strdup (ref);
+  if (!c->snapshot_ref) {
+    sync_error ("strdup: %m");
+    return -1;
+  }
+  return 0;
+}
+
+/* The snapshot's own disks, with their changeIds. */
+static int
+read_snapshot_disks (struct cycle *c)
+{
+  char *ref = strdup (c->snapshot_ref);
+
+  if (!ref) {
+    sync_error ("strdup: %m");
+    return -1;
+  }
+  if (vs_target_find_disk (c->session, &c->params.target, &c->target,
+                           ref) == -1)
+    return -1;
+  /* Checkpoints add entries for new disks: the plan's pointers into the
+   * state must not move.
+   */
+  return sync_state_reserve (&c->state, c->target.disks.n);
+}
+
+static int
+remove_snapshot (struct cycle *c)
+{
+  if (c->o->snapshot || !c->temp.guardian)
+    return 0;
+  sync_info ("removing the snapshot %s", c->temp.ref ? c->temp.ref : "");
+  return vs_temp_snapshot_remove (&c->temp, c->session, c->target.vm_ref,
+                                  c->target.vm_name);
+}
+
+/* ---- before the copy: what a full copy overwrites is no longer whole ---- */
+
+static int
+invalidate_full_copies (struct cycle *c)
+{
+  bool changed = false;
+  size_t i, k;
+
+  for (i = 0; i < c->plan.n; i++) {
+    const struct sync_job *j = &c->plan.job[i];
+    struct sync_state_disk *d;
+
+    if (!j->reason || !j->old || !j->old->change_id)
+      continue;
+    d = sync_state_find (&c->state, j->disk->key);
+    free (d->change_id);
+    d->change_id = NULL;
+    changed = true;
+  }
+  if (changed && sync_state_save (c->state_path, &c->state) == -1)
+    return -1;
+  /* The old overlays stay listed until the cycle ends, so that a run
+   * that dies here still knows which files are this output's.
+   */
+  for (i = 0; i < c->plan.n; i++) {
+    const struct sync_job *j = &c->plan.job[i];
+
+    for (k = 0; j->reason && j->old && k < j->old->n_overlays; k++)
+      if (unlink (j->old->overlays[k]) == -1 && errno != ENOENT) {
+        sync_error ("removing the old overlay %s: %m", j->old->overlays[k]);
+        return -1;
+      }
+  }
+  return 0;
+}
+
+/* ---- nbdkit ---- */
+
+static int
+write_changeids (struct cycle *c)
+{
+  FILE *f;
+  size_t i;
+
+  if (asprintf (&c->changeids, "%s/changeids", c->tmpdir) == -1) {
+    c->changeids = NULL;
+    sync_error ("asprintf: %m");
+    return -1;
+  }
+  f = fopen (c->changeids, "we");
+  if (!f) {
+    sync_error ("%s: %m", c->changeids);
+    return -1;
+  }
+  for (i = 0; i < c->plan.n; i++) {
+    const struct sync_job *j = &c->plan.job[i];
+
+    if (j->resume_change_id)
+      fprintf (f, "%d %s %" PRIu64 "\n", j->disk->key, j->resume_change_id,
+               j->resume_from);
+    else
+      fprintf (f, "%d %s\n", j->disk->key,
+               j->reason ? "*" : j->old->change_id);
+  }
+  if (fclose (f) == EOF) {
+    sync_error ("%s: %m", c->changeids);
+    return -1;
+  }
+  return 0;
+}
+
+/* The password goes to nbdkit through a pipe: never on a command line. */
+static int
+password_pipe (const struct cycle *c)
+{
+  const char *pw = c->params.server.password;
+  size_t len = strlen (pw);
+  int fds[2], fd;
+
+  if (pipe2 (fds, O_CLOEXEC) == -1) {
+    sync_error ("pipe: %m");
+    return -1;
+  }
+  if (write (fds[1], pw, len) != (ssize_t) len) {
+    sync_error ("writing the password pipe: %m");
+    close (fds[0]);
+    close (fds[1]);
+    return -1;
+  }
+  close (fds[1]);
+  /* Far from the fd that socket activation uses. */
+  fd = fcntl (fds[0], F_DUPFD_CLOEXEC, 10);
+  close (fds[0]);
+  if (fd == -1)
+    sync_error ("fcntl: %m");
+  return fd;
+}
+
+/* nbdkit serving every disk of the snapshot, through the cbt filter
+ * (what to copy) or not (everything, for --verify=all).
+ */
+static int
+start_nbdkit (struct cycle *c, struct sync_child *child, bool filtered)
+{
+  const char *fixed[] = {
+    env_or ("NBDKIT", "nbdkit"), "-f", "-r",
+    c->o->verbose ? "-v" : "-f",
+  };
+  size_t nfixed = sizeof fixed / sizeof fixed[0], n = 0, i;
+  char *vm = NULL, *snap = NULL, *pw = NULL, *filter = NULL, *ids = NULL;
+  const char **argv;
+  int fd, r = -1;
+
+  argv = calloc (nfixed + c->params.n_forward + 8, sizeof *argv);
+  fd = password_pipe (c);
+  if (!argv || fd == -1 ||
+      asprintf (&filter, "--filter=%s",
+                env_or ("NBDKIT_CBT_FILTER", "cbt")) == -1 ||
+      asprintf (&vm, "vm=moref=%s", c->target.vm_ref) == -1 ||
+      asprintf (&snap, "snapshot=moref=%s", c->snapshot_ref) == -1 ||
+      asprintf (&pw, "password=-%d", fd) == -1 ||
+      asprintf (&ids, "cbt-changeids=%s", c->changeids) == -1) {
+    if (argv && fd != -1)
+      sync_error ("out of memory");
+    goto out;
+  }
+  for (i = 0; i < nfixed; i++)
+    argv[n++] = fixed[i];
+  if (filtered)
+    argv[n++] = filter;
+  argv[n++] = env_or ("NBDKIT_VSPHERE_PLUGIN", "vsphere");
+  for (i = 0; i < c->params.n_forward; i++)
+    argv[n++] = c->params.forward[i];
+  argv[n++] = vm;
+  argv[n++] = snap;
+  argv[n++] = pw;
+  if (filtered)
+    argv[n++] = ids;
+  argv[n] = NULL;
+  r = sync_child_start (child, c->tmpdir, filtered ? "nbdkit" : "nbdkit-all",
+                        (char *const *) argv, fd);
+ out:
+  if (fd >= 0)
+    close (fd);
+  free (argv);
+  free (filter);
+  free (vm);
+  free (snap);
+  free (pw);
+  free (ids);
+  return r;
+}
+
+static int
+stop_nbdkit (struct sync_child *child)
+{
+  char how[128];
+  int status;
+
+  if (!child->pid)
+    return 0;
+  status = sync_child_stop (child, STOP_TIMEOUT);
+  if (status == 0)
+    return 0;
+  sync_child_describe (status, how, sizeof how);
+  sync_error ("nbdkit %s", how);
+  return -1;
+}
+
+/* ---- the copy ---- */
+
+static int
+lock_outputs (struct cycle *c)
+{
+  size_t i;
+
+  for (i = 0; i < c->plan.n; i++)
+    if (sync_output_lock (&c->plan.job[i].out) == -1)
+      return -1;
+  return 0;
+}
+
+static int
+count_changes (struct cycle *c)
+{
+  size_t i;
+
+  for (i = 0; i < c->plan.n; i++)
+    if (stopped () ||
+        sync_copy_count (c->nbdkit.socket, &c->plan.job[i].copy) == -1)
+      return -1;
+  sync_report_plan (&c->plan);
+  return 0;
+}
+
+/* What the copy's hooks see. */
+struct copy_context {
+  struct cycle *c;
+  enum sync_copy_action action;
+};
+
+/* The state entry that records J's full copy so far. */
+static int
+record_progress (struct cycle *c, struct sync_job *j, uint64_t copied)
+{
+  struct sync_state *st = &c->state;
+  struct sync_state_disk *d = sync_state_find (st, j->disk->key);
+  const char *since = j->resume_change_id ? j->resume_change_id
+    : j->disk->change_id;
+  char *id = strdup (since);
+
+  if (!id) {
+    sync_error ("strdup: %m");
+    return -1;
+  }
+  if (!d) {
+    if ((!st->vm_moref &&
+         (!(st->vm_moref = strdup (c->target.vm_ref)) ||
+          !(st->vm_name = strdup (c->target.vm_name)) ||
+          (c->target.instance_uuid &&
+           !(st->instance_uuid = strdup (c->target.instance_uuid))))) ||
+        !(d = sync_state_add (st)) ||
+        !(d->label = strdup (j->disk->label ? j->disk->label : "")) ||
+        !(d->path = strdup (j->disk->file)) ||
+        !(d->output = strdup (j->out.path))) {
+      free (id);
+      sync_error ("out of memory");
+      return -1;
+    }
+    d->key = j->disk->key;
+    d->size = j->disk->capacity;
+    d->format = j->out.format;
+  }
+  free (d->partial_change_id);
+  d->partial_change_id = id;
+  d->partial_copied = copied;
+  return 0;
+}
+
+/* Record how far each full copy got, once its output is flushed up to
+ * there, so that an interrupted copy resumes instead of starting over.
+ */
+static void
+checkpoint (struct cycle *c)
+{
+  bool changed = false;
+  size_t i;
+
+  for (i = 0; i < c->plan.n; i++) {
+    struct sync_job *j = &c->plan.job[i];
+    uint64_t w;
+
+    if (!j->out.full)
+      continue;
+    w = sync_copy_watermark (&j->copy);
+    if (w <= j->checkpointed || sync_output_flush (&j->out) == -1 ||
+        record_progress (c, j, w) == -1)
+      continue;
+    j->checkpointed = w;
+    changed = true;
+  }
+  if (changed && sync_state_save (c->state_path, &c->state) == 0)
+    sync_debug ("checkpoint recorded");
+}
+
+static void
+tick (void *opaque, double seconds)
+{
+  struct copy_context *x = opaque;
+  struct cycle *c = x->c;
+
+  if (c->o->progress && !c->o->quiet)
+    sync_report_progress (&c->plan, seconds);
+  if (x->action == SYNC_COPY && !sync_stopping () &&
+      seconds >= c->next_checkpoint) {
+    checkpoint (c);
+    c->next_checkpoint = seconds + c->o->checkpoint;
+  }
+}
+
+static int
+copy_disks (struct cycle *c, const struct sync_child *source,
+            enum sync_copy_action action)
+{
+  struct copy_context x = { c, action };
+  struct sync_copy_hooks hooks = { tick, &x };
+  struct sync_copy_disk **disks = calloc (c->plan.n, sizeof *disks);
+  size_t i;
+  int r;
+
+  if (!disks) {
+    sync_error ("calloc: %m");
+    return -1;
+  }
+  for (i = 0; i < c->plan.n; i++)
+    disks[i] = &c->plan.job[i].copy;
+  c->next_checkpoint = c->o->checkpoint;
+  r = sync_copy_run (source->socket, disks, c->plan.n,
+                     c->o->connections, action, &hooks);
+  free (disks);
+  if (r == -1)
+    stopped ();
+  return r;
+}
+
+/* --verify: compare the outputs with the snapshot before they count.
+ * The whole disk is read past the cbt filter, which hides what did not
+ * change.
+ */
+static int
+verify_disks (struct cycle *c)
+{
+  bool whole = c->o->verify == SYNC_VERIFY_WHOLE;
+  struct sync_child all = { 0 };
+  int r;
+
+  if (c->o->verify == SYNC_VERIFY_NONE)
+    return 0;
+  sync_info ("verifying %s", whole ? "every disk in full" : "what was copied");
+  if (whole && start_nbdkit (c, &all, false) == -1)
+    return -1;
+  r = copy_disks (c, whole ? &all : &c->nbdkit,
+                  whole ? SYNC_VERIFY_ALL : SYNC_VERIFY);
+  if (stop_nbdkit (&all) == -1)
+    r = -1;
+  c->verified = r == 0;
+  return r;
+}
+
+static int
+prepare_outputs (struct cycle *c)
+{
+  size_t i;
+
+  for (i = 0; i < c->plan.n; i++) {
+    struct sync_job *j = &c->plan.job[i];
+
+    if (stopped () ||
+        sync_output_prepare (&j->out, c->tmpdir, c->o->connections) == -1)
+      return -1;
+    j->copy.out = &j->out;
+  }
+  return 0;
+}
+
+static int
+finish_outputs (struct cycle *c)
+{
+  size_t i;
+
+  for (i = 0; i < c->plan.n; i++)
+    if (sync_output_finish (&c->plan.job[i].out) == -1)
+      return -1;
+  return 0;
+}
+
+/* ---- after the copy ---- */
+
+static int
+copy_strings (char ***dst, size_t *n, char *const *src, size_t m,
+              const char *extra)
+{
+  size_t i;
+
+  *dst = calloc (m + 1, sizeof **dst);
+  if (!*dst)
+    return -1;
+  for (i = 0; i < m; i++)
+    if (!((*dst)[(*n)++] = strdup (src[i])))
+      return -1;
+  if (extra && !((*dst)[(*n)++] = strdup (extra)))
+    return -1;
+  return 0;
+}
+
+static int
+commit_state (struct cycle *c)
+{
+  struct sync_state next = { .cycle = c->state.cycle + 1 };
+  size_t i;
+  int r = -1;
+
+  next.disk = calloc (c->plan.n ? c->plan.n : 1, sizeof *next.disk);
+  if (!next.disk ||
+      !(next.vm_moref = strdup (c->target.vm_ref)) ||
+      !(next.vm_name = strdup (c->target.vm_name)) ||
+      (c->target.instance_uuid &&
+       !(next.instance_uuid = strdup (c->target.instance_uuid))))
+    goto out;
+  for (i = 0; i < c->plan.n; i++) {
+    const struct sync_job *j = &c->plan.job[i];
+    struct sync_state_disk *d = &next.disk[next.n++];
+
+    d->key = j->disk->key;
+    d->size = j->disk->capacity;
+    d->format = j->out.format;
+    if (!(d->label = strdup (j->disk->label ? j->disk->label : "")) ||
+        !(d->path = strdup (j->disk->file)) ||
+        !(d->change_id = strdup (j->disk->change_id)) ||
+        !(d->output = strdup (j->out.path)) ||
+        (j->reason
+         ? !(d->overlays = calloc (1, sizeof *d->overlays))
+         : copy_strings (&d->overlays, &d->n_overlays, j->old->overlays,
+                         j->old->n_overlays, j->out.overlay) == -1))
+      goto out;
+  }
+  r = sync_state_save (c->state_path, &next);
+ out:
+  if (r == -1 && errno == ENOMEM)
+    sync_error ("out of memory");
+  sync_state_free (&next);
+  return r;
+}
+
+/* ---- the whole ---- */
+
+static int
+run (struct cycle *c)
+{
+  c->session = vs_session_open (&c->params.server);
+  if (!c->session ||
+      vs_target_find_vm (c->session, &c->params.target, &c->target) == -1 ||
+      load_state (c) == -1 || check_cbt (c) == -1 || stopped () ||
+      shut_down (c) == -1 || stopped () ||
+      take_snapshot (c) == -1 || stopped () ||
+      read_snapshot_disks (c) == -1 ||
+      sync_plan_make (c->o, c->target.vm_name, &c->target.disks, &c->state,
+                      &c->plan) == -1 ||
+      lock_outputs (c) == -1 || stopped () ||
+      invalidate_full_copies (c) == -1 ||
+      write_changeids (c) == -1 || start_nbdkit (c, &c->nbdkit, true) == -1 ||
+      count_changes (c) == -1 || prepare_outputs (c) == -1 ||
+      copy_disks (c, &c->nbdkit, SYNC_COPY) == -1 || verify_disks (c) == -1 ||
+      finish_outputs (c) == -1 || stop_nbdkit (&c->nbdkit) == -1)
+    return -1;
+  if (commit_state (c) == -1)
+    return -1;
+  return 0;
+}
+
+static void
+abort_outputs (struct cycle *c)
+{
+  size_t i;
+
+  for (i = 0; i < c->plan.n; i++)
+    sync_output_abort (&c->plan.job[i].out);
+}
+
+static void
+remove_tmpdir (struct cycle *c)
+{
+  if (!c->tmpdir[0])
+    return;
+  if (c->changeids)
+    unlink (c->changeids);
+  free (c->changeids);
+  if (rmdir (c->tmpdir) == -1)
+    sync_debug ("rmdir %s: %m", c->tmpdir);
+}
+
+int
+sync_cycle (const struct sync_options *o)
+{
+  struct cycle c = { .o = o, .state_lock = -1 };
+  struct sync_cycle_summary s;
+  int ok;
+
+  clock_gettime (CLOCK_MONOTONIC, &c.start);
+  snprintf (c.tmpdir, sizeof c.tmpdir, "%s/vsphere-sync.XXXXXX",
+            env_or ("TMPDIR", "/tmp"));
+  if (strlen (c.tmpdir) >= sizeof c.tmpdir - 1 || !mkdtemp (c.tmpdir)) {
+    sync_error ("cannot make a temporary directory under $TMPDIR: %m");
+    return 1;
+  }
+  curl_global_init (CURL_GLOBAL_DEFAULT);
+  xmlInitParser ();
+  ok = sync_params_parse (o->params, o->n_params, o->snapshot,
+                          &c.params) == 0 &&
+    sync_signals_watch (sync_child_terminate_all) == 0 && run (&c) == 0;
+  sync_signals_cleanup_phase ();
+  sync_signals_unwatch ();
+  if (!ok) {
+    abort_outputs (&c);
+    stop_nbdkit (&c.nbdkit);
+  }
+  if (c.session && remove_snapshot (&c) == -1)
+    ok = false;
+  if (ok)
+    sync_info ("cycle %u of VM %s done in %.1f s", c.state.cycle + 1,
+               c.target.vm_name, elapsed (&c));
+  s.vm_ref = c.target.vm_ref;
+  s.vm_name = c.target.vm_name;
+  s.snapshot_ref = c.snapshot_ref;
+  s.cycle = c.state.cycle + ok;
+  s.seconds = elapsed (&c);
+  s.ok = ok;
+  s.verified = c.verified;
+  if (o->json)
+    sync_report_json (&c.plan, &s);
+  sync_plan_free (&c.plan);
+  remove_tmpdir (&c);
+  sync_state_free (&c.state);
+  free (c.state_path);
+  free (c.snapshot_ref);
+  if (c.state_lock >= 0)
+    close (c.state_lock);
+  vs_target_free (&c.target);
+  vs_session_close (c.session);
+  sync_params_free (&c.params);
+  xmlCleanupParser ();
+  curl_global_cleanup ();
+  return ok ? 0 : 1;
+}

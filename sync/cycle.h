@@ -1,0 +1,10 @@
+/* One cycle: snapshot, copy every disk, record, remove the snapshot. */
+#ifndef SYNC_CYCLE_H
+#define SYNC_CYCLE_H
+
+#include "options.h"
+
+/* Returns the exit status: 0 when the state was written, 1 otherwise. */
+int sync_cycle (const struct sync_options *o);
+
+#endif /* SYNC_CYCLE_H */

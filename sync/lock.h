@@ -1,0 +1,20 @@
+/* Locks that keep two vsphere-sync runs off the same VM and outputs:
+ * POSIX record locks, so that the holder's PID can be named.
+ */
+#ifndef SYNC_LOCK_H
+#define SYNC_LOCK_H
+
+/* Lock STATE_PATH.lock for the whole run; the file also holds our PID
+ * for people.  Returns the fd that holds the lock, or -1 with the
+ * error reported (naming the PID of the holder).
+ */
+int sync_lock_state (const char *state_path);
+
+/* Lock the output open on FD (a byte far beyond those qemu locks), so
+ * that a run with another state file cannot write it too.  The lock
+ * lives as long as FD and every other fd of this file in this process:
+ * never open and close the file elsewhere meanwhile.
+ */
+int sync_lock_output (int fd, const char *path);
+
+#endif /* SYNC_LOCK_H */

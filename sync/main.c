@@ -1,0 +1,238 @@
+/* vsphere-sync: copy every disk of a vSphere VM, incrementally, from
+ * one snapshot per cycle.  See vsphere-sync(1).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "copy.h"
+#include "cycle.h"
+#include "messages.h"
+#include "options.h"
+#include "signals.h"
+#include "vsphere-debug.h"
+
+#define DEFAULT_CONNECTIONS 4
+#define DEFAULT_CHECKPOINT 30
+
+static void
+usage (FILE *f)
+{
+  fprintf (f,
+"usage: vsphere-sync [OPTIONS] -o DIR -- server=HOST user=USER password=+FILE\n"
+"                    [thumbprint=SHA256] vm=VM [PARAMETER=VALUE ...]\n"
+"       vsphere-sync [OPTIONS] --disk KEY|INDEX=PATH ... --state FILE -- ...\n"
+"\n"
+"One cycle of an incremental copy of every disk of a VM, from one\n"
+"snapshot.  Options:\n"
+"  -o, --output-dir DIR     one image per disk in DIR\n"
+"      --disk KEY|INDEX=PATH  one disk's output (a file or block device)\n"
+"  -f, --format raw|qcow2   output format (default raw)\n"
+"      --overlay            each incremental cycle writes a new qcow2 overlay\n"
+"      --state FILE         the state file (default DIR/VM.vsphere-sync.json)\n"
+"      --snapshot NAME      copy from this existing snapshot\n"
+"      --full               copy every disk in full\n"
+"      --verify[=all]       compare what was copied (or everything) with\n"
+"                           the snapshot before recording the cycle\n"
+"      --enable-cbt         turn Changed Block Tracking on if it is off\n"
+"      --final              shut the guest down first (the last cycle)\n"
+"      --power-off-after S  with --final: power off after S seconds\n"
+"      --connections N      NBD connections in all (default %d)\n"
+"      --checkpoint S       record a full copy's progress every S seconds\n"
+"                           (default %d), so that it can resume\n"
+"      --json               print a JSON summary on standard output\n"
+"      --progress           print progress every second\n"
+"  -q, --quiet              print only errors\n"
+"  -v, --verbose            debug messages\n"
+"  -V, --version\n"
+"See vsphere-sync(1).\n", DEFAULT_CONNECTIONS, DEFAULT_CHECKPOINT);
+}
+
+static int
+parse_unsigned (const char *opt, const char *s, unsigned max, unsigned *out)
+{
+  char *end;
+  unsigned long v;
+
+  errno = 0;
+  v = strtoul (s, &end, 10);
+  if (errno || *end || end == s || s[0] == '-' || v == 0 || v > max) {
+    sync_error ("%s %s: expected a number from 1 to %u", opt, s, max);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* --disk KEY=PATH or INDEX=PATH */
+static int
+add_disk_output (struct sync_options *o, const char *arg)
+{
+  const char *eq = strchr (arg, '=');
+  struct sync_disk_output *p;
+  char *end;
+  long id;
+
+  errno = 0;
+  id = eq ? strtol (arg, &end, 10) : 0;
+  if (!eq || errno || end != eq || end == arg || id < 0 || !eq[1]) {
+    sync_error ("--disk %s: expected KEY=PATH (a device key such as 2001) "
+                "or INDEX=PATH (0 for the first disk)", arg);
+    return -1;
+  }
+  p = realloc (o->disk_outputs, (o->n_disk_outputs + 1) * sizeof *p);
+  if (!p) {
+    sync_error ("realloc: %m");
+    return -1;
+  }
+  o->disk_outputs = p;
+  p[o->n_disk_outputs].id = id;
+  p[o->n_disk_outputs].path = eq + 1;
+  o->n_disk_outputs++;
+  return 0;
+}
+
+enum {
+  OPT_DISK = 256, OPT_OVERLAY, OPT_STATE, OPT_SNAPSHOT, OPT_FULL,
+  OPT_CONNECTIONS, OPT_JSON, OPT_PROGRESS, OPT_HELP, OPT_ENABLE_CBT,
+  OPT_FINAL, OPT_POWER_OFF_AFTER, OPT_VERIFY, OPT_CHECKPOINT,
+};
+
+static const struct option long_options[] = {
+  { "output-dir", required_argument, NULL, 'o' },
+  { "disk", required_argument, NULL, OPT_DISK },
+  { "format", required_argument, NULL, 'f' },
+  { "overlay", no_argument, NULL, OPT_OVERLAY },
+  { "state", required_argument, NULL, OPT_STATE },
+  { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+  { "full", no_argument, NULL, OPT_FULL },
+  { "enable-cbt", no_argument, NULL, OPT_ENABLE_CBT },
+  { "final", no_argument, NULL, OPT_FINAL },
+  { "verify", optional_argument, NULL, OPT_VERIFY },
+  { "power-off-after", required_argument, NULL, OPT_POWER_OFF_AFTER },
+  { "connections", required_argument, NULL, OPT_CONNECTIONS },
+  { "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+  { "json", no_argument, NULL, OPT_JSON },
+  { "progress", no_argument, NULL, OPT_PROGRESS },
+  { "quiet", no_argument, NULL, 'q' },
+  { "verbose", no_argument, NULL, 'v' },
+  { "version", no_argument, NULL, 'V' },
+  { "help", no_argument, NULL, OPT_HELP },
+  { NULL, 0, NULL, 0 }
+};
+
+/* Returns 0, or 2 for a usage error (reported). */
+static int
+parse_options (int argc, char *argv[], struct sync_options *o)
+{
+  int c;
+
+  o->connections = DEFAULT_CONNECTIONS;
+  o->checkpoint = DEFAULT_CHECKPOINT;
+  o->progress = isatty (STDERR_FILENO);
+  while ((c = getopt_long (argc, argv, "+o:f:qvV", long_options,
+                           NULL)) != -1) {
+    switch (c) {
+    case 'o': o->output_dir = optarg; break;
+    case OPT_DISK: if (add_disk_output (o, optarg) == -1) return 2; break;
+    case 'f':
+      if (strcmp (optarg, "raw") == 0)
+        o->format = SYNC_RAW;
+      else if (strcmp (optarg, "qcow2") == 0)
+        o->format = SYNC_QCOW2;
+      else {
+        sync_error ("-f %s: the formats are raw and qcow2", optarg);
+        return 2;
+      }
+      break;
+    case OPT_OVERLAY: o->overlay = true; break;
+    case OPT_STATE: o->state_file = optarg; break;
+    case OPT_SNAPSHOT: o->snapshot = optarg; break;
+    case OPT_FULL: o->full = true; break;
+    case OPT_ENABLE_CBT: o->enable_cbt = true; break;
+    case OPT_FINAL: o->final = true; break;
+    case OPT_VERIFY:
+      if (!optarg)
+        o->verify = SYNC_VERIFY_CHANGED;
+      else if (strcmp (optarg, "all") == 0)
+        o->verify = SYNC_VERIFY_WHOLE;
+      else {
+        sync_error ("--verify=%s: give --verify or --verify=all", optarg);
+        return 2;
+      }
+      break;
+    case OPT_POWER_OFF_AFTER:
+      if (parse_unsigned ("--power-off-after", optarg, 86400,
+                          &o->power_off_after) == -1)
+        return 2;
+      break;
+    case OPT_CONNECTIONS:
+      if (parse_unsigned ("--connections", optarg, SYNC_MAX_CONNECTIONS,
+                          &o->connections) == -1)
+        return 2;
+      break;
+    case OPT_CHECKPOINT:
+      if (parse_unsigned ("--checkpoint", optarg, 86400,
+                          &o->checkpoint) == -1)
+        return 2;
+      break;
+    case OPT_JSON: o->json = true; break;
+    case OPT_PROGRESS: o->progress = true; break;
+    case 'q': o->quiet = true; break;
+    case 'v': o->verbose = true; break;
+    case 'V': printf ("vsphere-sync %s\n", PACKAGE_VERSION); exit (0);
+    case OPT_HELP: usage (stdout); exit (0);
+    default: usage (stderr); return 2;
+    }
+  }
+  if (optind < argc && strcmp (argv[optind - 1], "--") != 0) {
+    sync_error ("unexpected argument %s: the plugin parameters go after --",
+                argv[optind]);
+    return 2;
+  }
+  o->params = &argv[optind];
+  o->n_params = argc - optind;
+  if (o->n_params == 0) {
+    sync_error ("no plugin parameters: give -- server=HOST user=USER "
+                "password=+FILE vm=VM (see vsphere-sync(1))");
+    return 2;
+  }
+  if (!o->output_dir && o->n_disk_outputs == 0) {
+    sync_error ("no outputs: give -o DIR, or --disk KEY|INDEX=PATH for "
+                "each disk");
+    return 2;
+  }
+  if (o->power_off_after && !o->final) {
+    sync_error ("--power-off-after applies only with --final");
+    return 2;
+  }
+  if (!o->output_dir && !o->state_file) {
+    sync_error ("without -o DIR, give --state FILE");
+    return 2;
+  }
+  return 0;
+}
+
+int
+main (int argc, char *argv[])
+{
+  struct sync_options o = { 0 };
+  int r;
+
+  r = parse_options (argc, argv, &o);
+  sync_messages_init (o.quiet, o.verbose);
+  if (r != 0)
+    return r;
+  vs_debug_soap = o.verbose;
+  if (sync_signals_install () == -1)
+    return 1;
+  r = sync_cycle (&o);
+  free (o.disk_outputs);
+  return r;
+}

@@ -1,0 +1,82 @@
+#include <config.h>
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "messages.h"
+
+static bool quiet, verbose;
+static char *first_error;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+sync_messages_init (bool q, bool v)
+{
+  quiet = q;
+  verbose = v;
+}
+
+bool
+sync_verbose (void)
+{
+  return verbose;
+}
+
+static void
+say (const char *kind, const char *fs, va_list args)
+{
+  char *msg;
+
+  if (vasprintf (&msg, fs, args) == -1)
+    msg = NULL;
+  pthread_mutex_lock (&lock);
+  fprintf (stderr, "vsphere-sync: %s%s\n", kind, msg ? msg : fs);
+  if (*kind == 'e' && !first_error && msg) {
+    first_error = msg;
+    msg = NULL;
+  }
+  pthread_mutex_unlock (&lock);
+  free (msg);
+}
+
+void
+sync_error (const char *fs, ...)
+{
+  va_list args;
+
+  va_start (args, fs);
+  say ("error: ", fs, args);
+  va_end (args);
+}
+
+void
+sync_info (const char *fs, ...)
+{
+  va_list args;
+
+  if (quiet)
+    return;
+  va_start (args, fs);
+  say ("", fs, args);
+  va_end (args);
+}
+
+void
+sync_debug (const char *fs, ...)
+{
+  va_list args;
+
+  if (!verbose)
+    return;
+  va_start (args, fs);
+  say ("debug: ", fs, args);
+  va_end (args);
+}
+
+const char *
+sync_first_error (void)
+{
+  return first_error;
+}

@@ -1,0 +1,24 @@
+/* vsphere-sync's messages: errors always, information unless --quiet,
+ * debug with --verbose.  The shared code reports through nbdkit_error
+ * and nbdkit_debug, which land here too.
+ */
+#ifndef SYNC_MESSAGES_H
+#define SYNC_MESSAGES_H
+
+#include <stdbool.h>
+
+void sync_messages_init (bool quiet, bool verbose);
+
+void sync_error (const char *fs, ...)
+  __attribute__ ((format (printf, 1, 2)));
+void sync_info (const char *fs, ...)
+  __attribute__ ((format (printf, 1, 2)));
+void sync_debug (const char *fs, ...)
+  __attribute__ ((format (printf, 1, 2)));
+
+/* The first error of the run, for the JSON summary; NULL if none. */
+const char *sync_first_error (void);
+
+bool sync_verbose (void);
+
+#endif /* SYNC_MESSAGES_H */

@@ -1,0 +1,45 @@
+/* vsphere-sync's command line. */
+#ifndef SYNC_OPTIONS_H
+#define SYNC_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum sync_format { SYNC_RAW, SYNC_QCOW2 };
+
+/* --disk KEY|INDEX=PATH */
+struct sync_disk_output {
+  long id;                      /* device key, or index when < 1000 */
+  const char *path;
+};
+
+struct sync_options {
+  const char *output_dir;       /* -o */
+  struct sync_disk_output *disk_outputs;
+  size_t n_disk_outputs;
+  enum sync_format format;
+  bool overlay;
+  const char *state_file;
+  const char *snapshot;         /* --snapshot: existing one, not ours */
+  bool full;
+  enum { SYNC_VERIFY_NONE, SYNC_VERIFY_CHANGED, SYNC_VERIFY_WHOLE } verify;
+  bool enable_cbt;
+  bool final;                   /* shut the guest down first */
+  unsigned power_off_after;     /* seconds; 0: never power off */
+  unsigned connections;
+  unsigned checkpoint;          /* seconds between records of a full copy */
+  bool json;
+  bool progress;
+  bool quiet;
+  bool verbose;
+  /* The plugin parameters after "--", as KEY=VALUE. */
+  char **params;
+  size_t n_params;
+};
+
+/* Device keys of virtual disks start at 2000; anything below is an
+ * index.
+ */
+#define SYNC_MIN_DEVICE_KEY 1000
+
+#endif /* SYNC_OPTIONS_H */

@@ -1,0 +1,350 @@
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "messages.h"
+#include "plan.h"
+#include "vsphere-cbt.h"
+
+/* A VM name as part of a file name: no slashes, no control characters,
+ * and no leading dot.
+ */
+static char *
+file_name_part (const char *vm_name)
+{
+  char *s = strdup (vm_name), *p;
+
+  if (!s) {
+    sync_error ("strdup: %m");
+    return NULL;
+  }
+  for (p = s; *p; p++)
+    if (*p == '/' || (unsigned char) *p < 0x20)
+      *p = '_';
+  if (s[0] == '.')
+    s[0] = '_';
+  return s;
+}
+
+/* DIR, made absolute. */
+static char *
+absolute_dir (const char *dir)
+{
+  char *r = realpath (dir, NULL);
+
+  if (!r)
+    sync_error ("-o %s: %m", dir);
+  return r;
+}
+
+char *
+sync_plan_state_path (const struct sync_options *o, const char *vm_name)
+{
+  char *dir, *name, *path = NULL;
+
+  if (!o->output_dir)
+    return NULL;
+  dir = absolute_dir (o->output_dir);
+  name = file_name_part (vm_name);
+  if (dir && name && asprintf (&path, "%s/%s.vsphere-sync.json", dir,
+                               name) == -1) {
+    sync_error ("asprintf: %m");
+    path = NULL;
+  }
+  free (dir);
+  free (name);
+  return path;
+}
+
+/* The output a --disk gives disk D (at INDEX), or NULL. */
+static const char *
+given_output (const struct sync_options *o, const struct vs_disk *d,
+              size_t index)
+{
+  size_t i;
+
+  for (i = 0; i < o->n_disk_outputs; i++) {
+    long id = o->disk_outputs[i].id;
+
+    if (id >= SYNC_MIN_DEVICE_KEY ? id == d->key : (size_t) id == index)
+      return o->disk_outputs[i].path;
+  }
+  return NULL;
+}
+
+/* An absolute form of PATH whose directory exists. */
+static char *
+absolute_output (const char *path)
+{
+  char *copy = strdup (path), *slash, *dir, *r = NULL;
+  const char *base;
+
+  if (!copy) {
+    sync_error ("strdup: %m");
+    return NULL;
+  }
+  slash = strrchr (copy, '/');
+  if (slash == copy) {
+    dir = strdup ("/");
+    base = copy + 1;
+  }
+  else if (slash) {
+    *slash = '\0';
+    dir = realpath (copy, NULL);
+    base = slash + 1;
+  }
+  else {
+    dir = realpath (".", NULL);
+    base = copy;
+  }
+  if (!dir)
+    sync_error ("output %s: its directory: %m", path);
+  else if (!*base)
+    sync_error ("output %s names a directory, not a file", path);
+  else if (asprintf (&r, "%s%s%s", dir, strcmp (dir, "/") ? "/" : "",
+                     base) == -1) {
+    sync_error ("asprintf: %m");
+    r = NULL;
+  }
+  free (dir);
+  free (copy);
+  return r;
+}
+
+static char *
+choose_output (const struct sync_options *o, const char *vm_name,
+               const struct vs_disk *d, size_t index,
+               const struct sync_state_disk *old)
+{
+  const char *given = given_output (o, d, index);
+  char *dir, *name, *path = NULL;
+
+  if (given)
+    return absolute_output (given);
+  if (old)
+    return strdup (old->output);
+  if (!o->output_dir) {
+    sync_error ("disk %zu \"%s\" (key %d) has no output: give -o DIR or "
+                "--disk %zu=PATH", index, d->label ? d->label : "", d->key,
+                index);
+    return NULL;
+  }
+  dir = absolute_dir (o->output_dir);
+  name = file_name_part (vm_name);
+  if (dir && name &&
+      asprintf (&path, "%s/%s-disk%zu.%s", dir, name, index,
+                sync_format_name (o->format)) == -1) {
+    sync_error ("asprintf: %m");
+    path = NULL;
+  }
+  free (dir);
+  free (name);
+  return path;
+}
+
+static bool
+output_present (const char *path)
+{
+  struct stat st;
+
+  return stat (path, &st) == 0;
+}
+
+/* Why disk D must be copied in full, or NULL. */
+static char *
+full_copy_reason (const struct sync_options *o, const struct vs_disk *d,
+                  const struct sync_state_disk *old, const char *output)
+{
+  size_t uuid_len;
+  char *r = NULL;
+  int n;
+
+  if (!old)
+    n = asprintf (&r, "it has no state yet");
+  else if (o->full)
+    n = asprintf (&r, "--full was given");
+  else if (!old->change_id)
+    n = asprintf (&r, "its last copy did not finish");
+  else if (strcmp (old->output, output) != 0)
+    n = asprintf (&r, "its output changed from %s", old->output);
+  else if (!output_present (output))
+    n = asprintf (&r, "its output %s is missing", output);
+  else if (old->format != o->format)
+    n = asprintf (&r, "its format changed from %s to %s",
+                  sync_format_name (old->format),
+                  sync_format_name (o->format));
+  else if (old->n_overlays > 0 && !o->overlay)
+    n = asprintf (&r, "--overlay was dropped");
+  else if (old->size != d->capacity)
+    n = asprintf (&r, "it was resized from %" PRId64 " to %" PRId64
+                  " bytes", old->size, d->capacity);
+  else if ((uuid_len = vs_change_id_uuid_len (d->change_id)) == 0 ||
+           strncmp (d->change_id, old->change_id, uuid_len + 1) != 0)
+    n = asprintf (&r, "its changeId %s is of another CBT epoch than the "
+                  "recorded %s (CBT was reset, or the disk replaced)",
+                  d->change_id, old->change_id);
+  else
+    return NULL;
+  if (n == -1) {
+    sync_error ("asprintf: %m");
+    return NULL;
+  }
+  return r;
+}
+
+/* Whether the interrupted full copy recorded in OLD can go on into
+ * OUTPUT: the same disk and CBT epoch, the same output and format.
+ */
+static bool
+resumable (const struct sync_options *o, const struct vs_disk *d,
+           const struct sync_state_disk *old, const char *output)
+{
+  size_t uuid_len = vs_change_id_uuid_len (d->change_id);
+
+  return old && old->partial_change_id && !old->change_id && !o->full &&
+    strcmp (old->output, output) == 0 && output_present (output) &&
+    old->format == o->format && old->size == d->capacity &&
+    old->partial_copied > 0 && old->partial_copied <= d->capacity &&
+    uuid_len > 0 &&
+    strncmp (d->change_id, old->partial_change_id, uuid_len + 1) == 0;
+}
+
+static int
+resume (struct sync_job *j)
+{
+  free (j->reason);
+  j->resume_from = j->old->partial_copied;
+  j->resume_change_id = j->old->partial_change_id;
+  j->out.resume = true;
+  if (asprintf (&j->reason, "resuming its interrupted full copy after "
+                "%" PRIu64 " of %" PRId64 " bytes", j->resume_from,
+                j->disk->capacity) == -1) {
+    j->reason = NULL;
+    sync_error ("asprintf: %m");
+    return -1;
+  }
+  return 0;
+}
+
+static int
+overlay_path (struct sync_job *j, const struct sync_state_disk *old)
+{
+  j->out.backing = old->n_overlays ? old->overlays[old->n_overlays - 1]
+    : old->output;
+  j->out.backing_format = old->n_overlays ? SYNC_QCOW2 : old->format;
+  if (asprintf (&j->out.overlay, "%s.%zu.qcow2", old->output,
+                old->n_overlays + 1) == -1) {
+    j->out.overlay = NULL;
+    sync_error ("asprintf: %m");
+    return -1;
+  }
+  return 0;
+}
+
+static int
+plan_disk (const struct sync_options *o, const char *vm_name,
+           const struct vs_disk *d, size_t index,
+           const struct sync_state *st, struct sync_job *j)
+{
+  memset (j, 0, sizeof *j);
+  j->out.fd = -1;
+  j->disk = d;
+  j->index = index;
+  j->old = sync_state_find (st, d->key);
+  if (!d->change_id) {
+    sync_error ("disk %zu \"%s\" (key %d) has no changeId in the snapshot: "
+                "CBT is on for the VM but not yet in effect for this disk; "
+                "it takes effect after the VM is powered off and on, or a "
+                "snapshot is taken and removed: run vsphere-sync again",
+                index, d->label ? d->label : "", d->key);
+    return -1;
+  }
+  j->out.path = choose_output (o, vm_name, d, index, j->old);
+  if (!j->out.path)
+    return -1;
+  j->out.format = o->format;
+  j->out.size = d->capacity;
+  j->reason = full_copy_reason (o, d, j->old, j->out.path);
+  j->out.full = j->reason != NULL;
+  if (j->out.full && resumable (o, d, j->old, j->out.path) &&
+      resume (j) == -1)
+    return -1;
+  if (!j->out.full && o->overlay && overlay_path (j, j->old) == -1)
+    return -1;
+  j->copy.export_name = d->file;
+  j->copy.size = d->capacity;
+  j->copy.unchanged_below = j->out.full ? j->resume_from
+    : (uint64_t) d->capacity;
+  return 0;
+}
+
+/* Two disks must not share an output. */
+static int
+check_distinct (const struct sync_plan *plan)
+{
+  size_t i, k;
+
+  for (i = 0; i < plan->n; i++)
+    for (k = i + 1; k < plan->n; k++)
+      if (strcmp (plan->job[i].out.path, plan->job[k].out.path) == 0) {
+        sync_error ("disks %zu and %zu would both be written to %s: give "
+                    "each its own --disk", plan->job[i].index,
+                    plan->job[k].index, plan->job[i].out.path);
+        return -1;
+      }
+  return 0;
+}
+
+int
+sync_plan_make (const struct sync_options *o, const char *vm_name,
+                const struct vs_disks *disks, const struct sync_state *st,
+                struct sync_plan *plan)
+{
+  size_t i, k;
+
+  plan->n = 0;
+  plan->job = calloc (disks->n ? disks->n : 1, sizeof *plan->job);
+  if (!plan->job) {
+    sync_error ("calloc: %m");
+    return -1;
+  }
+  for (i = 0; i < disks->n; i++) {
+    plan->n = i + 1;
+    if (plan_disk (o, vm_name, &disks->disk[i], i, st, &plan->job[i]) == -1)
+      return -1;
+  }
+  for (k = 0; k < st->n; k++) {
+    bool present = false;
+
+    for (i = 0; i < disks->n; i++)
+      present |= disks->disk[i].key == st->disk[k].key;
+    if (!present)
+      sync_info ("disk \"%s\" (key %d) was removed from the VM: it is "
+                 "dropped from the state, and its output %s is left alone",
+                 st->disk[k].label, st->disk[k].key, st->disk[k].output);
+  }
+  return check_distinct (plan);
+}
+
+void
+sync_plan_free (struct sync_plan *plan)
+{
+  size_t i;
+
+  for (i = 0; i < plan->n; i++) {
+    sync_output_close (&plan->job[i].out);
+    free (plan->job[i].reason);
+    free (plan->job[i].out.path);
+    free (plan->job[i].out.overlay);
+  }
+  free (plan->job);
+  plan->job = NULL;
+  plan->n = 0;
+}

@@ -1,0 +1,51 @@
+/* What a cycle does with each disk of the snapshot: where it goes, and
+ * whether it is copied in full (and why) or incrementally.
+ */
+#ifndef SYNC_PLAN_H
+#define SYNC_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "copy.h"
+#include "options.h"
+#include "output.h"
+#include "state.h"
+#include "vsphere-disks.h"
+
+struct sync_job {
+  const struct vs_disk *disk;   /* as the snapshot has it */
+  size_t index;
+  const struct sync_state_disk *old;    /* its state, or NULL */
+  char *reason;                 /* why in full; NULL: incremental */
+  /* Resuming an interrupted full copy: the output is whole below
+   * RESUME_FROM as of changeId RESUME_CHANGE_ID (in the state).
+   */
+  uint64_t resume_from;
+  const char *resume_change_id;
+  uint64_t checkpointed;        /* what the state records as copied */
+  struct sync_output out;
+  struct sync_copy_disk copy;
+};
+
+struct sync_plan {
+  struct sync_job *job;
+  size_t n;
+};
+
+/* Plan the cycle of the snapshot's DISKS of VM_NAME against the state
+ * ST.  Disks in ST that the snapshot lacks are reported.  Returns 0,
+ * or -1 with the error reported.
+ */
+int sync_plan_make (const struct sync_options *o, const char *vm_name,
+                    const struct vs_disks *disks, const struct sync_state *st,
+                    struct sync_plan *plan);
+
+void sync_plan_free (struct sync_plan *plan);
+
+/* The default state file of VM_NAME under -o DIR (NULL without -o). */
+char *sync_plan_state_path (const struct sync_options *o,
+                            const char *vm_name);
+
+#endif /* SYNC_PLAN_H */

@@ -1,0 +1,146 @@
+#include <config.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "messages.h"
+#include "report.h"
+
+/* BYTES in the largest binary unit that keeps it at least 1. */
+static const char *
+human (uint64_t bytes, char *buf, size_t len)
+{
+  static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+  double v = bytes;
+  size_t u = 0;
+
+  while (v >= 1024 && u + 1 < sizeof unit / sizeof unit[0]) {
+    v /= 1024;
+    u++;
+  }
+  snprintf (buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+  return buf;
+}
+
+void
+sync_report_plan (const struct sync_plan *plan)
+{
+  char a[32], b[32];
+  size_t i;
+
+  for (i = 0; i < plan->n; i++) {
+    const struct sync_job *j = &plan->job[i];
+
+    sync_info ("disk %zu \"%s\" (key %d) -> %s: %s%s%s, %s to copy of %s",
+               j->index, j->disk->label ? j->disk->label : "", j->disk->key,
+               j->out.overlay ? j->out.overlay : j->out.path,
+               j->resume_change_id ? "resumed full copy ("
+               : j->reason ? "full copy (" : "incremental",
+               j->reason ? j->reason : "", j->reason ? ")" : "",
+               human (j->copy.to_copy, a, sizeof a),
+               human (j->copy.size, b, sizeof b));
+  }
+}
+
+static uint64_t
+copied (const struct sync_job *j)
+{
+  return __atomic_load_n (&j->copy.copied, __ATOMIC_RELAXED);
+}
+
+void
+sync_report_progress (const struct sync_plan *plan, double seconds)
+{
+  uint64_t done = 0, total = 0;
+  char line[1024], a[32], b[32], c[32], r[32];
+  size_t i, len = 0;
+  double rate;
+
+  for (i = 0; i < plan->n; i++) {
+    uint64_t d = copied (&plan->job[i]), t = plan->job[i].copy.to_copy;
+
+    done += d;
+    total += t;
+    if (len < sizeof line)
+      len += snprintf (line + len, sizeof line - len, "%sdisk %zu %.0f%%",
+                       i ? ", " : "", plan->job[i].index,
+                       t ? 100.0 * d / t : 100.0);
+  }
+  rate = seconds > 0 ? done / seconds : 0;
+  if (rate > 0 && total > done)
+    snprintf (c, sizeof c, "%.0f s", (total - done) / rate);
+  else
+    strcpy (c, "-");
+  sync_info ("%s of %s (%.0f%%), %s/s, ETA %s; %s",
+             human (done, a, sizeof a), human (total, b, sizeof b),
+             total ? 100.0 * done / total : 100.0,
+             human ((uint64_t) rate, r, sizeof r), c, line);
+}
+
+static json_object *
+string_or_null (const char *s)
+{
+  return s ? json_object_new_string (s) : NULL;
+}
+
+void
+sync_report_json (const struct sync_plan *plan,
+                  const struct sync_cycle_summary *s)
+{
+  json_object *doc = json_object_new_object ();
+  json_object *vm = json_object_new_object ();
+  json_object *disks = json_object_new_array ();
+  uint64_t to_copy = 0, done = 0;
+  size_t i;
+
+  json_object_object_add (doc, "result",
+                          json_object_new_string (s->ok ? "ok" : "failed"));
+  if (!s->ok)
+    json_object_object_add (doc, "error",
+                            string_or_null (sync_first_error ()));
+  json_object_object_add (vm, "moref", string_or_null (s->vm_ref));
+  json_object_object_add (vm, "name", string_or_null (s->vm_name));
+  json_object_object_add (doc, "vm", vm);
+  json_object_object_add (doc, "snapshot", string_or_null (s->snapshot_ref));
+  json_object_object_add (doc, "cycle", json_object_new_int64 (s->cycle));
+  json_object_object_add (doc, "seconds", json_object_new_double (s->seconds));
+  json_object_object_add (doc, "verified", json_object_new_boolean (s->verified));
+  for (i = 0; plan && i < plan->n; i++) {
+    const struct sync_job *j = &plan->job[i];
+    json_object *d = json_object_new_object ();
+
+    to_copy += j->copy.to_copy;
+    done += copied (j);
+    json_object_object_add (d, "key", json_object_new_int (j->disk->key));
+    json_object_object_add (d, "label", string_or_null (j->disk->label));
+    json_object_object_add (d, "output",
+                            string_or_null (j->out.overlay ? j->out.overlay
+                                            : j->out.path));
+    json_object_object_add (d, "mode", json_object_new_string
+                            (j->resume_change_id ? "resume"
+                             : j->reason ? "full" : "incremental"));
+    json_object_object_add (d, "reason", string_or_null (j->reason));
+    json_object_object_add (d, "size", json_object_new_int64 (j->copy.size));
+    json_object_object_add (d, "bytes_to_copy",
+                            json_object_new_int64 (j->copy.to_copy));
+    json_object_object_add (d, "bytes_copied",
+                            json_object_new_int64 (copied (j)));
+    json_object_object_add (d, "bytes_verified", json_object_new_int64
+                            (__atomic_load_n (&j->copy.verified,
+                                              __ATOMIC_RELAXED)));
+    json_object_object_add (d, "change_id",
+                            string_or_null (j->disk->change_id));
+    json_object_array_add (disks, d);
+  }
+  json_object_object_add (doc, "bytes_to_copy", json_object_new_int64 (to_copy));
+  json_object_object_add (doc, "bytes_copied", json_object_new_int64 (done));
+  json_object_object_add (doc, "disks", disks);
+  printf ("%s\n", json_object_to_json_string_ext (doc,
+                                                  JSON_C_TO_STRING_PRETTY |
+                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+  fflush (stdout);
+  json_object_put (doc);
+}

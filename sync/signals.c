@@ -1,0 +1,136 @@
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "messages.h"
+#include "signals.h"
+
+static volatile sig_atomic_t stop_signal;
+static int stop_pipe[2] = { -1, -1 };
+static bool cleaning_up;
+
+static void
+on_signal (int sig)
+{
+  int saved = errno;
+  char c = 0;
+
+  if (!stop_signal)
+    stop_signal = sig;
+  if (write (stop_pipe[1], &c, 1) == -1) {
+    /* Full pipe: it is readable already. */
+  }
+  errno = saved;
+}
+
+int
+sync_signals_install (void)
+{
+  static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+  struct sigaction sa;
+  size_t i;
+
+  if (pipe2 (stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+    sync_error ("pipe: %m");
+    return -1;
+  }
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset (&sa.sa_mask);
+  for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    if (sigaction (sigs[i], &sa, NULL) == -1) {
+      sync_error ("sigaction: %m");
+      return -1;
+    }
+  /* A closed output pipe is an error to report, not a way to die. */
+  signal (SIGPIPE, SIG_IGN);
+  return 0;
+}
+
+bool
+sync_stopping (void)
+{
+  return stop_signal != 0;
+}
+
+int
+sync_stop_fd (void)
+{
+  return stop_pipe[0];
+}
+
+int
+sync_stop_signal (void)
+{
+  return stop_signal;
+}
+
+void
+sync_signals_cleanup_phase (void)
+{
+  cleaning_up = true;
+}
+
+bool
+sync_cleaning_up (void)
+{
+  return cleaning_up;
+}
+
+static pthread_t watcher;
+static int unwatch_pipe[2] = { -1, -1 };
+static void (*watch_callback) (void);
+
+static void *
+watch (void *opaque)
+{
+  struct pollfd fds[2] = {
+    { .fd = stop_pipe[0], .events = POLLIN },
+    { .fd = unwatch_pipe[0], .events = POLLIN },
+  };
+
+  while (poll (fds, 2, -1) == -1 && errno == EINTR)
+    ;
+  if (fds[0].revents && !fds[1].revents)
+    watch_callback ();
+  return NULL;
+}
+
+int
+sync_signals_watch (void (*on_stop) (void))
+{
+  int err;
+
+  if (pipe2 (unwatch_pipe, O_CLOEXEC) == -1) {
+    sync_error ("pipe: %m");
+    return -1;
+  }
+  watch_callback = on_stop;
+  err = pthread_create (&watcher, NULL, watch, NULL);
+  if (err) {
+    errno = err;
+    sync_error ("pthread_create: %m");
+    close (unwatch_pipe[0]);
+    close (unwatch_pipe[1]);
+    unwatch_pipe[0] = unwatch_pipe[1] = -1;
+    return -1;
+  }
+  return 0;
+}
+
+void
+sync_signals_unwatch (void)
+{
+  if (unwatch_pipe[1] == -1)
+    return;
+  close (unwatch_pipe[1]);
+  pthread_join (watcher, NULL);
+  close (unwatch_pipe[0]);
+  unwatch_pipe[0] = unwatch_pipe[1] = -1;
+}
