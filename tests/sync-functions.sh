@@ -9,6 +9,31 @@ sync_tool=${VSPHERE_SYNC:-$abs_top_builddir/sync/vsphere-sync}
   echo "$0: vsphere-sync is not built: $sync_tool"
   exit 1
 }
+# SYNC_TEST_KEEP_GOING=1: report every failure and go on (to see all
+# of a test's failures in one run); the test still fails at its end
+# (sync_done).
+sync_failures=0
+if [ -n "${SYNC_TEST_KEEP_GOING:-}" ]; then
+  fail ()
+  {
+    echo "$0: FAIL (going on): $*" >&2
+    sync_failures=$((sync_failures + 1))
+    echo "$*" >> "${TMPDIR:-/tmp}/sync-test-failures.$$"
+    return 0
+  }
+fi
+# sync_done: the end of a test.
+sync_done ()
+{
+  local n=0
+  if [ -f "${TMPDIR:-/tmp}/sync-test-failures.$$" ]; then
+    n=$(wc -l < "${TMPDIR:-/tmp}/sync-test-failures.$$")
+    echo "$0: $n failures:" >&2
+    cat "${TMPDIR:-/tmp}/sync-test-failures.$$" >&2
+    rm -f "${TMPDIR:-/tmp}/sync-test-failures.$$"
+  fi
+  [ "$n" = 0 ] || exit 1
+}
 # Core dumps of killed children would only fill the disk.
 ulimit -c 0
 

@@ -136,3 +136,5 @@ sync_ok "room for the state again" --state "$state" -o "$VCSIM_DIR/out" -- "${pa
 same_image "room for the state again, disk 0" "$model0" "$VCSIM_DIR/out/$name-disk0.raw" raw
 same_image "room for the state again, disk 1" "$model1" "$VCSIM_DIR/out/$name-disk1.raw" raw
 echo "ok: no room for the state: the cycle fails, the state stays, the next cycle is exact"
+
+sync_done

@@ -153,7 +153,7 @@ echo "ok: --snapshot NAME and moref=REF copy that snapshot and keep it"
 # 5. --progress, and the password on no command line, during a slow copy.
 model_write "$vm" 0 "$model0" 0 $((6 << 20))
 vcsim_ctl POST "/knobs?bandwidth=1000000" >/dev/null
-"$sync_tool" --progress --connections 1 -o "$dir" -- "${params[@]}" \
+env -u VCSIM_PASSWORD "$sync_tool" --progress --connections 1 -o "$dir" -- "${params[@]}" \
   > "$VCSIM_DIR/slow.out" 2> "$VCSIM_DIR/slow.err" &
 pid=$!
 vcsim_on_exit "kill -9 $pid 2>/dev/null || true"
@@ -180,3 +180,5 @@ same_image "the slow cycle" "$model0" "$dir/$name-disk0.raw" raw
 [ "$(tr '\r' '\n' < "$VCSIM_DIR/slow.err" | grep -c '[0-9]')" -ge 3 ] ||
   fail "--progress printed no progress: $(cat "$VCSIM_DIR/slow.err")"
 echo "ok: --progress prints progress; the password is on no command line"
+
+sync_done

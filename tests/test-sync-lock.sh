@@ -141,3 +141,5 @@ done
 [ "$i" -le 10 ] || fail "the killed run's lock held $i s"
 same_image "after a SIGKILL" "$model" "$out" raw
 echo "ok: a killed run's lock goes with it ($i tries)"
+
+sync_done

@@ -259,3 +259,5 @@ for ((n = 0; n < ndisks; n++)); do
   done
 done
 echo "ok: every overlay holds its own cycle"
+
+sync_done

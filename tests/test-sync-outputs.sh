@@ -190,7 +190,7 @@ echo "ok: --full removes its own overlays only"
 # 5. Block devices, and symbolic links to them, written in place.
 if ! command -v losetup >/dev/null || [ "$(id -u)" != 0 ]; then
   echo "$0: block device outputs skipped: needs root and losetup"
-  exit 0
+  sync_done; exit 0
 fi
 # loop_device FILE SIZE: a loop device over a sparse FILE of SIZE bytes
 # filled with garbage; prints its name.
@@ -205,11 +205,11 @@ loop_device ()
 }
 dev0=$(loop_device "$VCSIM_DIR/lv0" $((7 << 20))) || {
   echo "$0: block device outputs skipped: losetup -f failed"
-  exit 0
+  sync_done; exit 0
 }
 dev1=$(loop_device "$VCSIM_DIR/lv1" $((4 << 20))) || {
   echo "$0: block device outputs skipped: losetup -f failed"
-  exit 0
+  sync_done; exit 0
 }
 ln -s "$dev1" "$VCSIM_DIR/vg-web01-data"
 mkdir blk
@@ -241,3 +241,5 @@ grep -q -- "$small" "$VCSIM_DIR/sync.err" || fail "the message does not name $sm
 [ "$(sha256sum < "$small")" = "$before" ] || fail "the too small block device was written"
 [ ! -e blk/small.json ] || fail "a state was written for the refused block device"
 check_no_snapshot DC0/vm/web01 "the refused block device"
+
+sync_done

@@ -201,3 +201,5 @@ cmp -s "$state" "$VCSIM_DIR/state.before" || fail "SIGKILL: the state changed"
 echo "ok: SIGKILL during the copy: the guardian removed the snapshot"
 next_cycle "SIGKILL during the copy"
 echo "ok: the cycle after a SIGKILL is exact"
+
+sync_done
