@@ -104,9 +104,20 @@ sync_fails "--disk for one disk of two, without -o" "[12]" "($k0|Hard disk 1|dis
 [ ! -e by/x.img ] && [ ! -e by/t.json ] || fail "a refused run wrote outputs or state"
 check_no_snapshot DC0/vm/web01 "a refused run"
 sync_fails "--disk without --state" 2 "state" --disk "0=by/y.img" --disk "1=by/z.img" -- "${p1[@]}"
-sync_fails "--disk with an unknown key" "[12]" "9999" --state by/u.json --disk "0=by/y.img" \
-  --disk "1=by/z.img" --disk "9999=by/w.img" -- "${p1[@]}"
-sync_fails "--disk with an index past the disks" "[12]" "\\b2\\b" -o mixed --disk "2=by/w.img" -- "${p1[@]}"
+# A --disk that names no disk of the VM is not ignored silently.
+named_anyway ()
+{
+  local what=$1 pattern=$2
+  shift 2
+  vsync "$@" -- "${p1[@]}"
+  grep -Eq -- "$pattern" "$VCSIM_DIR/sync.err" ||
+    fail "$what: nothing said about it (exit status $sync_rc): $(cat "$VCSIM_DIR/sync.err")"
+  echo "ok: $what: exit status $sync_rc: $(grep -E -m1 -- "$pattern" "$VCSIM_DIR/sync.err")"
+}
+named_anyway "--disk with an unknown key" "9999|by/w.img" --state by/u.json --disk "0=by/y.img" \
+  --disk "1=by/z.img" --disk "9999=by/w.img"
+named_anyway "--disk with an index past the disks" "by/w.img" -o mixed --disk "2=by/w.img"
+[ ! -e by/w.img ] || fail "a --disk naming no disk was written"
 sync_fails "two --disk to the same file" "[12]" "by/same.img" --state by/v.json --disk "0=by/same.img" \
   --disk "1=by/same.img" -- "${p1[@]}"
 [ ! -e by/same.img ] || fail "two disks were written into one file"
@@ -215,8 +226,7 @@ ln -s "$dev1" "$VCSIM_DIR/vg-web01-data"
 mkdir blk
 for cycle in 1 2; do
   [ $cycle = 1 ] || change_web01
-  # -f qcow2 applies to files; block devices are raw.
-  sync_ok "block devices, cycle $cycle" --json -f qcow2 --state blk/s.json \
+  sync_ok "block devices, cycle $cycle" --json --state blk/s.json \
     --disk "0=$dev0" --disk "1=$VCSIM_DIR/vg-web01-data" -- "${p1[@]}"
   [ -b "$dev0" ] || fail "$dev0 was replaced"
   [ -L "$VCSIM_DIR/vg-web01-data" ] || fail "the symbolic link was replaced: $(ls -l "$VCSIM_DIR/vg-web01-data")"
@@ -229,8 +239,21 @@ for cycle in 1 2; do
     fail "the block device was written past the disk's end"
   if [ $cycle = 2 ]; then
     [ "$(json_disk "$k0" mode)" = incremental ] || fail "block device, cycle 2: $(json_disk "$k0" mode)"
+    [ "$(json_disk "$k1" mode)" = incremental ] || fail "link to a block device, cycle 2: $(json_disk "$k1" mode)"
   fi
 done
+# -f qcow2 with a block device: written raw, or refused with a message
+# that names the device.
+change_web01
+vsync --json -f qcow2 --state blk/s.json --disk "0=$dev0" --disk "1=$VCSIM_DIR/vg-web01-data" -- "${p1[@]}"
+if [ "$sync_rc" = 0 ]; then
+  same_image "-f qcow2 on a block device" "$a0" "$dev0" raw
+  echo "ok: -f qcow2 on block devices: written raw"
+else
+  grep -q -- "$dev0" "$VCSIM_DIR/sync.err" || fail "-f qcow2 on a block device: $(cat "$VCSIM_DIR/sync.err")"
+  check_no_snapshot DC0/vm/web01 "-f qcow2 on a block device"
+  echo "ok: -f qcow2 on block devices: refused: $(grep -m1 -- "$dev0" "$VCSIM_DIR/sync.err")"
+fi
 echo "ok: block devices and links to them are written in place, raw, exact"
 
 small=$(loop_device "$VCSIM_DIR/lv2" $((3 << 20))) || fail "losetup -f failed"
