@@ -42,7 +42,7 @@ fill ()
   fi
 }
 
-name=full-fs-vm
+name=space-vm
 vm=DC0/vm/$name
 new_vm "$vm" >/dev/null
 # Disk 0: 8 MiB, 1 MiB of data; disk 1: 4 MiB of data.
@@ -56,7 +56,7 @@ keys[1]=$(add_disk "$vm" LocalDS_1 "$name/disk1" "$model1")
 params=($(server_params "$vm"))
 
 fs=$VCSIM_DIR/small
-small_fs "$fs" $((24 << 20))
+small_fs "$fs" $((40 << 20))
 sets=(raw qcow2 overlay)
 declare -A opts ext
 opts[raw]="-f raw"; ext[raw]=raw
@@ -95,10 +95,10 @@ fill "$fs" $((512 << 10))
 for s in "${sets[@]}"; do
   state=$fs/$s/$name.vsphere-sync.json
   cp "$state" "$VCSIM_DIR/state.before"
-  sync_fails "$s, destination full" 1 "[Nn]o space|ENOSPC|full" ${opts[$s]} --json -o "$fs/$s" -- "${params[@]}"
+  sync_fails "$s, destination full" 1 "[Nn]o space|ENOSPC|is full|disk full" ${opts[$s]} --json -o "$fs/$s" -- "${params[@]}"
   grep -Eq -- "$fs/$s|$name-disk0" "$VCSIM_DIR/sync.err" ||
     fail "$s: the message does not name the output: $(cat "$VCSIM_DIR/sync.err")"
-  jq -e '.result == "failed" and (.error | test("space|ENOSPC|full"; "i"))' "$VCSIM_DIR/sync.out" >/dev/null ||
+  jq -e '.result == "failed" and (.error | test("no space|ENOSPC|is full|disk full"; "i"))' "$VCSIM_DIR/sync.out" >/dev/null ||
     fail "$s: the --json summary: $(cat "$VCSIM_DIR/sync.out")"
   cmp -s "$state" "$VCSIM_DIR/state.before" || fail "$s: the state changed after a failed cycle"
   check_no_snapshot "$vm" "$s, destination full"
@@ -124,7 +124,7 @@ cp "$state" "$VCSIM_DIR/state.before"
 model_write "$vm" 0 "$model0" 0 300000
 model_write "$vm" 1 "$model1" $((2 << 20)) 300000
 fill "$sfs"
-sync_fails "no room for the state" 1 "[Nn]o space|ENOSPC|full" --json --state "$state" -o "$VCSIM_DIR/out" -- "${params[@]}"
+sync_fails "no room for the state" 1 "[Nn]o space|ENOSPC|is full|disk full" --json --state "$state" -o "$VCSIM_DIR/out" -- "${params[@]}"
 grep -q -- "$sfs" "$VCSIM_DIR/sync.err" || fail "the message does not name the state file: $(cat "$VCSIM_DIR/sync.err")"
 jq -e '.result == "failed"' "$VCSIM_DIR/sync.out" >/dev/null || fail "--json: $(cat "$VCSIM_DIR/sync.out")"
 cmp -s "$state" "$VCSIM_DIR/state.before" || fail "the state changed when it could not be written"
