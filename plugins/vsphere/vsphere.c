@@ -416,7 +416,7 @@ vsphere_extents (void *handle, uint32_t count, uint64_t offset,
 {
   struct handle *h = handle;
 
-  return vmdk_reader_extents (h->reader, count, offset, extents);
+  return vmdk_reader_extents (h->reader, count, offset, extents, NULL, NULL);
 }
 
 static int
