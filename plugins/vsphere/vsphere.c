@@ -512,8 +512,8 @@ vsphere_dump_plugin (void)
   printf ("vsphere_snapshot=name moref create\n");
   printf ("vsphere_snapshot_guardian=yes\n");
   printf ("vsphere_exports=all-disks\n");
-  printf ("vsphere_allocated_extents=yes\n");
   printf ("vsphere_export_names=path index label\n");
+  printf ("vsphere_allocated_extents=yes\n");
   printf ("vsphere_thumbprint=sha256 sha1\n");
 }
 
