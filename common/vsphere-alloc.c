@@ -15,7 +15,7 @@
  * another, and each answer usually covers much of the disk.
  */
 #define CACHED_PAGES 4
-/* Areas kept of one answer (16 bytes each): the answer for a badly
+/* Areas kept from one answer (16 bytes each): the answer for a badly
  * fragmented disk is cut short, and the rest asked for when needed.
  */
 #define MAX_AREAS 65536
@@ -47,6 +47,8 @@ vs_alloc_new (struct vs_session *s, const char *vm_ref,
 {
   struct vs_alloc *a;
 
+  if (!d->file)                 /* not on a datastore: never served */
+    return NULL;
   if (!snapshot_ref || !d->change_id) {
     nbdkit_debug ("%s: block status of its flat extents is all data: %s",
                   d->file, !snapshot_ref

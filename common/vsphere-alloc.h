@@ -18,7 +18,8 @@ struct nbdkit_extents;
 
 /* The allocated areas of disk D in snapshot SNAPSHOT_REF of VM VM_REF
  * (all of which must outlive them), or NULL if they cannot be had: no
- * snapshot, or no changeId on the disk (said with nbdkit_debug).
+ * snapshot, or no changeId on the disk (said with nbdkit_debug), or no
+ * datastore file.
  */
 struct vs_alloc *vs_alloc_new (struct vs_session *s, const char *vm_ref,
                                const char *snapshot_ref,
