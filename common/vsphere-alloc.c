@@ -10,6 +10,7 @@
 
 #include "vsphere-alloc.h"
 #include "vsphere-cbt.h"
+#include "vsphere-cbt-extents.h"
 
 /* Answers kept per disk: a copy tool's connections work near one
  * another, and each answer usually covers much of the disk.

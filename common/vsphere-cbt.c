@@ -252,35 +252,6 @@ vs_changes_find (const struct vs_changes *c, uint64_t offset)
   return lo;
 }
 
-int
-vs_changes_extents (const struct vs_changes *c, uint64_t offset,
-                    uint64_t end, struct nbdkit_extents *extents)
-{
-  size_t i = vs_changes_find (c, offset);
-
-  while (offset < end) {
-    const struct vs_area *a = i < c->n ? &c->area[i] : NULL;
-    uint64_t n;
-    uint32_t type;
-
-    if (a && offset >= a->start) {
-      n = a->start + a->length - offset;
-      type = 0;
-      i++;
-    }
-    else {
-      n = (a ? a->start : end) - offset;
-      type = NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO;
-    }
-    if (n > end - offset)
-      n = end - offset;
-    if (nbdkit_add_extent (extents, offset, n, type) == -1)
-      return -1;
-    offset += n;
-  }
-  return 0;
-}
-
 size_t
 vs_change_id_uuid_len (const char *change_id)
 {

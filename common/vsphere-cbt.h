@@ -71,12 +71,6 @@ int vs_changes_splice (const struct vs_changes *below,
 /* Index of the first area ending after OFFSET (c->n if none). */
 size_t vs_changes_find (const struct vs_changes *c, uint64_t offset);
 
-/* Block status of [OFFSET, END): the areas of C are data, the rest
- * holes that read as zeros.
- */
-struct nbdkit_extents;
-int vs_changes_extents (const struct vs_changes *c, uint64_t offset,
-                        uint64_t end, struct nbdkit_extents *extents);
 
 /* The "<uuid>" part of "<uuid>/<sequence>", as its length, or 0 if
  * CHANGE_ID is not of that form.

@@ -21,6 +21,7 @@
 #include <nbdkit-filter.h>
 
 #include "vsphere-cbt.h"
+#include "vsphere-cbt-extents.h"
 #include "vsphere-debug.h"
 #include "vsphere-link.h"
 #include "vsphere-server.h"
