@@ -348,8 +348,9 @@ find_extent (const struct layer *l, uint64_t offset)
  * reads and block status are this walk with a different action.
  */
 struct walk {
+  /* FLAT: the bytes of a flat extent, as opposed to a sparse one's. */
   int (*data) (struct walk *w, const struct vmdk_file *f, uint64_t file_offset,
-               uint64_t offset, uint64_t length);
+               uint64_t offset, uint64_t length, bool flat);
   int (*zero) (struct walk *w, uint64_t offset, uint64_t length);
 };
 
@@ -373,14 +374,14 @@ walk_layer (struct vmdk_chain *c, unsigned li, struct walk *w,
       break;
     case VMDK_EXTENT_FLAT:
     case VMDK_EXTENT_VMFS:
-      r = w->data (w, &x->file, x->file_offset + in, offset, n);
+      r = w->data (w, &x->file, x->file_offset + in, offset, n, true);
       break;
     default:
       if (vmdk_sparse_map (x->sparse, in, n, &run) == -1)
         return -1;
       n = run.length;
       r = run.kind == VMDK_RUN_DATA
-        ? w->data (w, &x->file, run.file_offset, offset, n)
+        ? w->data (w, &x->file, run.file_offset, offset, n, false)
         : run.kind == VMDK_RUN_ZERO ? w->zero (w, offset, n)
         : walk_layer (c, li + 1, w, offset, n);
     }
@@ -400,7 +401,7 @@ struct read_walk {
 
 static int
 read_data (struct walk *w, const struct vmdk_file *f, uint64_t file_offset,
-           uint64_t offset, uint64_t length)
+           uint64_t offset, uint64_t length, bool flat)
 {
   struct read_walk *rw = (struct read_walk *) w;
 
@@ -434,11 +435,12 @@ struct status_walk {
 
 static int
 status_data (struct walk *w, const struct vmdk_file *f, uint64_t file_offset,
-             uint64_t offset, uint64_t length)
+             uint64_t offset, uint64_t length, bool flat)
 {
   struct status_walk *sw = (struct status_walk *) w;
 
-  return sw->add (sw->opaque, offset, length, false);
+  return sw->add (sw->opaque, offset, length,
+                  flat ? VMDK_STATUS_FLAT : VMDK_STATUS_DATA);
 }
 
 static int
@@ -446,7 +448,7 @@ status_zero (struct walk *w, uint64_t offset, uint64_t length)
 {
   struct status_walk *sw = (struct status_walk *) w;
 
-  return sw->add (sw->opaque, offset, length, true);
+  return sw->add (sw->opaque, offset, length, VMDK_STATUS_ZERO);
 }
 
 int

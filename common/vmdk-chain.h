@@ -42,12 +42,21 @@ unsigned vmdk_chain_depth (const struct vmdk_chain *c);
 int vmdk_chain_pread (struct vmdk_chain *c, void *buf, uint32_t count,
                       uint64_t offset);
 
+/* What a run of the disk holds, as far as the VMDK layers tell. */
+enum vmdk_status {
+  VMDK_STATUS_DATA,             /* grains of a sparse layer */
+  VMDK_STATUS_FLAT,             /* bytes of a flat extent (FLAT, VMFS):
+                                   written or never, the layer cannot say */
+  VMDK_STATUS_ZERO,             /* zeros */
+};
+
 /* Report what the chain knows of [OFFSET, OFFSET+COUNT): runs of data
- * (some layer has data there) and of zeros (a layer says zero, or no
- * layer has data).  ADD is called for consecutive runs.
+ * (some layer has data there), saying which kind of layer, and of
+ * zeros (a layer says zero, or no layer has data).  ADD is called for
+ * consecutive runs.
  */
 typedef int (*vmdk_chain_add_run) (void *opaque, uint64_t offset,
-                                   uint64_t length, bool zero);
+                                   uint64_t length, enum vmdk_status status);
 int vmdk_chain_extents (struct vmdk_chain *c, uint32_t count, uint64_t offset,
                         vmdk_chain_add_run add, void *opaque);
 

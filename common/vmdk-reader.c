@@ -171,17 +171,31 @@ vmdk_reader_pread (struct vmdk_reader *r, void *buf, uint32_t count,
   return vmdk_chain_pread (r->chain, buf, count, offset);
 }
 
+struct status {
+  struct nbdkit_extents *extents;
+  vmdk_flat_extents *flat;
+  void *flat_opaque;
+};
+
 static int
-add_extent (void *opaque, uint64_t offset, uint64_t length, bool zero)
+add_extent (void *opaque, uint64_t offset, uint64_t length,
+            enum vmdk_status status)
 {
-  return nbdkit_add_extent (opaque, offset, length,
-                            zero ? NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO
-                            : 0);
+  struct status *st = opaque;
+
+  if (status == VMDK_STATUS_FLAT && st->flat)
+    return st->flat (st->flat_opaque, offset, length, st->extents);
+  return nbdkit_add_extent (st->extents, offset, length,
+                            status == VMDK_STATUS_ZERO
+                            ? NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO : 0);
 }
 
 int
 vmdk_reader_extents (struct vmdk_reader *r, uint32_t count, uint64_t offset,
-                     struct nbdkit_extents *extents)
+                     struct nbdkit_extents *extents,
+                     vmdk_flat_extents *flat, void *flat_opaque)
 {
-  return vmdk_chain_extents (r->chain, count, offset, add_extent, extents);
+  struct status st = { extents, flat, flat_opaque };
+
+  return vmdk_chain_extents (r->chain, count, offset, add_extent, &st);
 }

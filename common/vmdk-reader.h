@@ -37,8 +37,20 @@ int64_t vmdk_reader_size (const struct vmdk_reader *r);
 int vmdk_reader_pread (struct vmdk_reader *r, void *buf, uint32_t count,
                        uint64_t offset);
 
-/* Data where some layer has data; holes that read as zeros elsewhere. */
+/* Block status of the bytes of flat extents, [OFFSET, OFFSET+LENGTH)
+ * of the disk, which the VMDK layers cannot tell written from never
+ * written: add their extents to EXTENTS.
+ */
+typedef int vmdk_flat_extents (void *opaque, uint64_t offset,
+                               uint64_t length,
+                               struct nbdkit_extents *extents);
+
+/* Data where some layer has data; holes that read as zeros elsewhere.
+ * FLAT, if not NULL, tells more of the bytes of flat extents, which are
+ * otherwise data.
+ */
 int vmdk_reader_extents (struct vmdk_reader *r, uint32_t count,
-                         uint64_t offset, struct nbdkit_extents *extents);
+                         uint64_t offset, struct nbdkit_extents *extents,
+                         vmdk_flat_extents *flat, void *flat_opaque);
 
 #endif /* VMDK_READER_H */

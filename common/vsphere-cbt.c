@@ -48,28 +48,30 @@ explain_fault (const struct vs_cbt_query *q, const struct vs_fault *f)
                   q->disk_name, f->type, f->message);
 }
 
-/* Add one page's areas; PAGE_START and PAGE_LEN are what the server
- * says it covered.
+/* Add one page's areas, at most MAX_AREAS in OUT (0: no limit); a page
+ * with more is cut short after the last area kept.
  */
 static int
-add_page (const struct vs_cbt_query *q, xmlNodePtr rv, uint64_t page_start,
-          uint64_t page_len, struct vs_changes *out)
+add_page (xmlNodePtr rv, size_t max_areas, struct vs_changes *out,
+          struct vs_cbt_page *page)
 {
   xmlNodePtr a;
-  uint64_t last_end = page_start;
+  uint64_t last_end = page->start;
 
   for (a = vs_xml_child (rv, "changedArea"); a; a = vs_xml_next_same (a)) {
     int64_t start, length;
 
+    if (max_areas > 0 && out->n >= max_areas && last_end > page->start) {
+      page->length = last_end - page->start;
+      break;
+    }
     if (vs_xml_child_int64 (a, "start", &start) == -1 ||
         vs_xml_child_int64 (a, "length", &length) == -1 ||
         start < 0 || length <= 0 ||
         (uint64_t) start < last_end ||
-        (uint64_t) start + length > page_start + page_len) {
-      nbdkit_error ("%s: QueryChangedDiskAreas returned an area outside "
-                    "its page, overlapping or out of order (page %" PRIu64
-                    "+%" PRIu64 "); refusing to trust it",
-                    q->disk_name, page_start, page_len);
+        (uint64_t) start + length > page->start + page->length) {
+      page->untrusted = "returned an area outside its page, overlapping or "
+        "out of order";
       return -1;
     }
     if (append (out, start, length) == -1)
@@ -80,63 +82,79 @@ add_page (const struct vs_cbt_query *q, xmlNodePtr rv, uint64_t page_start,
 }
 
 int
-vs_cbt_query (struct vs_session *s, const struct vs_cbt_query *q,
-              struct vs_changes *out)
+vs_cbt_query_page (struct vs_session *s, const struct vs_cbt_query *q,
+                   uint64_t offset, size_t max_areas, struct vs_changes *out,
+                   struct vs_cbt_page *page)
 {
   char *cid = vs_xml_escape (q->change_id);
   char *snap = vs_xml_escape (q->snapshot_ref);
+  char *args = NULL;
+  xmlDocPtr doc = NULL;
+  xmlNodePtr rv;
+  int64_t start, length;
+  int r = -1;
+
+  memset (page, 0, sizeof *page);
+  if (!cid || !snap ||
+      asprintf (&args, "<snapshot type=\"VirtualMachineSnapshot\">%s"
+                "</snapshot><deviceKey>%d</deviceKey>"
+                "<startOffset>%" PRIu64 "</startOffset>"
+                "<changeId>%s</changeId>",
+                snap, q->device_key, offset, cid) == -1) {
+    args = NULL;
+    nbdkit_error ("out of memory");
+    goto out;
+  }
+  doc = vs_soap_call (s, "QueryChangedDiskAreas", "VirtualMachine",
+                      q->vm_ref, args, &page->fault);
+  if (!doc)
+    goto out;
+  rv = vs_xml_child (vs_soap_result (doc), "returnval");
+  if (vs_xml_child_int64 (rv, "startOffset", &start) == -1 ||
+      vs_xml_child_int64 (rv, "length", &length) == -1 ||
+      (uint64_t) start != offset || length <= 0 ||
+      (uint64_t) length > q->capacity - offset) {
+    page->untrusted = "answered a page that does not start at the offset "
+      "asked for or runs past the end of the disk";
+    goto out;
+  }
+  page->start = start;
+  page->length = length;
+  r = add_page (rv, max_areas, out, page);
+
+ out:
+  xmlFreeDoc (doc);
+  free (args);
+  free (cid);
+  free (snap);
+  return r;
+}
+
+int
+vs_cbt_query (struct vs_session *s, const struct vs_cbt_query *q,
+              struct vs_changes *out)
+{
   uint64_t offset = 0;
   unsigned pages = 0;
   /* Each page advances, but a server could make them tiny. */
   time_t deadline = time (NULL) + vs_server_task_timeout (vs_session_server (s));
 
   memset (out, 0, sizeof *out);
-  if (!cid || !snap) {
-    nbdkit_error ("out of memory");
-    goto fail;
-  }
   while (offset < q->capacity) {
-    struct vs_fault f = { NULL, NULL };
-    char *args = NULL;
-    xmlDocPtr doc;
-    xmlNodePtr rv;
-    int64_t start, length;
-    int r;
+    struct vs_cbt_page page;
 
-    if (asprintf (&args, "<snapshot type=\"VirtualMachineSnapshot\">%s"
-                  "</snapshot><deviceKey>%d</deviceKey>"
-                  "<startOffset>%" PRIu64 "</startOffset>"
-                  "<changeId>%s</changeId>",
-                  snap, q->device_key, offset, cid) == -1) {
-      nbdkit_error ("out of memory");
+    if (vs_cbt_query_page (s, q, offset, 0, out, &page) == -1) {
+      if (page.fault.type)
+        explain_fault (q, &page.fault);
+      else if (page.untrusted)
+        nbdkit_error ("%s: QueryChangedDiskAreas %s (offset %" PRIu64
+                      " of the %" PRIu64 "-byte disk); refusing to trust "
+                      "it", q->disk_name, page.untrusted, offset,
+                      q->capacity);
+      vs_fault_free (&page.fault);
       goto fail;
     }
-    doc = vs_soap_call (s, "QueryChangedDiskAreas", "VirtualMachine",
-                        q->vm_ref, args, &f);
-    free (args);
-    if (!doc) {
-      if (f.type)
-        explain_fault (q, &f);
-      vs_fault_free (&f);
-      goto fail;
-    }
-    rv = vs_xml_child (vs_soap_result (doc), "returnval");
-    if (vs_xml_child_int64 (rv, "startOffset", &start) == -1 ||
-        vs_xml_child_int64 (rv, "length", &length) == -1 ||
-        (uint64_t) start != offset || length <= 0 ||
-        (uint64_t) length > q->capacity - offset) {
-      nbdkit_error ("%s: QueryChangedDiskAreas answered for offset %"
-                    PRIu64 " a page that does not start there or runs past "
-                    "the end of the %" PRIu64 "-byte disk; refusing to "
-                    "trust it", q->disk_name, offset, q->capacity);
-      xmlFreeDoc (doc);
-      goto fail;
-    }
-    r = add_page (q, rv, offset, length, out);
-    xmlFreeDoc (doc);
-    if (r == -1)
-      goto fail;
-    offset += length;
+    offset += page.length;
     pages++;
     if (offset < q->capacity && time (NULL) > deadline) {
       nbdkit_error ("%s: QueryChangedDiskAreas covered only %" PRIu64 " of "
@@ -149,13 +167,9 @@ vs_cbt_query (struct vs_session *s, const struct vs_cbt_query *q,
   nbdkit_debug ("%s: %" PRIu64 " changed bytes in %zu areas since %s "
                 "(%u pages)", q->disk_name, out->bytes, out->n, q->change_id,
                 pages);
-  free (cid);
-  free (snap);
   return 0;
 
  fail:
-  free (cid);
-  free (snap);
   vs_changes_free (out);
   return -1;
 }

@@ -35,6 +35,24 @@ struct vs_cbt_query {
 int vs_cbt_query (struct vs_session *s, const struct vs_cbt_query *q,
                   struct vs_changes *out);
 
+/* One answer of QueryChangedDiskAreas. */
+struct vs_cbt_page {
+  uint64_t start, length;       /* the part of the disk it covers */
+  struct vs_fault fault;        /* vCenter's fault, if it sent one */
+  const char *untrusted;        /* why the answer cannot be trusted */
+};
+
+/* Ask for the one page of Q that starts at OFFSET and append its areas
+ * to OUT.  With MAX_AREAS not 0, a page that would leave OUT holding
+ * more areas is cut short after the last one kept, so that memory stays
+ * bounded whatever the answer.  Returns -1 with PAGE->fault or
+ * PAGE->untrusted set (not reported; free the fault), or with neither
+ * (a transport error or out of memory, reported).
+ */
+int vs_cbt_query_page (struct vs_session *s, const struct vs_cbt_query *q,
+                       uint64_t offset, size_t max_areas,
+                       struct vs_changes *out, struct vs_cbt_page *page);
+
 /* Widen every area to ALIGN boundaries (clipped to SIZE), merging
  * areas that then touch.  CBT may over-report but never under-report,
  * so this stays correct while making every extent whole blocks.
@@ -52,6 +70,7 @@ int vs_changes_splice (const struct vs_changes *below,
 
 /* Index of the first area ending after OFFSET (c->n if none). */
 size_t vs_changes_find (const struct vs_changes *c, uint64_t offset);
+
 
 /* The "<uuid>" part of "<uuid>/<sequence>", as its length, or 0 if
  * CHANGE_ID is not of that form.

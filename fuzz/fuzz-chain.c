@@ -41,7 +41,8 @@ mem_close (void *opaque, struct vmdk_file *f)
 }
 
 static int
-check_run (void *opaque, uint64_t offset, uint64_t length, bool zero)
+check_run (void *opaque, uint64_t offset, uint64_t length,
+           enum vmdk_status status)
 {
   uint64_t *next = opaque;
 

@@ -320,15 +320,22 @@ sync_plan_make (const struct sync_options *o, const char *vm_name,
     if (plan_disk (o, vm_name, &disks->disk[i], i, st, &plan->job[i]) == -1)
       return -1;
   }
+  plan->removed = calloc (st->n ? st->n : 1, sizeof *plan->removed);
+  if (!plan->removed) {
+    sync_error ("calloc: %m");
+    return -1;
+  }
   for (k = 0; k < st->n; k++) {
     bool present = false;
 
     for (i = 0; i < disks->n; i++)
       present |= disks->disk[i].key == st->disk[k].key;
-    if (!present)
-      sync_info ("disk \"%s\" (key %d) was removed from the VM: it is "
-                 "dropped from the state, and its output %s is left alone",
-                 st->disk[k].label, st->disk[k].key, st->disk[k].output);
+    if (present)
+      continue;
+    sync_info ("disk \"%s\" (key %d) was removed from the VM: it is "
+               "dropped from the state, and its output %s is left alone",
+               st->disk[k].label, st->disk[k].key, st->disk[k].output);
+    plan->removed[plan->n_removed++] = &st->disk[k];
   }
   return check_distinct (plan);
 }
@@ -345,6 +352,8 @@ sync_plan_free (struct sync_plan *plan)
     free (plan->job[i].out.overlay);
   }
   free (plan->job);
+  free (plan->removed);
   plan->job = NULL;
-  plan->n = 0;
+  plan->removed = NULL;
+  plan->n = plan->n_removed = 0;
 }

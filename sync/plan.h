@@ -32,6 +32,9 @@ struct sync_job {
 struct sync_plan {
   struct sync_job *job;
   size_t n;
+  /* Disks of the state that the snapshot no longer has. */
+  const struct sync_state_disk **removed;
+  size_t n_removed;
 };
 
 /* Plan the cycle of the snapshot's DISKS of VM_NAME against the state

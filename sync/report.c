@@ -93,6 +93,7 @@ sync_report_json (const struct sync_plan *plan,
   json_object *doc = json_object_new_object ();
   json_object *vm = json_object_new_object ();
   json_object *disks = json_object_new_array ();
+  json_object *removed = json_object_new_array ();
   uint64_t to_copy = 0, done = 0;
   size_t i;
 
@@ -138,6 +139,16 @@ sync_report_json (const struct sync_plan *plan,
   json_object_object_add (doc, "bytes_to_copy", json_object_new_int64 (to_copy));
   json_object_object_add (doc, "bytes_copied", json_object_new_int64 (done));
   json_object_object_add (doc, "disks", disks);
+  for (i = 0; plan && i < plan->n_removed; i++) {
+    const struct sync_state_disk *r = plan->removed[i];
+    json_object *d = json_object_new_object ();
+
+    json_object_object_add (d, "key", json_object_new_int (r->key));
+    json_object_object_add (d, "label", json_object_new_string (r->label));
+    json_object_object_add (d, "output", json_object_new_string (r->output));
+    json_object_array_add (removed, d);
+  }
+  json_object_object_add (doc, "removed", removed);
   printf ("%s\n", json_object_to_json_string_ext (doc,
                                                   JSON_C_TO_STRING_PRETTY |
                                                   JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -49,6 +49,12 @@ cmp "$img" "$(vcsim_ctl GET "/disk/file?vm=$vmq&disk=0&snapshot=s1")" || fail "s
 cmp "$VCSIM_DIR/expect" "$(vcsim_ctl GET "/disk/file?vm=$vmq&disk=0")" || fail "current file lacks the write"
 curl -sSf "$VCSIM_CONTROL/disk/image?vm=$vmq&disk=0" | cmp "$VCSIM_DIR/expect" - || fail "/disk/image"
 curl -sSf "$VCSIM_CONTROL/disk/image?vm=$vmq&disk=0&snapshot=s1" | cmp "$img" - || fail "/disk/image of s1"
+curl -sSf "$VCSIM_CONTROL/disk/image?vm=$vmq&disk=0&offset=1000000&length=100000" |
+  cmp <(tail -c +1000001 "$VCSIM_DIR/expect" | head -c 100000) - || fail "/disk/image of a range"
+curl -sSf "$VCSIM_CONTROL/disk/image?vm=$vmq&disk=0&offset=2000000" |
+  cmp <(tail -c +2000001 "$VCSIM_DIR/expect") - || fail "/disk/image to the end"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$VCSIM_CONTROL/disk/image?vm=$vmq&disk=0&offset=2000000&length=97153")" = 400 ] ||
+  fail "/disk/image past the end"
 q=$(folder_query DC0 LocalDS_1)
 folder_get sv/d-flat.vmdk "$q" -o "$VCSIM_DIR/got" >/dev/null
 cmp "$img" "$VCSIM_DIR/got" || fail "s1's file over /folder changed"

@@ -58,6 +58,7 @@ echo "ok: nbdinfo"
 nbdkit "$NBDKIT_VSPHERE_PLUGIN" --dump-plugin > "$VCSIM_DIR/dump"
 grep -q '^thread_model=parallel$' "$VCSIM_DIR/dump" || fail "not parallel: $(cat "$VCSIM_DIR/dump")"
 grep -q '^vsphere_extent_types=FLAT VMFS ZERO SPARSE VMFSSPARSE SESPARSE$' "$VCSIM_DIR/dump" || fail "--dump-plugin lacks the extent types"
-grep -q '^vsphere_vm_lookup=path moref uuid instance-uuid name$' "$VCSIM_DIR/dump" ||
+grep -q '^vsphere_vm_lookup=path moref uuid instance-uuid name$' "$VCSIM_DIR/dump" &&
+  grep -q '^vsphere_allocated_extents=yes$' "$VCSIM_DIR/dump" ||
   fail "--dump-plugin lacks the features: $(cat "$VCSIM_DIR/dump")"
 echo "ok: --dump-plugin"

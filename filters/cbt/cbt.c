@@ -21,6 +21,7 @@
 #include <nbdkit-filter.h>
 
 #include "vsphere-cbt.h"
+#include "vsphere-cbt-extents.h"
 #include "vsphere-debug.h"
 #include "vsphere-link.h"
 #include "vsphere-server.h"
@@ -579,29 +580,11 @@ cbt_extents (nbdkit_next *next, void *handle, uint32_t count, uint64_t offset,
              uint32_t flags, struct nbdkit_extents *extents, int *err)
 {
   const struct disk_changes *dc = handle;
-  const struct vs_changes *changes = &dc->changes;
-  uint64_t end = offset + count;
-  size_t i = vs_changes_find (changes, offset);
 
-  while (offset < end) {
-    const struct vs_area *a = i < changes->n ? &changes->area[i] : NULL;
-    uint64_t n;
-    uint32_t type;
-
-    if (a && offset >= a->start) {
-      n = a->start + a->length - offset;
-      type = 0;
-      i++;
-    }
-    else {
-      n = (a ? a->start : dc->size) - offset;
-      type = NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO;
-    }
-    if (nbdkit_add_extent (extents, offset, n, type) == -1) {
-      *err = errno;
-      return -1;
-    }
-    offset += n;
+  if (vs_changes_extents (&dc->changes, offset, offset + count,
+                          extents) == -1) {
+    *err = errno;
+    return -1;
   }
   return 0;
 }

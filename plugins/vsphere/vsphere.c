@@ -15,6 +15,7 @@
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
+#include "vsphere-alloc.h"
 #include "vsphere-datastores.h"
 #include "vsphere-debug.h"
 #include "vsphere-exports.h"
@@ -43,17 +44,20 @@ static struct vs_target_config target_config;
 static unsigned connections = DEFAULT_CONNECTIONS;
 static enum vs_stale_policy stale_policy = VS_STALE_REPORT;
 static const char *export_pattern;      /* export=, or NULL */
+static bool allocated_extents = true;   /* allocated-extents= */
 
 static struct vs_session *session;
 static struct vs_target target;
 static struct vs_http_pool *pool;
 static struct vs_exports *exports;
+static struct vs_alloc **allocs;        /* by disk index, or NULL */
 static struct vs_temp_snapshot created;  /* snapshot=create: ours */
 
 /* A connection's export: one disk of the VM. */
 struct handle {
   const struct vs_disk *disk;
   struct vmdk_reader *reader;
+  struct vs_alloc *alloc;       /* NULL: flat extents are all data */
 };
 
 static void
@@ -72,6 +76,12 @@ vsphere_load (void)
 static void
 release_all (void)
 {
+  size_t i;
+
+  for (i = 0; allocs && i < target.disks.n; i++)
+    vs_alloc_free (allocs[i]);
+  free (allocs);
+  allocs = NULL;
   vs_exports_free (exports);
   exports = NULL;
   vs_http_pool_free (pool);
@@ -118,6 +128,12 @@ vsphere_config (const char *key, const char *value)
     export_pattern = value;
     return 0;
   }
+  if (strcmp (key, "allocated-extents") == 0) {
+    if ((r = nbdkit_parse_bool (value)) == -1)
+      return -1;
+    allocated_extents = r;
+    return 0;
+  }
   if (strncmp (key, "cbt-", 4) == 0)
     nbdkit_error ("%s= is a parameter of the cbt filter: add --filter=cbt "
                   "(see nbdkit-cbt-filter(1))", key);
@@ -142,6 +158,8 @@ vsphere_config_complete (void)
   "connections=<N>         HTTPS connections to the datastore (default 8).\n" \
   "export=<WILDCARD>       Only the disks whose datastore path matches\n" \
   "                        may be opened as exports.\n" \
+  "allocated-extents=false Block status of thin disks without asking\n" \
+  "                        vSphere for their allocated areas.\n" \
   "remove-stale-snapshots=true|all\n" \
   "                        With snapshot=create, remove temporary snapshots\n" \
   "                        that dead runs left on the VM."
@@ -220,6 +238,23 @@ datastore_for_volume (void *opaque, const char *volume)
   return vs_datastore_for_volume (session, target.vm_ref, volume);
 }
 
+/* Each disk's allocated areas, asked for only when block status is. */
+static int
+open_allocs (void)
+{
+  size_t i;
+
+  allocs = calloc (target.disks.n, sizeof *allocs);
+  if (!allocs) {
+    nbdkit_error ("calloc: %m");
+    return -1;
+  }
+  for (i = 0; i < target.disks.n; i++)
+    allocs[i] = vs_alloc_new (session, target.vm_ref, target.snapshot_ref,
+                              &target.disks.disk[i]);
+  return 0;
+}
+
 static int
 vsphere_get_ready (void)
 {
@@ -247,7 +282,8 @@ vsphere_get_ready (void)
   exports = vs_exports_new (&target.disks, target.disk, export_pattern, pool,
                             &loc, target.vm_name);
   /* The default disk is opened now, so that its errors show at start. */
-  if (!exports || !vs_exports_reader (exports, target.disk))
+  if (!exports || !vs_exports_reader (exports, target.disk) ||
+      (allocated_extents && open_allocs () == -1))
     goto fail;
   if (!target.snapshot_ref && target.powered_on)
     fprintf (stderr, "nbdkit: vsphere: warning: VM %s is powered on and "
@@ -301,6 +337,7 @@ vsphere_open (int readonly)
     return NULL;
   }
   h->disk = d;
+  h->alloc = allocs ? allocs[d - target.disks.disk] : NULL;
   h->reader = vs_exports_reader (exports, d);
   if (!h->reader) {
     free (h);
@@ -344,7 +381,8 @@ vsphere_extents (void *handle, uint32_t count, uint64_t offset,
 {
   struct handle *h = handle;
 
-  return vmdk_reader_extents (h->reader, count, offset, extents);
+  return vmdk_reader_extents (h->reader, count, offset, extents,
+                              h->alloc ? vs_alloc_extents : NULL, h->alloc);
 }
 
 static int
@@ -403,6 +441,7 @@ vsphere_dump_plugin (void)
   printf ("vsphere_snapshot_guardian=yes\n");
   printf ("vsphere_exports=all-disks\n");
   printf ("vsphere_export_names=path index label\n");
+  printf ("vsphere_allocated_extents=yes\n");
   printf ("vsphere_thumbprint=sha256 sha1\n");
 }
 

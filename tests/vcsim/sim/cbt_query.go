@@ -5,7 +5,6 @@ package simulator
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -131,34 +130,4 @@ func blockExtents(blocks []int64, start, end int64) []types.DiskChangeExtent {
 		}
 	}
 	return out
-}
-
-// allocatedBlocks lists the non-zero 64 KiB blocks of file meeting [start, end).
-func allocatedBlocks(file string, start, end int64) ([]int64, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	buf := make([]byte, cbtBlock)
-	var blocks []int64
-	off := start &^ (cbtBlock - 1)
-	for off < end {
-		data, err := f.Seek(off, seekData)
-		if err != nil || data >= end {
-			break // no data left in range
-		}
-		hole, err := f.Seek(data, seekHole)
-		if err != nil {
-			return nil, err
-		}
-		for blk := data / cbtBlock; blk*cbtBlock < hole && blk*cbtBlock < end; blk++ {
-			n, _ := f.ReadAt(buf, blk*cbtBlock)
-			if !allZero(buf[:n]) {
-				blocks = append(blocks, blk)
-			}
-		}
-		off = (hole + cbtBlock - 1) &^ (cbtBlock - 1)
-	}
-	return blocks, nil
 }

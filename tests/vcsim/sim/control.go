@@ -299,7 +299,8 @@ func (h *harness) ctlDiskFile(vm *VirtualMachine, r *http.Request) (string, erro
 	return file + "\n", nil
 }
 
-// ctlDiskImage streams the whole raw disk as composed from its chain.
+// ctlDiskImage streams the raw disk as composed from its chain: all of
+// it, or length= bytes from offset=.
 func (h *harness) ctlDiskImage(w http.ResponseWriter, r *http.Request) {
 	fail := func(err error) {
 		code := http.StatusInternalServerError
@@ -335,23 +336,39 @@ func (h *harness) ctlDiskImage(w http.ResponseWriter, r *http.Request) {
 	if size == 0 {
 		size = disk.CapacityInKB * 1024
 	}
+	start, err := intParam(r, "offset", 0)
+	if err == nil && (start < 0 || start > size) {
+		err = badRequest("offset=%d is outside the %d-byte disk", start, size)
+	}
+	var length int64
+	if err == nil {
+		length, err = intParam(r, "length", size-start)
+	}
+	if err == nil && (length < 0 || length > size-start) {
+		err = badRequest("length=%d runs past the end of the %d-byte disk", length, size)
+	}
+	if err != nil {
+		fail(err)
+		return
+	}
+	end := start + length
 	buf := make([]byte, 1<<20)
-	for off := int64(0); off < size; off += int64(len(buf)) {
+	for off := start; off < end; off += int64(len(buf)) {
 		n := int64(len(buf))
-		if n > size-off {
-			n = size - off
+		if n > end-off {
+			n = end - off
 		}
 		if err := c.ReadAt(buf[:n], off); err != nil {
-			if off == 0 {
+			if off == start {
 				fail(err)
 			} else {
 				log.Printf("control /disk/image %s: %v", desc, err) // the short body tells
 			}
 			return
 		}
-		if off == 0 {
+		if off == start {
 			w.Header().Set("Content-Type", "application/octet-stream")
-			w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+			w.Header().Set("Content-Length", strconv.FormatInt(length, 10))
 		}
 		if _, err := w.Write(buf[:n]); err != nil {
 			return

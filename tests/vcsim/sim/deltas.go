@@ -9,12 +9,14 @@ package simulator
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -498,68 +500,89 @@ func (l *layer) ReadAt(p []byte, off int64) error {
 	return nil
 }
 
-// mayHoldData is false only when [off, off+n) surely reads as zeros
-// without looking at the bytes (unallocated or zero grains all the way).
-func (l *layer) mayHoldData(off, n int64) (bool, error) {
-	end := off + n
+// nextData is the first offset in [off, end) where a layer of the chain
+// holds data, or end: holes of flat files are skipped with SEEK_DATA,
+// unallocated grain tables and zero grains without reading them, so that
+// a few grains of a 4 TiB chain are found at once.
+func (l *layer) nextData(off, end int64) (int64, error) {
 	if end > l.capacity {
 		end = l.capacity
 	}
-	for off < end {
-		if l.kind == "flat" {
-			d, err := l.f.Seek(off, seekData)
-			return err == nil && d < end, nil
+	if l.kind == "flat" {
+		d, err := l.f.Seek(off, seekData)
+		switch {
+		case errors.Is(err, syscall.ENXIO) || (err == nil && d >= end):
+			return end, nil // no data left before end
+		case err != nil:
+			return 0, err
 		}
+		return d, nil
+	}
+	for off < end {
 		g := off / l.grain
 		st, _, run, err := l.lookup(g)
 		if err != nil {
-			return false, err
+			return 0, err
 		}
-		next := g*l.grain + run
-		if next > end {
-			next = end
-		}
+		next := min64(g*l.grain+run, end)
 		switch st {
 		case grainData:
-			return true, nil
+			return off, nil
 		case grainUnalloc:
+			// The parent answers once for all the unallocated grains here.
+			for next < end {
+				st, _, run, err := l.lookup(next / l.grain)
+				if err != nil {
+					return 0, err
+				}
+				if st != grainUnalloc {
+					break
+				}
+				next = min64(next+run, end)
+			}
 			if l.parent != nil {
-				if yes, err := l.parent.mayHoldData(off, next-off); yes || err != nil {
-					return yes, err
+				if d, err := l.parent.nextData(off, next); err != nil || d < next {
+					return d, err
 				}
 			}
 		}
 		off = next
 	}
-	return false, nil
+	return end, nil
+}
+
+func min64(a, b int64) int64 {
+	if a < b {
+		return a
+	}
+	return b
 }
 
 // nonZeroBlocks lists the 64 KiB blocks meeting [start, end) of the disk
-// described at desc that hold a non-zero byte.
+// described at desc that hold a non-zero byte.  Only blocks where some
+// layer holds data are read.
 func (h *harness) nonZeroBlocks(desc string, start, end int64) ([]int64, error) {
 	c, err := h.openChain(desc, false)
 	if err != nil {
 		return nil, err
 	}
 	defer c.close()
-	if c.kind == "flat" {
-		return allocatedBlocks(c.f.Name(), start, end)
-	}
 	buf := make([]byte, cbtBlock)
 	var blocks []int64
-	for blk := start / cbtBlock; blk*cbtBlock < end; blk++ {
-		yes, err := c.mayHoldData(blk*cbtBlock, cbtBlock)
+	for off := start &^ (cbtBlock - 1); off < end; off += cbtBlock {
+		d, err := c.nextData(off, end)
 		if err != nil {
 			return nil, err
 		}
-		if !yes {
-			continue
+		if d >= end {
+			break
 		}
-		if err := c.ReadAt(buf, blk*cbtBlock); err != nil {
+		off = d &^ (cbtBlock - 1)
+		if err := c.ReadAt(buf, off); err != nil {
 			return nil, err
 		}
 		if !allZero(buf) {
-			blocks = append(blocks, blk)
+			blocks = append(blocks, off/cbtBlock)
 		}
 	}
 	return blocks, nil
