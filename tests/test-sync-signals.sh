@@ -20,7 +20,7 @@ vm=DC0/vm/$name
 new_vm "$vm" >/dev/null
 model0=$VCSIM_DIR/model0.img
 model1=$VCSIM_DIR/model1.img
-make_image "$model0" 8
+make_image "$model0" 16
 make_image "$model1" 4
 add_disk "$vm" LocalDS_0 "$name/disk0" "$model0" >/dev/null
 add_disk "$vm" LocalDS_1 "$name/disk1" "$model1" >/dev/null
@@ -138,7 +138,7 @@ next_cycle ()
 # change: what the next cycle has to copy: all of disk 0, some of disk 1.
 change ()
 {
-  model_write "$vm" 0 "$model0" 0 $((8 << 20))
+  model_write "$vm" 0 "$model0" 0 $((16 << 20))
   model_write "$vm" 1 "$model1" $((RANDOM * 64)) 100000
 }
 
@@ -161,14 +161,14 @@ run_case ()
       [ "$(folder_bytes)" -eq 0 ] || fail "$what: the cycle read disks before its snapshot task ended"
       ;;
     copying)
-      knob bandwidth=500000
+      knob bandwidth=1500000
       start_cycle
       eventually copying || fail "$what: the copy did not start: $(cat "$VCSIM_DIR/cycle.err")"
       ;;
     removing)
       # The copy ends, then vCenter refuses to remove the snapshot for
       # now (TaskInProgress), so vsphere-sync waits in the removal.
-      knob bandwidth=500000
+      knob bandwidth=1500000
       start_cycle
       eventually copying || fail "$what: the copy did not start: $(cat "$VCSIM_DIR/cycle.err")"
       knob busy_tasks=1000
@@ -194,8 +194,8 @@ run_case copying TERM proc
 [ -e "$state" ] || fail "no state after the first cycle"
 echo "ok: a first cycle stopped by a signal records no changeId"
 
-for phase in snapshotting copying removing; do
-  for sig in INT TERM; do
+for phase in ${SYNC_TEST_PHASES:-snapshotting copying removing}; do
+  for sig in ${SYNC_TEST_SIGNALS:-INT TERM}; do
     for to in proc group; do
       run_case "$phase" "$sig" "$to"
     done
@@ -208,7 +208,7 @@ run_case copying HUP proc
 change
 cp "$state" "$VCSIM_DIR/state.before"
 vcsim_ctl POST /counters/reset >/dev/null
-knob bandwidth=500000
+knob bandwidth=1500000
 start_cycle
 eventually copying || fail "SIGKILL: the copy did not start: $(cat "$VCSIM_DIR/cycle.err")"
 kill -KILL "$pid"
