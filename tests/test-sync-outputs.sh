@@ -203,22 +203,22 @@ if ! command -v losetup >/dev/null || [ "$(id -u)" != 0 ]; then
   echo "$0: block device outputs skipped: needs root and losetup"
   sync_done; exit 0
 fi
-# loop_device FILE SIZE: a loop device over a sparse FILE of SIZE bytes
-# filled with garbage; prints its name.
+# loop_device VAR FILE SIZE: a loop device over a sparse FILE of SIZE
+# bytes filled with garbage, its name in VAR (detached at exit).
 loop_device ()
 {
   local dev
-  truncate -s "$2" "$1"
-  dev=$(losetup -f --show "$1" 2>/dev/null) || return 1
+  truncate -s "$3" "$2"
+  dev=$(losetup -f --show "$2" 2>/dev/null) || return 1
   vcsim_on_exit "losetup -d $dev"
-  tr '\0' '\377' < /dev/zero | head -c "$2" > "$dev"
-  echo "$dev"
+  tr '\0' '\377' < /dev/zero | head -c "$3" > "$dev"
+  printf -v "$1" %s "$dev"
 }
-dev0=$(loop_device "$VCSIM_DIR/lv0" $((7 << 20))) || {
+loop_device dev0 "$VCSIM_DIR/lv0" $((7 << 20)) || {
   echo "$0: block device outputs skipped: losetup -f failed"
   sync_done; exit 0
 }
-dev1=$(loop_device "$VCSIM_DIR/lv1" $((4 << 20))) || {
+loop_device dev1 "$VCSIM_DIR/lv1" $((4 << 20)) || {
   echo "$0: block device outputs skipped: losetup -f failed"
   sync_done; exit 0
 }
@@ -256,7 +256,7 @@ else
 fi
 echo "ok: block devices and links to them are written in place, raw, exact"
 
-small=$(loop_device "$VCSIM_DIR/lv2" $((3 << 20))) || fail "losetup -f failed"
+loop_device small "$VCSIM_DIR/lv2" $((3 << 20)) || fail "losetup -f failed"
 before=$(sha256sum < "$small")
 sync_fails "a block device smaller than the disk" 1 "small|size|large|bytes" \
   --state blk/small.json --disk "0=$small" --disk "1=blk/d1.raw" -- "${p1[@]}"
