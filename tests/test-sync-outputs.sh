@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2010,SC2012,SC2015,SC2016,SC2046,SC2086,SC2207
+# shellcheck disable=SC2010,SC2012,SC2015,SC2016,SC2046,SC2086,SC2154,SC2207
 # Where vsphere-sync writes: -o DIR naming (DIR/VM-diskN.raw or .qcow2,
 # DIR/VM.vsphere-sync.json); --disk KEY=PATH and --disk INDEX=PATH, with
 # and without -o; overlay chains of two VMs in one directory whose name
