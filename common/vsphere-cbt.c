@@ -34,10 +34,17 @@ append (struct vs_changes *c, uint64_t start, uint64_t length)
   return 0;
 }
 
+bool
+vs_cbt_fault_refuses_change_id (const struct vs_fault *f)
+{
+  return f->type && (strcmp (f->type, "FileFault") == 0 ||
+                     strcmp (f->type, "InvalidArgument") == 0);
+}
+
 static void
 explain_fault (const struct vs_cbt_query *q, const struct vs_fault *f)
 {
-  if (strcmp (f->type, "FileFault") == 0 || strcmp (f->type, "InvalidArgument") == 0)
+  if (vs_cbt_fault_refuses_change_id (f))
     nbdkit_error ("%s: vCenter refused cbt-changeid=%s (%s: %s): the "
                   "changeId is unknown or no longer valid (CBT was reset, "
                   "or it comes from another disk); a full copy is needed: "

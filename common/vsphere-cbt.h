@@ -4,6 +4,7 @@
 #ifndef VSPHERE_CBT_H
 #define VSPHERE_CBT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,11 @@ struct vs_cbt_page {
   struct vs_fault fault;        /* vCenter's fault, if it sent one */
   const char *untrusted;        /* why the answer cannot be trusted */
 };
+
+/* Whether fault F is vCenter refusing the query's changeId (unknown,
+ * or no longer valid), rather than failing otherwise.
+ */
+bool vs_cbt_fault_refuses_change_id (const struct vs_fault *f);
 
 /* Ask for the one page of Q that starts at OFFSET and append its areas
  * to OUT.  With MAX_AREAS not 0, a page that would leave OUT holding

@@ -23,6 +23,7 @@
 #include "report.h"
 #include "signals.h"
 #include "state.h"
+#include "vsphere-cbt.h"
 #include "vsphere-cbt-enable.h"
 #include "vsphere-power.h"
 #include "vsphere-snapshot.h"
@@ -209,6 +210,64 @@ remove_snapshot (struct cycle *c)
   sync_info ("removing the snapshot %s", c->temp.ref ? c->temp.ref : "");
   return vs_temp_snapshot_remove (&c->temp, c->session, c->target.vm_ref,
                                   c->target.vm_name);
+}
+
+/* ---- before the copy: changeIds that vCenter refuses ---- */
+
+/* Ask for the first page of J's changes; a refused changeId means a
+ * full copy.  Returns 0 (maybe with J now a full copy), or -1.
+ */
+static int
+probe_change_id (struct cycle *c, struct sync_job *j)
+{
+  struct vs_cbt_query q = {
+    .vm_ref = c->target.vm_ref, .snapshot_ref = c->snapshot_ref,
+    .device_key = j->disk->key, .capacity = j->disk->capacity,
+    .change_id = j->resume_change_id ? j->resume_change_id
+                 : j->old->change_id,
+    .disk_name = j->disk->file,
+  };
+  struct vs_cbt_page page;
+  struct vs_changes areas = { NULL, 0, 0 };
+  char *reason = NULL;
+  int r;
+
+  memset (&page, 0, sizeof page);
+  r = vs_cbt_query_page (c->session, &q, 0, 1, &areas, &page);
+  vs_changes_free (&areas);
+  if (r == 0)
+    return 0;
+  if (vs_cbt_fault_refuses_change_id (&page.fault)) {
+    if (asprintf (&reason, "vCenter refuses its recorded changeId %s "
+                  "(%s: %s)", q.change_id, page.fault.type,
+                  page.fault.message ? page.fault.message : "") == -1)
+      reason = NULL;
+    else
+      sync_plan_full_copy (j, reason);
+  }
+  else if (page.fault.type)
+    sync_error ("%s: QueryChangedDiskAreas failed: %s: %s", j->disk->file,
+                page.fault.type, page.fault.message ? page.fault.message : "");
+  else if (page.untrusted)
+    sync_error ("%s: QueryChangedDiskAreas %s; refusing to trust it",
+                j->disk->file, page.untrusted);
+  vs_fault_free (&page.fault);
+  return reason ? 0 : -1;
+}
+
+static int
+probe_change_ids (struct cycle *c)
+{
+  size_t i;
+
+  for (i = 0; i < c->plan.n; i++) {
+    struct sync_job *j = &c->plan.job[i];
+
+    if ((!j->reason || j->resume_change_id) &&
+        probe_change_id (c, j) == -1)
+      return -1;
+  }
+  return 0;
 }
 
 /* ---- before the copy: what a full copy overwrites is no longer whole ---- */
@@ -639,7 +698,7 @@ run (struct cycle *c)
       read_snapshot_disks (c) == -1 ||
       sync_plan_make (c->o, c->target.vm_name, &c->target.disks, &c->state,
                       &c->plan) == -1 ||
-      lock_outputs (c) == -1 || stopped () ||
+      lock_outputs (c) == -1 || probe_change_ids (c) == -1 || stopped () ||
       invalidate_full_copies (c) == -1 ||
       write_changeids (c) == -1 || start_nbdkit (c, &c->nbdkit, true) == -1 ||
       count_changes (c) == -1 || prepare_outputs (c) == -1 ||

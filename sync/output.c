@@ -211,27 +211,19 @@ writer_target (const struct sync_writer *w)
   return w->o->overlay ? w->o->overlay : w->o->path;
 }
 
-int
-sync_writer_pwrite (struct sync_writer *w, const void *buf, uint64_t len,
-                    uint64_t offset)
+/* All of LEN bytes to or from FD, through short transfers. */
+static int
+fd_transfer (bool writing, int fd, char *p, uint64_t len, uint64_t offset)
 {
-  const char *p = buf;
   ssize_t r;
 
-  if (w->nbd) {
-    if (nbd_pwrite (w->nbd, buf, len, offset, 0) == -1) {
-      sync_error ("writing %s: %s", writer_target (w), nbd_get_error ());
-      return -1;
-    }
-    return 0;
-  }
   while (len > 0) {
-    r = pwrite (w->o->fd, p, len, offset);
+    r = writing ? pwrite (fd, p, len, offset) : pread (fd, p, len, offset);
     if (r == -1 && errno == EINTR)
       continue;
-    if (r == -1) {
-      sync_error ("writing %s at offset %" PRIu64 ": %m", writer_target (w),
-                  offset);
+    if (r <= 0) {
+      if (r == 0)
+        errno = EIO;
       return -1;
     }
     p += r;
@@ -242,33 +234,37 @@ sync_writer_pwrite (struct sync_writer *w, const void *buf, uint64_t len,
 }
 
 int
+sync_writer_pwrite (struct sync_writer *w, const void *buf, uint64_t len,
+                    uint64_t offset)
+{
+  if (w->nbd) {
+    if (nbd_pwrite (w->nbd, buf, len, offset, 0) == -1) {
+      sync_error ("writing %s: %s", writer_target (w), nbd_get_error ());
+      return -1;
+    }
+  }
+  else if (fd_transfer (true, w->o->fd, (char *) buf, len, offset) == -1) {
+    sync_error ("writing %s at offset %" PRIu64 ": %m", writer_target (w),
+                offset);
+    return -1;
+  }
+  return 0;
+}
+
+int
 sync_writer_pread (struct sync_writer *w, void *buf, uint64_t len,
                    uint64_t offset)
 {
-  char *p = buf;
-  ssize_t r;
-
   if (w->nbd) {
     if (nbd_pread (w->nbd, buf, len, offset, 0) == -1) {
       sync_error ("reading back %s: %s", writer_target (w), nbd_get_error ());
       return -1;
     }
-    return 0;
   }
-  while (len > 0) {
-    r = pread (w->o->fd, p, len, offset);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r <= 0) {
-      if (r == 0)
-        errno = EIO;
-      sync_error ("reading back %s at offset %" PRIu64 ": %m",
-                  writer_target (w), offset);
-      return -1;
-    }
-    p += r;
-    len -= r;
-    offset += r;
+  else if (fd_transfer (false, w->o->fd, buf, len, offset) == -1) {
+    sync_error ("reading back %s at offset %" PRIu64 ": %m",
+                writer_target (w), offset);
+    return -1;
   }
   return 0;
 }

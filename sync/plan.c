@@ -285,6 +285,21 @@ plan_disk (const struct sync_options *o, const char *vm_name,
   return 0;
 }
 
+void
+sync_plan_full_copy (struct sync_job *j, char *reason)
+{
+  free (j->reason);
+  j->reason = reason;
+  j->resume_from = 0;
+  j->resume_change_id = NULL;
+  j->out.full = true;
+  j->out.resume = false;
+  j->out.backing = NULL;
+  free (j->out.overlay);
+  j->out.overlay = NULL;
+  j->copy.unchanged_below = 0;
+}
+
 /* Two disks must not share an output. */
 static int
 check_distinct (const struct sync_plan *plan)

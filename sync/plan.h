@@ -45,6 +45,9 @@ int sync_plan_make (const struct sync_options *o, const char *vm_name,
                     const struct vs_disks *disks, const struct sync_state *st,
                     struct sync_plan *plan);
 
+/* Copy J in full after all, for REASON (which J now owns). */
+void sync_plan_full_copy (struct sync_job *j, char *reason);
+
 void sync_plan_free (struct sync_plan *plan);
 
 /* The default state file of VM_NAME under -o DIR (NULL without -o). */
