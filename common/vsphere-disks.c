@@ -10,6 +10,7 @@
 
 #include "vsphere-disks.h"
 #include "vsphere-xml.h"
+#include "vsphere-notice.h"
 
 static char *
 dup_xml (char *s)
@@ -80,9 +81,9 @@ disk_capacity (xmlNodePtr dev, const char *vm, const char *disk,
   }
   /* capacityInKB may round a size that is not whole KiB either way. */
   if (rk == 1 && bytes / 1024 != kb && (bytes + 1023) / 1024 != kb)
-    fprintf (stderr, "nbdkit: vsphere: warning: VM %s, disk %s: "
-             "capacityInBytes=%" PRIi64 " and capacityInKB=%" PRIi64
-             " disagree; using capacityInBytes\n", vm, disk, bytes, kb);
+    vs_notice ("warning: VM %s, disk %s: capacityInBytes=%" PRIi64
+               " and capacityInKB=%" PRIi64 " disagree; using "
+               "capacityInBytes", vm, disk, bytes, kb);
   *ret = bytes;
   return 0;
 }

@@ -20,6 +20,7 @@
 #include "vsphere-snapshot.h"
 #include "vsphere-soap.h"
 #include "vsphere-task.h"
+#include "vsphere-notice.h"
 
 #define VALUE_MAX 256
 
@@ -156,9 +157,9 @@ clean_up (const struct vs_server *srv, const char *vm_ref, struct orders *o)
     r = 0;
   }
   else if (vs_snapshot_remove (s, o->ref) == 0) {
-    fprintf (stderr, "nbdkit: vsphere: nbdkit exited without removing the "
-             "temporary snapshot %s (%s) of VM %s; the guardian removed "
-             "it\n", o->name, o->ref, vm_ref);
+    vs_notice ("%s exited without removing the temporary snapshot %s (%s) "
+               "of VM %s; the guardian removed it", vs_program_name (),
+               o->name, o->ref, vm_ref);
     r = 0;
   }
   else if ((present = vs_snapshot_present (s, vm_ref, o->ref)) == 0)

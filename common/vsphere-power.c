@@ -8,6 +8,7 @@
 
 #include <nbdkit-plugin.h>
 
+#include "vsphere-pause.h"
 #include "vsphere-power.h"
 #include "vsphere-props.h"
 #include "vsphere-task.h"
@@ -118,7 +119,7 @@ vs_vm_shut_down (struct vs_session *s, const char *vm_ref,
                     "seconds (vsphere-sync --power-off-after SECONDS)", vm_name, wait);
       return -1;
     }
-    if (nbdkit_nanosleep (POLL_SECONDS, 0) == -1) {
+    if (!vs_pause ((struct timespec) { POLL_SECONDS, 0 })) {
       nbdkit_error ("VM %s: stopped while waiting for the guest to shut "
                     "down", vm_name);
       return -1;

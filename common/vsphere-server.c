@@ -10,6 +10,7 @@
 
 #include "vsphere-server.h"
 #include "vsphere-xml.h"
+#include "vsphere-notice.h"
 
 /* Bytes a second below which a transfer counts as stalled. */
 #define VS_MIN_SPEED 1024L
@@ -99,10 +100,10 @@ warn_literal_password (const char *value)
   if (value[0] == '-' || value[0] == '+' || warned)
     return;
   warned = true;
-  fprintf (stderr, "nbdkit: vsphere: warning: password= given on the "
-           "command line: other users can see it, and nbdkit -v prints it "
-           "with the other parameters; use password=+FILE (or - to read "
-           "it from the terminal, -FD from a file descriptor)\n");
+  vs_notice ("warning: password= given on the command line: other users "
+             "can see it, and nbdkit -v prints it with the other "
+             "parameters; use password=+FILE (or - to read it from the "
+             "terminal, -FD from a file descriptor)");
 }
 
 int

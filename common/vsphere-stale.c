@@ -9,6 +9,7 @@
 #include "vsphere-stale.h"
 #include "vsphere-owner.h"
 #include "vsphere-snapshot.h"
+#include "vsphere-notice.h"
 
 int
 vs_stale_parse (const char *value, enum vs_stale_policy *p)
@@ -63,14 +64,13 @@ check_one (void *opaque, const char *name, const char *ref,
   else
     hint = "if that run is over, remove it with remove-stale-snapshots=all, "
       "or delete it in vCenter";
-  fprintf (stderr, "nbdkit: vsphere: warning: VM %s has a temporary snapshot "
-           "%s (%s) taken %s by another run (%s), %s; %s\n",
+  vs_notice ("warning: VM %s has a temporary snapshot %s (%s) taken %s by "
+             "another run (%s), %s; %s",
            c->vm_name, name, ref, created[0] ? created : "at an unknown time",
            who, state == VS_OWNER_DEAD ? "which is no longer running"
            : "which may still be running elsewhere", hint);
   if (remove && vs_snapshot_remove (c->s, ref) == 0)
-    fprintf (stderr, "nbdkit: vsphere: removed the stale temporary snapshot "
-             "%s (%s)\n", name, ref);
+    vs_notice ("removed the stale temporary snapshot %s (%s)", name, ref);
 }
 
 void

@@ -10,6 +10,7 @@
 
 #include <nbdkit-plugin.h>
 
+#include "vsphere-pause.h"
 #include "vsphere-task.h"
 #include "vsphere-props.h"
 #include "vsphere-xml.h"
@@ -40,8 +41,7 @@ vs_task_backoff (unsigned n, time_t deadline)
     return false;
   if (now + (time_t) pause > deadline)
     pause = deadline - now;
-  sleep (pause);
-  return true;
+  return vs_pause ((struct timespec) { pause, 0 });
 }
 
 static bool
@@ -120,13 +120,15 @@ wait_task (struct vs_session *s, const char *task, const char *what,
     failures = 0;
     if (end != -1)
       return end;
-    if (time (NULL) >= deadline)
+    if (time (NULL) >= deadline || !vs_pause (delay))
       break;
-    nanosleep (&delay, NULL);
     if (delay.tv_nsec < POLL_MAX_NS)
       delay.tv_nsec *= 2;
   }
-  if (progress >= 0)
+  if (vs_pause_stopped ())
+    nbdkit_error ("%s: stopped while waiting for task %s (state %s); it may "
+                  "still end in vCenter", what, task, state);
+  else if (progress >= 0)
     nbdkit_error ("%s: task %s did not end within task-timeout= (state %s, "
                   "%d%% done); it may still end in vCenter: look at the "
                   "VM's recent tasks", what, task, state, progress);
@@ -217,19 +219,27 @@ vs_task_run (struct vs_session *s, const struct vs_task_call *c,
         return -1;
       nbdkit_debug ("%s: vCenter did not answer; trying again", c->what);
       if (!vs_task_backoff (unreachable++, deadline)) {
-        nbdkit_error ("%s failed: vCenter %s did not answer for %ld s "
-                      "(task-timeout=)", c->what, srv->server,
-                      (long) (time (NULL) - start));
+        if (vs_pause_stopped ())
+          nbdkit_error ("%s: stopped while vCenter %s did not answer",
+                        c->what, srv->server);
+        else
+          nbdkit_error ("%s failed: vCenter %s did not answer for %ld s "
+                        "(task-timeout=)", c->what, srv->server,
+                        (long) (time (NULL) - start));
         return -1;
       }
       break;
     case STEP_BUSY:
       nbdkit_debug ("%s: another task holds the VM, trying again", c->what);
       if (!vs_task_backoff (busy++, busy_deadline)) {
-        nbdkit_error ("%s failed: another task kept the VM busy "
-                      "(TaskInProgress) for %ld s; wait for it to end "
-                      "(a snapshot consolidation, a backup) and try again",
-                      c->what, c->busy_patience);
+        if (vs_pause_stopped ())
+          nbdkit_error ("%s: stopped while another task held the VM "
+                        "(TaskInProgress)", c->what);
+        else
+          nbdkit_error ("%s failed: another task kept the VM busy "
+                        "(TaskInProgress) for %ld s; wait for it to end "
+                        "(a snapshot consolidation, a backup) and try "
+                        "again", c->what, c->busy_patience);
         return -1;
       }
       break;

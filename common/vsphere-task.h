@@ -39,7 +39,8 @@ int vs_task_wait (struct vs_session *s, const char *task, const char *what,
 
 /* Sleep before attempt N (from 0) of something that failed: 1 s,
  * doubling, at most 16 s, and never past DEADLINE.  Returns false,
- * without sleeping, when the deadline leaves no time for another try.
+ * without sleeping, when the deadline leaves no time for another try,
+ * or when the pause was cut short (vs_pause_stopped).
  */
 bool vs_task_backoff (unsigned n, time_t deadline);
 

@@ -17,6 +17,7 @@
 #include "options.h"
 #include "signals.h"
 #include "vsphere-debug.h"
+#include "vsphere-pause.h"
 
 #define DEFAULT_CONNECTIONS 4
 #define DEFAULT_CHECKPOINT 30
@@ -232,6 +233,7 @@ main (int argc, char *argv[])
   vs_debug_soap = o.verbose;
   if (sync_signals_install () == -1)
     return 1;
+  vs_pause_stop_when (sync_waits_stop);
   r = sync_cycle (&o);
   free (o.disk_outputs);
   return r;

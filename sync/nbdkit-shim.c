@@ -1,6 +1,6 @@
 /* The nbdkit server functions that the shared code (common/) calls,
  * for a program that is not nbdkit: errors and debug go to
- * vsphere-sync's messages, sleeps end early when a signal stops us.
+ * vsphere-sync's messages; passwords are read as nbdkit reads them.
  */
 #include <config.h>
 
@@ -11,14 +11,12 @@
 #include <string.h>
 #include <strings.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
 
 #include <nbdkit-plugin.h>
 
 #include "messages.h"
-#include "signals.h"
 
 void
 nbdkit_error (const char *fs, ...)
@@ -186,28 +184,4 @@ nbdkit_read_password (const char *value, char **password)
     return -1;
   }
   return 0;
-}
-
-/* Like nbdkit's: -1 with ESHUTDOWN if we are stopping, unless we are
- * cleaning up (removing the snapshot must go on).
- */
-int
-nbdkit_nanosleep (unsigned sec, unsigned nsec)
-{
-  struct timespec end, now, slice = { 0, 50 * 1000 * 1000 };
-
-  clock_gettime (CLOCK_MONOTONIC, &end);
-  end.tv_sec += sec + (end.tv_nsec + nsec) / 1000000000;
-  end.tv_nsec = (end.tv_nsec + nsec) % 1000000000;
-  for (;;) {
-    if (sync_stopping () && !sync_cleaning_up ()) {
-      errno = ESHUTDOWN;
-      return -1;
-    }
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    if (now.tv_sec > end.tv_sec ||
-        (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
-      return 0;
-    nanosleep (&slice, NULL);
-  }
 }

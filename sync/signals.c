@@ -12,8 +12,9 @@
 #include "signals.h"
 
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t signals_seen;
+static sig_atomic_t seen_before_cleanup = -1;   /* -1: not cleaning up */
 static int stop_pipe[2] = { -1, -1 };
-static bool cleaning_up;
 
 static void
 on_signal (int sig)
@@ -23,6 +24,7 @@ on_signal (int sig)
 
   if (!stop_signal)
     stop_signal = sig;
+  signals_seen++;
   if (write (stop_pipe[1], &c, 1) == -1) {
     /* Full pipe: it is readable already. */
   }
@@ -74,13 +76,14 @@ sync_stop_signal (void)
 void
 sync_signals_cleanup_phase (void)
 {
-  cleaning_up = true;
+  seen_before_cleanup = signals_seen;
 }
 
 bool
-sync_cleaning_up (void)
+sync_waits_stop (void)
 {
-  return cleaning_up;
+  return seen_before_cleanup < 0 ? signals_seen > 0
+    : signals_seen > seen_before_cleanup;
 }
 
 static pthread_t watcher;

@@ -19,11 +19,14 @@ int sync_stop_fd (void);
 int sync_signals_watch (void (*on_stop) (void));
 void sync_signals_unwatch (void);
 
-/* From here on, cleaning up: sleeps in the shared code's retries go on
- * despite a stop signal, so that the snapshot is still removed.
+/* From here on, cleaning up: waits on vCenter (removing the snapshot)
+ * go on despite the signal that stopped the cycle, and only a further
+ * one cuts them short, leaving the rest to the guardian.
  */
 void sync_signals_cleanup_phase (void);
-bool sync_cleaning_up (void);
+
+/* Whether waits on vCenter should end now. */
+bool sync_waits_stop (void);
 
 /* The signal that stopped us, for the message; 0 if none. */
 int sync_stop_signal (void);
