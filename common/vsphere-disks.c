@@ -111,6 +111,7 @@ parse_disk (xmlNodePtr dev, const char *vm, size_t index, struct vs_disk *d)
   d->file = dup_xml (vs_xml_child_text (backing, "fileName"));
   d->backing = dup_xml (vs_xml_type (backing));
   d->change_id = dup_xml (vs_xml_child_text (backing, "changeId"));
+  d->uuid = dup_xml (vs_xml_child_text (backing, "uuid"));
   return 0;
 }
 
@@ -121,6 +122,7 @@ free_disk (struct vs_disk *d)
   free (d->file);
   free (d->backing);
   free (d->change_id);
+  free (d->uuid);
 }
 
 int

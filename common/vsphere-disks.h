@@ -11,6 +11,7 @@ struct vs_disk {
   char *file;                   /* "[datastore] dir/name.vmdk" */
   char *backing;                /* backing type, e.g. ...FlatVer2BackingInfo */
   char *change_id;              /* CBT changeId, or NULL */
+  char *uuid;                   /* the backing's uuid (the disk's own), or NULL */
   int64_t capacity;             /* bytes */
 };
 

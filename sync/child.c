@@ -256,27 +256,60 @@ sync_child_describe (int status, char *buf, size_t len)
     snprintf (buf, len, "ended with wait status %d", status);
 }
 
+/* The last of what FD gives until its end, at most LEN - 1 bytes. */
+static void
+read_tail (int fd, char *buf, size_t len)
+{
+  size_t used = 0, half = (len - 1) / 2;
+  ssize_t r;
+
+  for (;;) {
+    if (used == len - 1) {
+      memmove (buf, buf + half, used - half);
+      used -= half;
+    }
+    r = read (fd, buf + used, len - 1 - used);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    used += r;
+  }
+  while (used > 0 && (buf[used - 1] == '\n' || buf[used - 1] == '\r'))
+    used--;
+  buf[used] = '\0';
+}
+
 int
 sync_run (char *const argv[])
 {
-  char how[128];
-  int status, null;
+  char how[128], said[1024];
+  int status, null, err[2];
   pid_t pid;
 
+  if (pipe2 (err, O_CLOEXEC) == -1) {
+    sync_error ("pipe: %m");
+    return -1;
+  }
   pid = fork ();
   if (pid == -1) {
     sync_error ("fork: %m");
+    close (err[0]);
+    close (err[1]);
     return -1;
   }
   if (pid == 0) {
     null = open ("/dev/null", O_WRONLY);
     if (null >= 0)
       dup2 (null, STDOUT_FILENO);
+    dup2 (err[1], STDERR_FILENO);
     execvp (argv[0], argv);
-    fprintf (stderr, "vsphere-sync: error: cannot run %s: %s\n", argv[0],
-             strerror (errno));
+    fprintf (stderr, "cannot run %s: %s", argv[0], strerror (errno));
     _exit (127);
   }
+  close (err[1]);
+  read_tail (err[0], said, sizeof said);
+  close (err[0]);
   while (waitpid (pid, &status, 0) == -1)
     if (errno != EINTR) {
       sync_error ("waitpid: %m");
@@ -285,6 +318,9 @@ sync_run (char *const argv[])
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     return 0;
   sync_child_describe (status, how, sizeof how);
-  sync_error ("%s %s", argv[0], how);
+  if (said[0])
+    sync_error ("%s %s: %s", argv[0], how, said);
+  else
+    sync_error ("%s %s", argv[0], how);
   return -1;
 }

@@ -42,7 +42,8 @@ void sync_child_describe (int status, char *buf, size_t len);
 
 
 /* Run ARGV to completion, its standard output discarded.  Returns 0
- * if it exited with status 0, else -1 with the error reported.
+ * if it exited with status 0, else -1 with the error reported, and what
+ * it said on standard error in the message.
  */
 int sync_run (char *const argv[]);
 

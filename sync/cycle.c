@@ -45,7 +45,7 @@ struct cycle {
   struct vs_session *session;
   struct vs_target target;
   char *state_path;
-  int state_lock;
+  int vm_lock, state_lock;
   struct sync_state state;
   struct vs_temp_snapshot temp;         /* ours, unless --snapshot */
   char *snapshot_ref;
@@ -123,6 +123,15 @@ shut_down (struct cycle *c)
              "--power-off-after)");
   return vs_vm_shut_down (c->session, c->target.vm_ref, c->target.vm_name,
                           c->o->power_off_after, wait);
+}
+
+static int
+lock_vm (struct cycle *c)
+{
+  c->vm_lock = sync_lock_vm (c->params.server.server,
+                             c->target.instance_uuid ? c->target.instance_uuid
+                             : c->target.vm_ref, c->target.vm_name);
+  return c->vm_lock == -1 ? -1 : 0;
 }
 
 static int
@@ -494,6 +503,7 @@ record_progress (struct cycle *c, struct sync_job *j, uint64_t copied)
         !(d = sync_state_add (st)) ||
         !(d->label = strdup (j->disk->label ? j->disk->label : "")) ||
         !(d->path = strdup (j->disk->file)) ||
+        (j->disk->uuid && !(d->uuid = strdup (j->disk->uuid))) ||
         !(d->output = strdup (j->out.path))) {
       free (id);
       sync_error ("out of memory");
@@ -668,6 +678,7 @@ commit_state (struct cycle *c)
     d->format = j->out.format;
     if (!(d->label = strdup (j->disk->label ? j->disk->label : "")) ||
         !(d->path = strdup (j->disk->file)) ||
+        (j->disk->uuid && !(d->uuid = strdup (j->disk->uuid))) ||
         !(d->change_id = strdup (j->disk->change_id)) ||
         !(d->output = strdup (j->out.path)) ||
         (j->reason
@@ -692,7 +703,7 @@ run (struct cycle *c)
   c->session = vs_session_open (&c->params.server);
   if (!c->session ||
       vs_target_find_vm (c->session, &c->params.target, &c->target) == -1 ||
-      load_state (c) == -1 || check_cbt (c) == -1 || stopped () ||
+      lock_vm (c) == -1 || load_state (c) == -1 || check_cbt (c) == -1 || stopped () ||
       shut_down (c) == -1 || stopped () ||
       take_snapshot (c) == -1 || stopped () ||
       read_snapshot_disks (c) == -1 ||
@@ -734,9 +745,9 @@ remove_tmpdir (struct cycle *c)
 int
 sync_cycle (const struct sync_options *o)
 {
-  struct cycle c = { .o = o, .state_lock = -1 };
+  struct cycle c = { .o = o, .vm_lock = -1, .state_lock = -1 };
   struct sync_cycle_summary s;
-  int ok;
+  bool ok, usage;
 
   clock_gettime (CLOCK_MONOTONIC, &c.start);
   snprintf (c.tmpdir, sizeof c.tmpdir, "%s/vsphere-sync.XXXXXX",
@@ -747,9 +758,10 @@ sync_cycle (const struct sync_options *o)
   }
   curl_global_init (CURL_GLOBAL_DEFAULT);
   xmlInitParser ();
-  ok = sync_params_parse (o->params, o->n_params, o->snapshot,
-                          &c.params) == 0 &&
-    sync_signals_watch (sync_child_terminate_all) == 0 && run (&c) == 0;
+  usage = sync_params_parse (o->params, o->n_params, o->snapshot,
+                            &c.params) == -1;
+  ok = !usage && sync_signals_watch (sync_child_terminate_all) == 0 &&
+    run (&c) == 0;
   sync_signals_cleanup_phase ();
   sync_signals_unwatch ();
   if (!ok) {
@@ -777,10 +789,12 @@ sync_cycle (const struct sync_options *o)
   free (c.snapshot_ref);
   if (c.state_lock >= 0)
     close (c.state_lock);
+  if (c.vm_lock >= 0)
+    close (c.vm_lock);
   vs_target_free (&c.target);
   vs_session_close (c.session);
   sync_params_free (&c.params);
   xmlCleanupParser ();
   curl_global_cleanup ();
-  return ok ? 0 : 1;
+  return ok ? 0 : usage ? 2 : 1;
 }

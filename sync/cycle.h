@@ -4,7 +4,9 @@
 
 #include "options.h"
 
-/* Returns the exit status: 0 when the state was written, 1 otherwise. */
+/* Returns the exit status: 0 when the state was written, 2 for bad
+ * plugin parameters, 1 otherwise.
+ */
 int sync_cycle (const struct sync_options *o);
 
 #endif /* SYNC_CYCLE_H */

@@ -36,30 +36,75 @@ try_lock (int fd, off_t start, const char *what, const char *path)
   return -1;
 }
 
-int
-sync_lock_state (const char *state_path)
+/* Lock file PATH for WHAT, WHO (for the message), and write our PID
+ * into it for people.  Returns the fd, or -1 (reported).
+ */
+static int
+lock_file (const char *path, const char *what, const char *who)
 {
-  char *path, pid[32];
+  char pid[32];
   int fd, len;
 
-  if (asprintf (&path, "%s.lock", state_path) == -1) {
-    sync_error ("asprintf: %m");
-    return -1;
-  }
   fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd == -1) {
     sync_error ("%s: %m", path);
-    free (path);
     return -1;
   }
-  if (try_lock (fd, 0, "state file", state_path) == -1) {
+  if (try_lock (fd, 0, what, who) == -1) {
     close (fd);
-    free (path);
     return -1;
   }
   len = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
   if (ftruncate (fd, 0) == -1 || pwrite (fd, pid, len, 0) != len)
     sync_debug ("could not write our PID into %s: %m", path);
+  return fd;
+}
+
+/* S with every character but letters, digits, '.' and '-' as '_'. */
+static void
+file_name_safe (char *s)
+{
+  for (; *s; s++)
+    if (!strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                 "0123456789.-", *s))
+      *s = '_';
+}
+
+int
+sync_lock_vm (const char *server, const char *vm_id, const char *vm_name)
+{
+  const char *dir = access ("/run/lock", W_OK) == 0 ? "/run/lock"
+    : getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
+  char *name, *path;
+  int fd;
+
+  if (asprintf (&name, "%s_%s", server, vm_id) == -1) {
+    sync_error ("asprintf: %m");
+    return -1;
+  }
+  file_name_safe (name);
+  if (asprintf (&path, "%s/vsphere-sync.%s.lock", dir, name) == -1) {
+    sync_error ("asprintf: %m");
+    free (name);
+    return -1;
+  }
+  fd = lock_file (path, "VM", vm_name);
+  free (path);
+  free (name);
+  return fd;
+}
+
+int
+sync_lock_state (const char *state_path)
+{
+  char *path;
+  int fd;
+
+  if (asprintf (&path, "%s.lock", state_path) == -1) {
+    sync_error ("asprintf: %m");
+    return -1;
+  }
+  fd = lock_file (path, "state file", state_path);
   free (path);
   return fd;
 }

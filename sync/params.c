@@ -11,6 +11,9 @@
 /* vsphere-sync chooses these itself. */
 static const char *const refused[] = { "disk", "file", "snapshot", "export" };
 
+/* The plugin's own parameters, handed on to it untouched. */
+static const char *const plugin_only[] = { "connections", "allocated-extents" };
+
 /* Used here, not handed on: nbdkit gets the VM and snapshot by moref. */
 static const char *const kept[] = {
   "vm", "password", "quiesce", "remove-stale-snapshots"
@@ -49,8 +52,13 @@ parse_one (char *param, struct sync_params *p)
   }
   else if (strcmp (key, "remove-stale-snapshots") == 0)
     r = vs_stale_parse (value, &p->stale);
-  else if ((r = vs_server_config (&p->server, key, value)) == 0)
-    r = vs_target_config (&p->target, key, value) == -1 ? -1 : 0;
+  else if ((r = vs_server_config (&p->server, key, value)) == 0 &&
+           (r = vs_target_config (&p->target, key, value)) == 0 &&
+           !among (key, plugin_only,
+                   sizeof plugin_only / sizeof plugin_only[0])) {
+    sync_error ("%s= is not a parameter of nbdkit-vsphere-plugin(1)", key);
+    r = -1;
+  }
   if (r != -1 && !among (key, kept, sizeof kept / sizeof kept[0])) {
     *eq = '=';
     p->forward[p->n_forward++] = param;

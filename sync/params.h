@@ -20,7 +20,7 @@ struct sync_params {
 };
 
 /* SNAPSHOT is --snapshot, or NULL for a snapshot of our own.  Returns
- * 0, or -1 with the error reported.
+ * 0, or -1 with the error reported (a usage error).
  */
 int sync_params_parse (char **params, size_t n, const char *snapshot,
                        struct sync_params *p);

@@ -118,13 +118,74 @@ absolute_output (const char *path)
   return r;
 }
 
+static bool output_present (const char *path);
+
+/* Whether PATH is the output of a disk other than KEY: of the state's
+ * disks (those removed from the VM included: their outputs are left
+ * alone) or of the disks planned so far.
+ */
+static bool
+taken (const char *path, int key, const struct sync_state *st,
+       const struct sync_plan *plan)
+{
+  size_t i;
+
+  for (i = 0; i < st->n; i++)
+    if (st->disk[i].key != key && strcmp (st->disk[i].output, path) == 0)
+      return true;
+  for (i = 0; i < plan->n; i++)
+    if (plan->job[i].out.path && strcmp (plan->job[i].out.path, path) == 0)
+      return true;
+  return false;
+}
+
+/* The default output of a disk new to the state: DIR/VM-diskINDEX.FMT,
+ * unless another disk has that name, or, once the state has disks, a
+ * file has it (the output of a disk removed since, say): then the
+ * device key and a number make it unique.
+ */
+static char *
+default_output (const struct sync_options *o, const char *vm_name,
+                const struct vs_disk *d, size_t index,
+                const struct sync_state *st, const struct sync_plan *plan)
+{
+  const char *ext = sync_format_name (o->format);
+  char *dir = absolute_dir (o->output_dir), *name = file_name_part (vm_name);
+  char *path = NULL;
+  unsigned n;
+
+  for (n = 0; dir && name && n < 100; n++) {
+    int r = n == 0 ? asprintf (&path, "%s/%s-disk%zu.%s", dir, name, index, ext)
+      : n == 1 ? asprintf (&path, "%s/%s-disk%zu-%d.%s", dir, name, index,
+                           d->key, ext)
+      : asprintf (&path, "%s/%s-disk%zu-%d-%u.%s", dir, name, index, d->key,
+                  n, ext);
+
+    if (r == -1) {
+      sync_error ("asprintf: %m");
+      path = NULL;
+      break;
+    }
+    if (!taken (path, d->key, st, plan) && (st->n == 0 || !output_present (path)))
+      break;
+    free (path);
+    path = NULL;
+  }
+  if (dir && name && !path)
+    sync_error ("disk %zu (key %d): no free output name in %s: give "
+                "--disk %d=PATH", index, d->key, dir, d->key);
+  free (dir);
+  free (name);
+  return path;
+}
+
 static char *
 choose_output (const struct sync_options *o, const char *vm_name,
                const struct vs_disk *d, size_t index,
+               const struct sync_state *st, const struct sync_plan *plan,
                const struct sync_state_disk *old)
 {
   const char *given = given_output (o, d, index);
-  char *dir, *name, *path = NULL;
 
   if (given)
     return absolute_output (given);
@@ -136,17 +197,7 @@ choose_output (const struct sync_options *o, const char *vm_name,
                 index);
     return NULL;
   }
-  dir = absolute_dir (o->output_dir);
-  name = file_name_part (vm_name);
-  if (dir && name &&
-      asprintf (&path, "%s/%s-disk%zu.%s", dir, name, index,
-                sync_format_name (o->format)) == -1) {
-    sync_error ("asprintf: %m");
-    path = NULL;
-  }
-  free (dir);
-  free (name);
-  return path;
+  return default_output (o, vm_name, d, index, st, plan);
 }
 
 static bool
@@ -182,6 +233,9 @@ full_copy_reason (const struct sync_options *o, const struct vs_disk *d,
                   sync_format_name (o->format));
   else if (old->n_overlays > 0 && !o->overlay)
     n = asprintf (&r, "--overlay was dropped");
+  else if (old->uuid && d->uuid && strcmp (old->uuid, d->uuid) != 0)
+    n = asprintf (&r, "another disk now has its device key (its uuid is %s, "
+                  "was %s): the disk was replaced", d->uuid, old->uuid);
   else if (old->size != d->capacity)
     n = asprintf (&r, "it was resized from %" PRId64 " to %" PRId64
                   " bytes", old->size, d->capacity);
@@ -212,6 +266,7 @@ resumable (const struct sync_options *o, const struct vs_disk *d,
     strcmp (old->output, output) == 0 && output_present (output) &&
     old->format == o->format && old->size == d->capacity &&
     old->partial_copied > 0 && old->partial_copied <= d->capacity &&
+    (!old->uuid || !d->uuid || strcmp (old->uuid, d->uuid) == 0) &&
     uuid_len > 0 &&
     strncmp (d->change_id, old->partial_change_id, uuid_len + 1) == 0;
 }
@@ -251,7 +306,8 @@ overlay_path (struct sync_job *j, const struct sync_state_disk *old)
 static int
 plan_disk (const struct sync_options *o, const char *vm_name,
            const struct vs_disk *d, size_t index,
-           const struct sync_state *st, struct sync_job *j)
+           const struct sync_state *st, const struct sync_plan *plan,
+           struct sync_job *j)
 {
   memset (j, 0, sizeof *j);
   j->out.fd = -1;
@@ -266,7 +322,7 @@ plan_disk (const struct sync_options *o, const char *vm_name,
                 index, d->label ? d->label : "", d->key);
     return -1;
   }
-  j->out.path = choose_output (o, vm_name, d, index, j->old);
+  j->out.path = choose_output (o, vm_name, d, index, st, plan, j->old);
   if (!j->out.path)
     return -1;
   j->out.format = o->format;
@@ -300,6 +356,38 @@ sync_plan_full_copy (struct sync_job *j, char *reason)
   j->copy.unchanged_below = 0;
 }
 
+/* Every --disk must name a disk of the VM: a typo must not leave a
+ * disk to a default output.
+ */
+static int
+check_disk_outputs (const struct sync_options *o, const char *vm_name,
+                    const struct vs_disks *disks)
+{
+  size_t i, k;
+
+  for (i = 0; i < o->n_disk_outputs; i++) {
+    long id = o->disk_outputs[i].id;
+    bool found = false;
+
+    for (k = 0; k < disks->n; k++)
+      found |= id >= SYNC_MIN_DEVICE_KEY ? id == disks->disk[k].key
+        : (size_t) id == k;
+    if (!found) {
+      char list[512] = "";
+      size_t len = 0;
+
+      for (k = 0; k < disks->n && len < sizeof list; k++)
+        len += snprintf (list + len, sizeof list - len, "%s%zu (key %d)",
+                         k ? ", " : "", k, disks->disk[k].key);
+      sync_error ("--disk %ld=%s: VM %s has no disk with this %s; its "
+                  "disks are %s", id, o->disk_outputs[i].path, vm_name,
+                  id >= SYNC_MIN_DEVICE_KEY ? "device key" : "index", list);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 /* Two disks must not share an output. */
 static int
 check_distinct (const struct sync_plan *plan)
@@ -325,6 +413,8 @@ sync_plan_make (const struct sync_options *o, const char *vm_name,
   size_t i, k;
 
   plan->n = 0;
+  if (check_disk_outputs (o, vm_name, disks) == -1)
+    return -1;
   plan->job = calloc (disks->n ? disks->n : 1, sizeof *plan->job);
   if (!plan->job) {
     sync_error ("calloc: %m");
@@ -332,7 +422,8 @@ sync_plan_make (const struct sync_options *o, const char *vm_name,
   }
   for (i = 0; i < disks->n; i++) {
     plan->n = i + 1;
-    if (plan_disk (o, vm_name, &disks->disk[i], i, st, &plan->job[i]) == -1)
+    if (plan_disk (o, vm_name, &disks->disk[i], i, st, plan,
+                   &plan->job[i]) == -1)
       return -1;
   }
   plan->removed = calloc (st->n ? st->n : 1, sizeof *plan->removed);

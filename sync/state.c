@@ -27,6 +27,7 @@ sync_state_disk_free (struct sync_state_disk *d)
 
   free (d->label);
   free (d->path);
+  free (d->uuid);
   free (d->change_id);
   free (d->output);
   free (d->partial_change_id);
@@ -146,6 +147,7 @@ read_disk (struct reader *r, json_object *o, struct sync_state_disk *d)
   d->key = int_member (r, o, "key");
   d->label = string_member (r, o, "label", false);
   d->path = string_member (r, o, "path", false);
+  d->uuid = string_member (r, o, "uuid", true);
   d->size = int_member (r, o, "size");
   d->change_id = string_member (r, o, "change_id", true);
   d->output = string_member (r, o, "output", false);
@@ -247,6 +249,7 @@ disk_to_json (const struct sync_state_disk *d)
   json_object_object_add (o, "key", json_object_new_int (d->key));
   json_object_object_add (o, "label", json_object_new_string (d->label));
   json_object_object_add (o, "path", json_object_new_string (d->path));
+  json_object_object_add (o, "uuid", string_or_null (d->uuid));
   json_object_object_add (o, "size", json_object_new_int64 (d->size));
   json_object_object_add (o, "change_id", string_or_null (d->change_id));
   json_object_object_add (o, "output", json_object_new_string (d->output));

@@ -15,6 +15,7 @@ struct sync_state_disk {
   int key;                      /* device key */
   char *label;
   char *path;                   /* datastore path at the last cycle */
+  char *uuid;                   /* the disk's backing uuid, or NULL */
   int64_t size;
   char *change_id;              /* NULL: the output is not whole; copy in full */
   char *output;                 /* absolute path of the base image */
