@@ -101,7 +101,8 @@ nbdkit_vsphere "vm=$vm" snapshot=create --run "
 same_bytes "$img" "$VCSIM_DIR/out.raw"
 no_snapshot || fail "not removed after a vCenter restart: $(cat "$err")"
 ! grep -q "NOT removed" "$err" || fail "a false 'NOT removed': $(cat "$err")"
-vcsim_ctl GET /knobs | grep -qx login_fail=0 || fail "the logins never failed"
+vcsim_ctl GET /knobs | grep -qx login_fail=0 ||
+  fail "the logins never failed ($(vcsim_ctl GET /knobs | grep login_fail)): $(cat "$err")"
 echo "ok: removed through a vCenter restart"
 
 # ... and when vCenter stays away past task-timeout=, nbdkit says it
