@@ -46,7 +46,12 @@ func (h *harness) controlMux() http.Handler {
 	get := func(f ctlFunc) map[string]ctlFunc { return map[string]ctlFunc{http.MethodGet: f} }
 
 	handle("/vm/create", post(h.ctlVMCreate))
-	handle("/vm/power", post(h.ctlVMPower))
+	handle("/vm/power", map[string]ctlFunc{
+		http.MethodPost: h.ctlVMPower,
+		http.MethodGet: withVM(func(vm *VirtualMachine, r *http.Request) (string, error) {
+			return string(vm.Runtime.PowerState) + "\n", nil
+		}),
+	})
 	handle("/vm/cbt", post(h.ctlVMCBT))
 	handle("/cbt/reset", post(withVM(func(vm *VirtualMachine, r *http.Request) (string, error) {
 		return "", h.resetCBT(vm)
