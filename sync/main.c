@@ -228,13 +228,14 @@ main (int argc, char *argv[])
 
   r = parse_options (argc, argv, &o);
   sync_messages_init (o.quiet, o.verbose);
-  if (r != 0)
-    return r;
-  vs_debug_soap = o.verbose;
-  if (sync_signals_install () == -1)
-    return 1;
-  vs_pause_stop_when (sync_waits_stop);
-  r = sync_cycle (&o);
+  if (r == 0) {
+    vs_debug_soap = o.verbose;
+    r = sync_signals_install () == -1 ? 1 : 0;
+  }
+  if (r == 0) {
+    vs_pause_stop_when (sync_waits_stop);
+    r = sync_cycle (&o);
+  }
   free (o.disk_outputs);
   return r;
 }
