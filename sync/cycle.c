@@ -128,9 +128,8 @@ shut_down (struct cycle *c)
 static int
 lock_vm (struct cycle *c)
 {
-  c->vm_lock = sync_lock_vm (c->params.server.server,
-                             c->target.instance_uuid ? c->target.instance_uuid
-                             : c->target.vm_ref, c->target.vm_name);
+  c->vm_lock = sync_lock_vm (c->params.server.server, c->target.vm_ref,
+                             c->target.instance_uuid, c->target.vm_name);
   return c->vm_lock == -1 ? -1 : 0;
 }
 
@@ -281,6 +280,43 @@ probe_change_ids (struct cycle *c)
 
 /* ---- before the copy: what a full copy overwrites is no longer whole ---- */
 
+/* Make state entry D say that J's full copy has begun and not finished:
+ * no changeId, no progress yet, and J's disk and output, whatever the
+ * entry said of an earlier one.
+ */
+static int
+set_unfinished (const struct sync_job *j, struct sync_state_disk *d)
+{
+  char *label = strdup (j->disk->label ? j->disk->label : "");
+  char *path = strdup (j->disk->file), *output = strdup (j->out.path);
+  char *uuid = j->disk->uuid ? strdup (j->disk->uuid) : NULL;
+
+  if (!label || !path || !output || (j->disk->uuid && !uuid)) {
+    sync_error ("out of memory");
+    free (label);
+    free (path);
+    free (output);
+    free (uuid);
+    return -1;
+  }
+  free (d->label);
+  free (d->path);
+  free (d->output);
+  free (d->uuid);
+  free (d->change_id);
+  free (d->partial_change_id);
+  d->label = label;
+  d->path = path;
+  d->output = output;
+  d->uuid = uuid;
+  d->change_id = d->partial_change_id = NULL;
+  d->partial_copied = 0;
+  d->key = j->disk->key;
+  d->size = j->disk->capacity;
+  d->format = j->out.format;
+  return 0;
+}
+
 static int
 invalidate_full_copies (struct cycle *c)
 {
@@ -289,13 +325,11 @@ invalidate_full_copies (struct cycle *c)
 
   for (i = 0; i < c->plan.n; i++) {
     const struct sync_job *j = &c->plan.job[i];
-    struct sync_state_disk *d;
 
-    if (!j->reason || !j->old || !j->old->change_id)
+    if (!j->reason || j->resume_change_id || !j->old)
       continue;
-    d = sync_state_find (&c->state, j->disk->key);
-    free (d->change_id);
-    d->change_id = NULL;
+    if (set_unfinished (j, sync_state_find (&c->state, j->disk->key)) == -1)
+      return -1;
     changed = true;
   }
   if (changed && sync_state_save (c->state_path, &c->state) == -1)
@@ -450,14 +484,28 @@ stop_nbdkit (struct sync_child *child)
 
 /* ---- the copy ---- */
 
+/* Lock every output, and refuse two disks writing one file through two
+ * names: our own locks never conflict with each other.
+ */
 static int
 lock_outputs (struct cycle *c)
 {
-  size_t i;
+  size_t i, k;
 
-  for (i = 0; i < c->plan.n; i++)
+  for (i = 0; i < c->plan.n; i++) {
+    const struct sync_job *j = &c->plan.job[i];
+
     if (sync_output_lock (&c->plan.job[i].out) == -1)
       return -1;
+    for (k = 0; k < i; k++)
+      if (sync_output_same (&c->plan.job[k].out, &j->out)) {
+        sync_error ("disks %zu and %zu would both be written to one file: "
+                    "%s and %s are the same; give each disk its own output",
+                    c->plan.job[k].index, j->index, c->plan.job[k].out.path,
+                    j->out.path);
+        return -1;
+      }
+  }
   return 0;
 }
 
@@ -486,34 +534,28 @@ record_progress (struct cycle *c, struct sync_job *j, uint64_t copied)
 {
   struct sync_state *st = &c->state;
   struct sync_state_disk *d = sync_state_find (st, j->disk->key);
-  const char *since = j->resume_change_id ? j->resume_change_id
-    : j->disk->change_id;
-  char *id = strdup (since);
+  char *id = strdup (j->resume_change_id ? j->resume_change_id
+                     : j->disk->change_id);
 
   if (!id) {
     sync_error ("strdup: %m");
     return -1;
   }
-  if (!d) {
-    if ((!st->vm_moref &&
-         (!(st->vm_moref = strdup (c->target.vm_ref)) ||
-          !(st->vm_name = strdup (c->target.vm_name)) ||
-          (c->target.instance_uuid &&
-           !(st->instance_uuid = strdup (c->target.instance_uuid))))) ||
-        !(d = sync_state_add (st)) ||
-        !(d->label = strdup (j->disk->label ? j->disk->label : "")) ||
-        !(d->path = strdup (j->disk->file)) ||
-        (j->disk->uuid && !(d->uuid = strdup (j->disk->uuid))) ||
-        !(d->output = strdup (j->out.path))) {
-      free (id);
-      sync_error ("out of memory");
-      return -1;
-    }
-    d->key = j->disk->key;
-    d->size = j->disk->capacity;
-    d->format = j->out.format;
+  if (!d &&
+      ((!st->vm_moref &&
+        (!(st->vm_moref = strdup (c->target.vm_ref)) ||
+         !(st->vm_name = strdup (c->target.vm_name)) ||
+         (c->target.instance_uuid &&
+          !(st->instance_uuid = strdup (c->target.instance_uuid))))) ||
+       !(d = sync_state_add (st)))) {
+    sync_error ("out of memory");
+    free (id);
+    return -1;
   }
-  free (d->partial_change_id);
+  if (set_unfinished (j, d) == -1) {
+    free (id);
+    return -1;
+  }
   d->partial_change_id = id;
   d->partial_copied = copied;
   return 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lock.h"
@@ -70,20 +71,35 @@ file_name_safe (char *s)
       *s = '_';
 }
 
-int
-sync_lock_vm (const char *server, const char *vm_id, const char *vm_name)
+/* One directory for every run on this machine, whatever its user. */
+static const char *
+lock_dir (void)
 {
-  const char *dir = access ("/run/lock", W_OK) == 0 ? "/run/lock"
-    : getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
-  char *name, *path;
-  int fd;
+  const char *env = getenv ("VSPHERE_SYNC_LOCK_DIR");
+  struct stat st;
 
-  if (asprintf (&name, "%s_%s", server, vm_id) == -1) {
+  if (env && *env)
+    return env;
+  return stat ("/run/lock", &st) == 0 && S_ISDIR (st.st_mode) ? "/run/lock"
+    : "/tmp";
+}
+
+int
+sync_lock_vm (const char *server, const char *vm_ref,
+              const char *instance_uuid, const char *vm_name)
+{
+  char *name, *path;
+  int fd, r;
+
+  /* The instance UUID names the VM whatever the server is called. */
+  r = instance_uuid ? asprintf (&name, "%s", instance_uuid)
+    : asprintf (&name, "%s_%s", server, vm_ref);
+  if (r == -1) {
     sync_error ("asprintf: %m");
     return -1;
   }
   file_name_safe (name);
-  if (asprintf (&path, "%s/vsphere-sync.%s.lock", dir, name) == -1) {
+  if (asprintf (&path, "%s/vsphere-sync.%s.lock", lock_dir (), name) == -1) {
     sync_error ("asprintf: %m");
     free (name);
     return -1;

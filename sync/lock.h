@@ -4,13 +4,15 @@
 #ifndef SYNC_LOCK_H
 #define SYNC_LOCK_H
 
-/* Lock the VM SERVER/VM_ID (its instance UUID, or moref) for the whole
- * run, whatever the state file and outputs: two runs on one VM would
- * each take a snapshot.  The lock file is in /run/lock (or $TMPDIR
- * where that is not writable).  Returns the fd that holds the lock, or
- * -1 with the error reported (naming the PID of the holder).
+/* Lock the VM, named by its INSTANCE_UUID (or, without one, by SERVER
+ * and VM_REF), for the whole run, whatever the state file and outputs:
+ * two runs on one VM would each take a snapshot.  The lock file is in
+ * $VSPHERE_SYNC_LOCK_DIR, or /run/lock (/tmp where there is none).
+ * Returns the fd that holds the lock, or -1 with the error reported
+ * (naming the PID of the holder).
  */
-int sync_lock_vm (const char *server, const char *vm_id, const char *vm_name);
+int sync_lock_vm (const char *server, const char *vm_ref,
+                  const char *instance_uuid, const char *vm_name);
 
 /* Lock STATE_PATH.lock for the whole run; the file also holds our PID
  * for people.  Returns the fd that holds the lock, or -1 with the

@@ -141,6 +141,18 @@ sync_output_lock (struct sync_output *o)
   return check_block_size (o);
 }
 
+bool
+sync_output_same (const struct sync_output *a, const struct sync_output *b)
+{
+  struct stat sa, sb;
+
+  if (fstat (a->fd, &sa) == -1 || fstat (b->fd, &sb) == -1)
+    return false;
+  if (S_ISBLK (sa.st_mode) && S_ISBLK (sb.st_mode))
+    return sa.st_rdev == sb.st_rdev;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 int
 sync_output_prepare (struct sync_output *o, const char *tmpdir,
                      unsigned connections)

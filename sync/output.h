@@ -38,6 +38,12 @@ bool sync_output_is_block (const char *path);
  */
 int sync_output_lock (struct sync_output *o);
 
+/* Whether two locked outputs are one file or device under two names
+ * (a symbolic or hard link, /dev/vg/lv and /dev/mapper/vg-lv).
+ */
+bool sync_output_same (const struct sync_output *a,
+                       const struct sync_output *b);
+
 /* Make it ready for CONNECTIONS writers: create, truncate or format
  * what a full copy writes anew, or create the overlay; start qemu-nbd
  * for qcow2, with its socket in TMPDIR.  Returns 0, or -1 with the

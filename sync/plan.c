@@ -275,8 +275,15 @@ static int
 resume (struct sync_job *j)
 {
   free (j->reason);
+  j->reason = NULL;
   j->resume_from = j->old->partial_copied;
-  j->resume_change_id = j->old->partial_change_id;
+  /* Our own copy: checkpoints rewrite the state entry. */
+  j->resume_change_id = strdup (j->old->partial_change_id);
+  if (!j->resume_change_id) {
+    sync_error ("strdup: %m");
+    return -1;
+  }
+  j->checkpointed = j->resume_from;
   j->out.resume = true;
   if (asprintf (&j->reason, "resuming its interrupted full copy after "
                 "%" PRIu64 " of %" PRId64 " bytes", j->resume_from,
@@ -345,8 +352,9 @@ void
 sync_plan_full_copy (struct sync_job *j, char *reason)
 {
   free (j->reason);
+  free (j->resume_change_id);
   j->reason = reason;
-  j->resume_from = 0;
+  j->resume_from = j->checkpointed = 0;
   j->resume_change_id = NULL;
   j->out.full = true;
   j->out.resume = false;
@@ -454,6 +462,7 @@ sync_plan_free (struct sync_plan *plan)
   for (i = 0; i < plan->n; i++) {
     sync_output_close (&plan->job[i].out);
     free (plan->job[i].reason);
+    free (plan->job[i].resume_change_id);
     free (plan->job[i].out.path);
     free (plan->job[i].out.overlay);
   }

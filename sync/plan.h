@@ -23,7 +23,7 @@ struct sync_job {
    * RESUME_FROM as of changeId RESUME_CHANGE_ID (in the state).
    */
   uint64_t resume_from;
-  const char *resume_change_id;
+  char *resume_change_id;
   uint64_t checkpointed;        /* what the state records as copied */
   struct sync_output out;
   struct sync_copy_disk copy;

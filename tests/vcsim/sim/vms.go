@@ -6,6 +6,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -116,6 +117,9 @@ func (h *harness) createVM(ctx context.Context, p, dsName string, powerOn, cbtOn
 		MemoryMB:              128,
 		ChangeTrackingEnabled: types.NewBool(cbtOn),
 		Files:                 &types.VirtualMachineFileInfo{VmPathName: "[" + dsName + "]"},
+		// vCenter makes it random; vcsim would derive it from the path,
+		// the same in every simulator.
+		InstanceUuid: uuid.New().String(),
 	}
 	if spec.DeviceChange, err = devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd); err != nil {
 		return none, err
