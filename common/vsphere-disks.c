@@ -112,7 +112,14 @@ parse_disk (xmlNodePtr dev, const char *vm, size_t index, struct vs_disk *d)
   d->backing = dup_xml (vs_xml_type (backing));
   d->change_id = dup_xml (vs_xml_child_text (backing, "changeId"));
   d->uuid = dup_xml (vs_xml_child_text (backing, "uuid"));
+  d->mode = dup_xml (vs_xml_child_text (backing, "diskMode"));
   return 0;
+}
+
+bool
+vs_disk_independent (const struct vs_disk *d)
+{
+  return d->mode && strncmp (d->mode, "independent", 11) == 0;
 }
 
 static void
@@ -123,6 +130,7 @@ free_disk (struct vs_disk *d)
   free (d->backing);
   free (d->change_id);
   free (d->uuid);
+  free (d->mode);
 }
 
 int

@@ -2,6 +2,7 @@
 #ifndef VSPHERE_DISKS_H
 #define VSPHERE_DISKS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <libxml/tree.h>
 
@@ -12,6 +13,7 @@ struct vs_disk {
   char *backing;                /* backing type, e.g. ...FlatVer2BackingInfo */
   char *change_id;              /* CBT changeId, or NULL */
   char *uuid;                   /* the backing's uuid (the disk's own), or NULL */
+  char *mode;                   /* diskMode: "persistent", "independent_..." */
   int64_t capacity;             /* bytes */
 };
 
@@ -27,6 +29,11 @@ struct vs_disks {
 int vs_disks_parse (xmlNodePtr devices, const char *vm,
                     struct vs_disks *out);
 void vs_disks_free (struct vs_disks *d);
+
+/* Whether D is an independent disk, which snapshots do not freeze: a
+ * running VM goes on writing it while a snapshot is read.
+ */
+bool vs_disk_independent (const struct vs_disk *d);
 
 /* Pick a disk by disk= (0-based index or label) or file= (datastore
  * path).  On failure the error lists the VM's disks.

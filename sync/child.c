@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +26,41 @@
 static pid_t running[MAX_CHILDREN];
 static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void
+static int
 set_running (pid_t old, pid_t new)
 {
   size_t i;
+  int r = -1;
 
   pthread_mutex_lock (&running_lock);
   for (i = 0; i < MAX_CHILDREN; i++)
     if (running[i] == old) {
       running[i] = new;
+      r = 0;
       break;
     }
   pthread_mutex_unlock (&running_lock);
+  return r;
+}
+
+/* Reap PID if it has ended, clearing its slot in the
+ * same breath, so that sync_child_terminate_all never signals a PID
+ * the system may have given to another process.
+ */
+static pid_t
+reap (pid_t pid, int *status)
+{
+  size_t i;
+  pid_t r;
+
+  pthread_mutex_lock (&running_lock);
+  r = waitpid (pid, status, WNOHANG);
+  if (r == pid)
+    for (i = 0; i < MAX_CHILDREN; i++)
+      if (running[i] == pid)
+        running[i] = 0;
+  pthread_mutex_unlock (&running_lock);
+  return r;
 }
 
 void
@@ -164,23 +188,28 @@ sync_child_start (struct sync_child *c, const char *dir, const char *name,
   int sock;
 
   memset (c, 0, sizeof *c);
-  c->name = name;
-  if (asprintf (&c->socket, "%s/%s.sock", dir, name) == -1) {
+  if (!(c->name = strdup (name)) ||
+      asprintf (&c->socket, "%s/%s.sock", dir, name) == -1) {
     c->socket = NULL;
-    sync_error ("asprintf: %m");
+    sync_error ("out of memory");
+    sync_child_stop (c, 0);
     return -1;
   }
   sock = listen_on (c->socket);
-  if (sock == -1)
+  if (sock == -1) {
+    sync_child_stop (c, 0);
     return -1;
+  }
   /* KEEP_FD and the socket must not land on each other's number. */
   if (keep_fd == LISTEN_FDS_START) {
     sync_error ("internal error: fd %d is reserved", keep_fd);
     close (sock);
+    sync_child_stop (c, 0);
     return -1;
   }
   if (activation_env_new (&env) == -1) {
     close (sock);
+    sync_child_stop (c, 0);
     return -1;
   }
   c->pid = fork ();
@@ -191,9 +220,14 @@ sync_child_start (struct sync_child *c, const char *dir, const char *name,
   if (c->pid == -1) {
     c->pid = 0;
     sync_error ("fork: %m");
+    sync_child_stop (c, 0);
     return -1;
   }
-  set_running (0, c->pid);
+  if (set_running (0, c->pid) == -1) {
+    sync_error ("more than %d servers at once", MAX_CHILDREN);
+    sync_child_stop (c, 0);
+    return -1;
+  }
   sync_debug ("started %s (pid %d) on %s", name, (int) c->pid, c->socket);
   return 0;
 }
@@ -203,8 +237,7 @@ sync_child_exited (struct sync_child *c, int *status)
 {
   if (c->pid == 0)
     return 1;
-  if (waitpid (c->pid, status, WNOHANG) == c->pid) {
-    set_running (c->pid, 0);
+  if (reap (c->pid, status) == c->pid) {
     c->pid = 0;
     return 1;
   }
@@ -216,24 +249,27 @@ sync_child_stop (struct sync_child *c, unsigned timeout)
 {
   struct timespec tick = { 0, 20 * 1000 * 1000 };
   unsigned long waited = 0;
+  bool killed = false;
   int status = -1;
   pid_t r;
 
   if (c->pid > 0) {
     kill (c->pid, SIGTERM);
-    while ((r = waitpid (c->pid, &status, WNOHANG)) != c->pid) {
+    while ((r = reap (c->pid, &status)) != c->pid) {
       if (r == -1 && errno != EINTR) {
         status = -1;
+        set_running (c->pid, 0);
         break;
       }
-      if (++waited == timeout * 50UL) {
-        sync_error ("%s (pid %d) did not stop within %u seconds; killing it",
-                    c->name, (int) c->pid, timeout);
+      if (++waited >= timeout * 50UL && !killed) {
+        if (timeout)
+          sync_error ("%s (pid %d) did not stop within %u seconds; "
+                      "killing it", c->name, (int) c->pid, timeout);
         kill (c->pid, SIGKILL);
+        killed = true;
       }
       nanosleep (&tick, NULL);
     }
-    set_running (c->pid, 0);
     c->pid = 0;
   }
   if (c->socket) {
@@ -241,6 +277,8 @@ sync_child_stop (struct sync_child *c, unsigned timeout)
     free (c->socket);
     c->socket = NULL;
   }
+  free (c->name);
+  c->name = NULL;
   return status;
 }
 

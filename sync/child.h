@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 struct sync_child {
-  const char *name;             /* for messages */
+  char *name;                   /* for messages */
   pid_t pid;                    /* 0 when not running */
   char *socket;                 /* path to connect to */
 };

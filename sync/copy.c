@@ -161,7 +161,7 @@ next_chunk (struct sync_copy_disk *d, enum sync_copy_action action,
       : DATA_CHUNK;
     c->data = true;
     d->cursor += c->length;
-    d->done = d->cursor >= d->size;
+    __atomic_store_n (&d->done, d->cursor >= d->size, __ATOMIC_RELAXED);
     r = c->length > 0;
     if (r)
       take_slot (d, c);
@@ -207,7 +207,7 @@ next_chunk (struct sync_copy_disk *d, enum sync_copy_action action,
     break;
   }
   if (d->cursor >= d->size)
-    d->done = true;
+    __atomic_store_n (&d->done, true, __ATOMIC_RELAXED);
   pthread_mutex_unlock (&d->lock);
   return r;
 }
@@ -259,7 +259,8 @@ join_disk (struct run *run)
   for (i = 0; i < run->n; i++) {
     struct sync_copy_disk *d = run->disks[i];
 
-    if (!d->done && (!best || d->workers < best->workers))
+    if (!__atomic_load_n (&d->done, __ATOMIC_RELAXED) &&
+        (!best || d->workers < best->workers))
       best = d;
   }
   if (best)

@@ -121,8 +121,11 @@ shut_down (struct cycle *c)
   sync_info ("shutting down the guest of VM %s%s", c->target.vm_name,
              c->o->power_off_after ? "" : " (no power-off: see "
              "--power-off-after)");
-  return vs_vm_shut_down (c->session, c->target.vm_ref, c->target.vm_name,
-                          c->o->power_off_after, wait);
+  if (vs_vm_shut_down (c->session, c->target.vm_ref, c->target.vm_name,
+                       c->o->power_off_after, wait) == -1)
+    return -1;
+  c->target.powered_on = false;
+  return 0;
 }
 
 static int
@@ -218,6 +221,29 @@ remove_snapshot (struct cycle *c)
   sync_info ("removing the snapshot %s", c->temp.ref ? c->temp.ref : "");
   return vs_temp_snapshot_remove (&c->temp, c->session, c->target.vm_ref,
                                   c->target.vm_name);
+}
+
+/* Independent disks are not frozen by the snapshot: only a powered-off
+ * VM gives them one moment.
+ */
+static int
+check_independent (const struct cycle *c)
+{
+  size_t i;
+
+  for (i = 0; c->target.powered_on && i < c->target.disks.n; i++) {
+    const struct vs_disk *d = &c->target.disks.disk[i];
+
+    if (vs_disk_independent (d)) {
+      sync_error ("disk %zu \"%s\" (%s) is independent (diskMode %s): the "
+                  "snapshot does not freeze it, so its copy would mix "
+                  "moments while the VM runs; copy it with --final (the VM "
+                  "powered off), or make the disk dependent", i,
+                  d->label ? d->label : "", d->file, d->mode);
+      return -1;
+    }
+  }
+  return 0;
 }
 
 /* ---- before the copy: changeIds that vCenter refuses ---- */
@@ -748,7 +774,7 @@ run (struct cycle *c)
       lock_vm (c) == -1 || load_state (c) == -1 || check_cbt (c) == -1 || stopped () ||
       shut_down (c) == -1 || stopped () ||
       take_snapshot (c) == -1 || stopped () ||
-      read_snapshot_disks (c) == -1 ||
+      read_snapshot_disks (c) == -1 || check_independent (c) == -1 ||
       sync_plan_make (c->o, c->target.vm_name, &c->target.disks, &c->state,
                       &c->plan) == -1 ||
       lock_outputs (c) == -1 || probe_change_ids (c) == -1 || stopped () ||

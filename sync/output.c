@@ -112,6 +112,7 @@ create_overlay (struct sync_output *o)
   }
   r = qemu_img_create (o->overlay, basename (copy), o->backing_format,
                        o->size);
+  o->overlay_created = true;
   free (copy);
   return r == 0 ? sync_fsync_dir_of (o->overlay) : -1;
 }
@@ -366,7 +367,7 @@ void
 sync_output_abort (struct sync_output *o)
 {
   sync_child_stop (&o->qemu_nbd, 10);
-  if (o->overlay && unlink (o->overlay) == -1 && errno != ENOENT)
+  if (o->overlay_created && unlink (o->overlay) == -1 && errno != ENOENT)
     sync_error ("removing the unfinished overlay %s: %m", o->overlay);
 }
 

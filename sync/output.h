@@ -25,6 +25,7 @@ struct sync_output {
   /* Set by sync_output_lock and sync_output_prepare. */
   bool is_block;
   bool fresh;                   /* reads as zeros before the copy */
+  bool overlay_created;         /* by this run: remove it after a failure */
   int fd;                       /* holds the lock; raw writes go here */
   struct sync_child qemu_nbd;   /* for qcow2 */
 };

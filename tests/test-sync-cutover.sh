@@ -76,4 +76,19 @@ echo "ok: --power-off-after 2 powers off a guest that ignores the request ($took
 
 sync_fails "--power-off-after without --final" 2 "only with --final" \
   --power-off-after 5 -o "$out" -- "${params[@]}"
+
+# An independent disk is not frozen by a snapshot: refused while the VM
+# runs, copied once --final has powered it off.
+vcsim_ctl POST "/vm/power?vm=$vm&state=on" >/dev/null
+make_image "$VCSIM_DIR/m1.img" 4
+vcsim_ctl POST "/disk/add?vm=$vm&ds=LocalDS_1&name=cutover/scratch&image=$VCSIM_DIR/m1.img&mode=independent_persistent" >/dev/null
+before=$(cat "$state")
+sync_fails "an independent disk while the VM runs" 1 "is independent.*--final" \
+  -o "$out" -- "${params[@]}"
+[ "$(cat "$state")" = "$before" ] || fail "the refused cycle changed the state"
+check_no_snapshot "$vm" "the refused cycle"
+vcsim_ctl POST "/knobs?guest_shutdown=now" >/dev/null
+sync_ok "an independent disk with --final" --final -o "$out" -- "${params[@]}"
+same_image "the independent disk" "$VCSIM_DIR/m1.img" "$out/cutover-disk1.raw" raw
+echo "ok: an independent disk is copied only from the powered-off VM"
 sync_done

@@ -197,6 +197,13 @@ check_disk_kind (const struct vs_disk *d)
                   target.vm_name, d->file ? d->file : "none");
     return -1;
   }
+  if (target.snapshot_ref && target.powered_on && vs_disk_independent (d)) {
+    nbdkit_error ("disk %s of VM %s is independent (diskMode %s): a snapshot "
+                  "does not freeze it, so the running VM would change it "
+                  "while it is read; power the VM off to copy it, or make "
+                  "the disk dependent", d->file, target.vm_name, d->mode);
+    return -1;
+  }
   if (d->backing && strstr (d->backing, "RawDiskMapping")) {
     nbdkit_error ("disk %s of VM %s is a raw device mapping: its data is "
                   "on a LUN, not on the datastore", d->file, target.vm_name);

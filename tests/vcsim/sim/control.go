@@ -223,6 +223,11 @@ func (h *harness) ctlDiskAdd(vm *VirtualMachine, r *http.Request) (string, error
 	default:
 		return "", badRequest("kind=%q: want vmfs or vsan", kind)
 	}
+	switch req.mode = q.Get("mode"); req.mode {
+	case "", "persistent", "independent_persistent", "independent_nonpersistent":
+	default:
+		return "", badRequest("mode=%q: want persistent, independent_persistent or independent_nonpersistent", req.mode)
+	}
 	if (req.image == "") == (req.size == 0) {
 		return "", badRequest("give exactly one of image= and size=")
 	}

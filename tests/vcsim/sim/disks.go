@@ -87,6 +87,14 @@ type diskRequest struct {
 	key      int32
 	vsan     bool
 	capacity int64
+	mode     string // diskMode; "" is persistent
+}
+
+func diskMode(m string) string {
+	if m == "" {
+		return string(types.VirtualDiskModePersistent)
+	}
+	return m
 }
 
 // addDisk writes the disk's files and attaches them as a new VirtualDisk.
@@ -156,7 +164,7 @@ func (h *harness) attachDisk(vm *VirtualMachine, ds *Datastore, name, desc strin
 					FileName:  fmt.Sprintf("[%s] %s.vmdk", ds.Name, name),
 					Datastore: &ds.Self,
 				},
-				DiskMode:        string(types.VirtualDiskModePersistent),
+				DiskMode:        diskMode(req.mode),
 				ThinProvisioned: types.NewBool(true),
 				Uuid:            uuidStr,
 			},
