@@ -21,6 +21,7 @@
 #include "vsphere-guardian.h"
 #include "vsphere-http.h"
 #include "vsphere-link.h"
+#include "vsphere-readahead.h"
 #include "vsphere-server.h"
 #include "vsphere-snapshot.h"
 #include "vsphere-soap.h"
@@ -47,15 +48,17 @@ static const char *export_pattern;      /* export=, or NULL */
 static struct vs_session *session;
 static struct vs_target target;
 static struct vs_http_pool *pool;
+static struct vs_readahead *readahead;
 static struct vs_exports *exports;
 static char *created_snapshot;          /* ours to remove at exit */
 static char created_snapshot_name[VS_TEMP_SNAPSHOT_NAME_MAX];
 static struct vs_guardian *guardian;    /* removes it if we cannot */
 
-/* A connection's export: one disk of the VM. */
+/* A connection's export: one disk of the VM, and its reads. */
 struct handle {
   const struct vs_disk *disk;
   struct vmdk_reader *reader;
+  struct vs_stream *stream;
 };
 
 static void
@@ -116,6 +119,8 @@ remove_created_snapshot (void)
 static void
 release_all (void)
 {
+  vs_readahead_free (readahead);
+  readahead = NULL;
   vs_exports_free (exports);
   exports = NULL;
   vs_http_pool_free (pool);
@@ -309,7 +314,10 @@ vsphere_get_ready (void)
       check_disk_kind (target.disk) == -1)
     goto fail;
   pool = vs_http_pool_new (session, connections);
-  if (!pool)
+  /* One block per datastore connection, and one being handed out. */
+  readahead = vs_readahead_new (connections,
+                                (connections + 1) * VS_READAHEAD_BLOCK_MAX);
+  if (!pool || !readahead)
     goto fail;
   loc.server = server.server;
   loc.dc_path = target.dc_path;
@@ -340,7 +348,7 @@ static int
 vsphere_after_fork (void)
 {
   vs_http_pool_serving (pool);
-  return 0;
+  return vs_readahead_start (readahead);
 }
 
 static int
@@ -356,6 +364,12 @@ vsphere_list_exports (int readonly, int is_tls, struct nbdkit_exports *list)
       return -1;
   }
   return 0;
+}
+
+static int
+read_disk (void *reader, void *buf, uint32_t count, uint64_t offset)
+{
+  return vmdk_reader_pread (reader, buf, count, offset);
 }
 
 static void *
@@ -374,7 +388,11 @@ vsphere_open (int readonly)
   }
   h->disk = d;
   h->reader = vs_exports_reader (exports, d);
-  if (!h->reader) {
+  h->stream = h->reader ? vs_stream_new (readahead, read_disk, h->reader,
+                                         vmdk_reader_size (h->reader),
+                                         NULL, NULL)
+    : NULL;
+  if (!h->stream) {
     free (h);
     return NULL;
   }
@@ -384,7 +402,10 @@ vsphere_open (int readonly)
 static void
 vsphere_close (void *handle)
 {
-  free (handle);
+  struct handle *h = handle;
+
+  vs_stream_free (h->stream);
+  free (h);
 }
 
 static int64_t
@@ -401,7 +422,7 @@ vsphere_pread (void *handle, void *buf, uint32_t count, uint64_t offset,
 {
   struct handle *h = handle;
 
-  return vmdk_reader_pread (h->reader, buf, count, offset);
+  return vs_stream_pread (h->stream, buf, count, offset);
 }
 
 static int
@@ -419,11 +440,16 @@ vsphere_extents (void *handle, uint32_t count, uint64_t offset,
   return vmdk_reader_extents (h->reader, count, offset, extents);
 }
 
+/* One connection per disk is as fast: readahead keeps every datastore
+ * connection busy for it.  More (nbdcopy opens up to four with
+ * multi-conn) would each hold a request buffer and their own readahead,
+ * wasted each time nbdcopy moves a connection to another part of the
+ * disk.
+ */
 static int
 vsphere_can_multi_conn (void *h)
 {
-  /* Read-only: every connection sees the same bytes. */
-  return 1;
+  return 0;
 }
 
 static int
@@ -478,8 +504,13 @@ vsphere_dump_plugin (void)
   printf ("vsphere_thumbprint=sha256 sha1\n");
 }
 
-/* Reads are independent ranged GETs, bounded by the connection pool. */
-#define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
+/* One request at a time per NBD connection: nbdkit 1.32 then keeps
+ * one request buffer per connection, where in parallel mode each of
+ * its --threads workers per connection keeps one (16 disks copied by
+ * nbdcopy at once held 64 MiB that way).  Reads still run in parallel:
+ * readahead keeps the datastore connections busy (vsphere-readahead.h).
+ */
+#define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_REQUESTS
 
 static struct nbdkit_plugin plugin = {
   .name               = "vsphere",
