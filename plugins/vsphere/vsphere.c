@@ -49,6 +49,11 @@ static struct vs_session *session;
 static struct vs_target target;
 static struct vs_http_pool *pool;
 static struct vs_readahead *readahead;
+/* Where clients will read each disk, by disk index, if a filter knows. */
+static struct {
+  vs_plan_fn *fn;
+  void *opaque;
+} *plans;
 static struct vs_exports *exports;
 static char *created_snapshot;          /* ours to remove at exit */
 static char created_snapshot_name[VS_TEMP_SNAPSHOT_NAME_MAX];
@@ -121,6 +126,8 @@ release_all (void)
 {
   vs_readahead_free (readahead);
   readahead = NULL;
+  free (plans);
+  plans = NULL;
   vs_exports_free (exports);
   exports = NULL;
   vs_http_pool_free (pool);
@@ -317,7 +324,8 @@ vsphere_get_ready (void)
   /* One block per datastore connection, and one being handed out. */
   readahead = vs_readahead_new (connections,
                                 (connections + 1) * VS_READAHEAD_BLOCK_MAX);
-  if (!pool || !readahead)
+  plans = calloc (target.disks.n, sizeof *plans);
+  if (!pool || !readahead || !plans)
     goto fail;
   loc.server = server.server;
   loc.dc_path = target.dc_path;
@@ -378,6 +386,7 @@ vsphere_open (int readonly)
   const char *name = nbdkit_export_name ();
   const struct vs_disk *d = vs_exports_find (exports, name ? name : "");
   struct handle *h;
+  size_t i;
 
   if (!d || check_disk_kind (d) == -1)
     return NULL;
@@ -388,9 +397,10 @@ vsphere_open (int readonly)
   }
   h->disk = d;
   h->reader = vs_exports_reader (exports, d);
+  i = d - target.disks.disk;
   h->stream = h->reader ? vs_stream_new (readahead, read_disk, h->reader,
                                          vmdk_reader_size (h->reader),
-                                         NULL, NULL)
+                                         plans[i].fn, plans[i].opaque)
     : NULL;
   if (!h->stream) {
     free (h);
@@ -478,6 +488,18 @@ vsphere_plugin_export_key (const char *name)
   const struct vs_disk *d = exports ? vs_exports_find (exports, name) : NULL;
 
   return d ? d->key : -1;
+}
+
+NBDKIT_DLL_PUBLIC void
+vsphere_plugin_read_plan (int key, vs_plan_fn *fn, void *opaque)
+{
+  size_t i;
+
+  for (i = 0; i < target.disks.n; i++)
+    if (target.disks.disk[i].key == key) {
+      plans[i].fn = fn;
+      plans[i].opaque = opaque;
+    }
 }
 
 NBDKIT_DLL_PUBLIC void
