@@ -13,19 +13,17 @@
 
 #include "vsphere-readahead.h"
 
-/* Smaller blocks would make many small HTTP requests.  The largest,
- * VS_READAHEAD_BLOCK_MAX, is what qemu-img asks for.
- */
-#define BLOCK_MIN (64 * 1024)
 /* A run of sequential reads is read ahead this many times its length. */
 #define RAMP 8
+/* The smallest block. */
+#define BLOCK_MIN (64 * 1024)
 /* How often a reader waiting for a block checks its client is there. */
 #define WAIT_POLL_MS 100
 
 enum state { QUEUED, READING, DONE, FAILED };
 
 struct block {
-  struct block *next;           /* in its stream, by offset */
+  struct block *next;           /* in its stream by offset, or spare */
   uint64_t offset;
   uint32_t len;
   uint32_t used;                /* bytes already given to the client */
@@ -53,14 +51,16 @@ struct vs_readahead {
   pthread_cond_t work;          /* a block was queued, or stop */
   pthread_cond_t done;          /* a readahead thread finished a block */
   struct vs_stream *streams;    /* served in turn */
-  size_t budget, used;
+  struct block *spare;          /* blocks free for reuse */
+  unsigned blocks, max_blocks;  /* allocated, at most */
+  uint32_t block_size;
   unsigned threads, started;
   pthread_t *tids;
   bool stop;
 };
 
 struct vs_readahead *
-vs_readahead_new (unsigned threads, size_t budget)
+vs_readahead_new (unsigned threads, unsigned blocks, uint32_t block_size)
 {
   struct vs_readahead *ra = calloc (1, sizeof *ra);
   pthread_condattr_t attr;
@@ -71,7 +71,8 @@ vs_readahead_new (unsigned threads, size_t budget)
     return NULL;
   }
   ra->threads = threads;
-  ra->budget = budget;
+  ra->max_blocks = blocks;
+  ra->block_size = block_size;
   pthread_mutex_init (&ra->lock, NULL);
   pthread_cond_init (&ra->work, NULL);
   pthread_condattr_init (&attr);
@@ -81,11 +82,25 @@ vs_readahead_new (unsigned threads, size_t budget)
   return ra;
 }
 
+/* A block to fill, or NULL if all are in use. */
+static struct block *
+new_block (struct vs_readahead *ra)
+{
+  struct block *b = ra->spare;
+
+  if (b)
+    ra->spare = b->next;
+  else if (ra->blocks < ra->max_blocks &&
+           (b = malloc (sizeof *b + ra->block_size)) != NULL)
+    ra->blocks++;
+  return b;
+}
+
 static void
 free_block (struct vs_readahead *ra, struct block *b)
 {
-  ra->used -= b->len;
-  free (b);
+  b->next = ra->spare;
+  ra->spare = b;
 }
 
 /* The first queued block of the first stream that has one; that stream
@@ -174,6 +189,7 @@ vs_readahead_start (struct vs_readahead *ra)
 void
 vs_readahead_free (struct vs_readahead *ra)
 {
+  struct block *b;
   unsigned i;
 
   if (!ra)
@@ -184,6 +200,10 @@ vs_readahead_free (struct vs_readahead *ra)
   pthread_mutex_unlock (&ra->lock);
   for (i = 0; i < ra->started; i++)
     pthread_join (ra->tids[i], NULL);
+  while ((b = ra->spare) != NULL) {
+    ra->spare = b->next;
+    free (b);
+  }
   pthread_cond_destroy (&ra->done);
   pthread_cond_destroy (&ra->work);
   pthread_mutex_destroy (&ra->lock);
@@ -263,18 +283,22 @@ next_range (const struct vs_stream *s, uint64_t offset, uint64_t *start,
   return offset < s->size;
 }
 
-/* Queue blocks of the request's size where the client will read next:
- * RAMP times as many bytes as it has read as expected (so that a short
- * run wastes little), up to one block per thread and the one the client
- * takes next, within the budget.
+/* Queue blocks where the client will read next: RAMP times as many
+ * bytes as it has read as expected (so that a short run wastes little),
+ * up to a whole block per thread and the one the client takes next, as
+ * long as blocks are free.  The window is shared out among the threads
+ * while it is small, and blocks are whole once the run is long enough,
+ * whatever the client asks for: one large request costs the server less
+ * than several small ones.  Block sizes are powers of two, and blocks
+ * end on multiples of their size, so that they line up with the
+ * requests of clients that align them.
  */
 static void
-read_ahead (struct vs_stream *s, uint32_t request)
+read_ahead (struct vs_stream *s)
 {
   struct vs_readahead *ra = s->ra;
-  uint64_t block = request < BLOCK_MIN ? BLOCK_MIN
-    : request > VS_READAHEAD_BLOCK_MAX ? VS_READAHEAD_BLOCK_MAX : request;
-  uint64_t window = (ra->threads + 1) * block;
+  uint64_t window = (ra->threads + 1) * (uint64_t) ra->block_size;
+  uint64_t block;
   uint64_t pos = s->tail ? s->tail->offset + s->tail->len : s->expect;
   uint64_t start, end;
   struct block *b;
@@ -283,11 +307,15 @@ read_ahead (struct vs_stream *s, uint32_t request)
 
   if (window > RAMP * s->run)
     window = RAMP * s->run;
+  for (block = ra->block_size;
+       block > BLOCK_MIN && block > window / (ra->threads + 1); block /= 2)
+    ;
   while (s->queued < window && next_range (s, pos, &start, &end)) {
-    len = end - start < block ? end - start : block;
-    if (ra->used + len > ra->budget || !(b = malloc (sizeof *b + len)))
+    len = block - start % block;
+    if (len > end - start)
+      len = end - start;
+    if (!(b = new_block (ra)))
       break;
-    ra->used += len;
     s->queued += len;
     b->next = NULL;
     b->offset = start;
@@ -348,7 +376,7 @@ vs_stream_pread (struct vs_stream *s, void *buf, uint32_t count,
                  uint64_t offset)
 {
   struct vs_readahead *ra = s->ra;
-  uint32_t request = count, n;
+  uint32_t n;
   uint64_t end = offset + count, next_end;
   char *p = buf;
   struct block *b;
@@ -407,7 +435,7 @@ vs_stream_pread (struct vs_stream *s, void *buf, uint32_t count,
     drop (s);
     s->run = 0;
   }
-  read_ahead (s, request);
+  read_ahead (s);
   pthread_mutex_unlock (&ra->lock);
   return count > 0 ? s->read (s->src, p, count, offset) : 0;
 }

@@ -19,15 +19,16 @@
 typedef int vs_read_fn (void *src, void *buf, uint32_t count,
                         uint64_t offset);
 
-/* Blocks are read ahead as large as the client's requests, up to this. */
-#define VS_READAHEAD_BLOCK_MAX (2 * 1024 * 1024)
-
 struct vs_readahead;
 
-/* THREADS readahead threads (started by vs_readahead_start) holding at
- * most BUDGET bytes read ahead, all streams together.
+/* THREADS readahead threads (started by vs_readahead_start) reading
+ * into at most BLOCKS blocks of BLOCK_SIZE bytes (a power of two, 64 KiB
+ * or more), all streams together.
+ * The blocks are kept for reuse until vs_readahead_free, so that memory
+ * stays at most BLOCKS * BLOCK_SIZE, however malloc would fragment.
  */
-struct vs_readahead *vs_readahead_new (unsigned threads, size_t budget);
+struct vs_readahead *vs_readahead_new (unsigned threads, unsigned blocks,
+                                       uint32_t block_size);
 
 /* Start the threads: after nbdkit forks.  Until then, and if this
  * fails, a stream reads its blocks itself, one at a time.

@@ -38,6 +38,10 @@ NBDKIT_DLL_PUBLIC int vsphere_debug_http = 0;
 
 #define DEFAULT_CONNECTIONS 8
 #define MAX_CONNECTIONS 64
+/* Read ahead in blocks as large as qemu-img's requests: one large
+ * request costs the server less than several small ones.
+ */
+#define READAHEAD_BLOCK (2 * 1024 * 1024)
 
 static struct vs_server server;
 static struct vs_target_config target_config;
@@ -322,8 +326,8 @@ vsphere_get_ready (void)
     goto fail;
   pool = vs_http_pool_new (session, connections);
   /* One block per datastore connection, and one being handed out. */
-  readahead = vs_readahead_new (connections,
-                                (connections + 1) * VS_READAHEAD_BLOCK_MAX);
+  readahead = vs_readahead_new (connections, connections + 1,
+                                READAHEAD_BLOCK);
   plans = calloc (target.disks.n, sizeof *plans);
   if (!pool || !readahead || !plans)
     goto fail;
