@@ -141,11 +141,11 @@ readahead_thread (void *opaque)
   int r;
 
   pthread_mutex_lock (&ra->lock);
-  for (;;) {
-    while (!ra->stop && !(b = take_queued (ra, &s)))
+  while (!ra->stop) {
+    if (!(b = take_queued (ra, &s))) {
       pthread_cond_wait (&ra->work, &ra->lock);
-    if (ra->stop)
-      break;
+      continue;
+    }
     /* The stream may be freed meanwhile, not its source. */
     read_fn = s->read;
     src = s->src;
