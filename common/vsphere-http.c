@@ -102,18 +102,21 @@ acquire (struct vs_http_pool *p, bool *gone)
   bool create = false;
 
   pthread_mutex_lock (&p->lock);
-  while (!p->free_list && p->created >= p->max) {
-    pthread_cond_wait (&p->freed, &p->lock);
+  for (;;) {
     /* An abandoned read wakes every waiter: those abandoned too fail
      * now, together, rather than one by one as connections come back
-     * (nbdkit 1.32 may crash replying while its client hangs up).
+     * (nbdkit 1.32 may crash replying while its client hangs up), and
+     * none starts a request that would have to stall to notice.
      */
     if (p->abandoning && (*gone = abandoned (p))) {
-      /* The wakeup may have been meant for a connection: pass it on. */
+      /* A wakeup may have been meant for a connection: pass it on. */
       pthread_cond_signal (&p->freed);
       pthread_mutex_unlock (&p->lock);
       return NULL;
     }
+    if (p->free_list || p->created < p->max)
+      break;
+    pthread_cond_wait (&p->freed, &p->lock);
   }
   if (p->free_list) {
     c = p->free_list;

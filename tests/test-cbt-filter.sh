@@ -70,6 +70,18 @@ cmp "$VCSIM_DIR/expect.raw" "$VCSIM_DIR/out.raw" || fail "the export's bytes are
   fail "read $read_bytes bytes from the datastore for 196608 changed bytes"
 echo "ok: changed blocks read from the snapshot, the rest zeros ($read_bytes bytes read)"
 
+# A copy reads the changed areas and nothing more: the plugin reads
+# ahead where the filter says the copy will read, not past an area.
+vcsim_ctl POST /counters/reset >/dev/null
+cbt snapshot=s1 'cbt-changeid=*' --run "nbdcopy \"\$uri\" $VCSIM_DIR/all.raw"
+read_bytes=$(vcsim_ctl GET /counters | sed -n 's/^folder_bytes=//p')
+same_bytes "$img" "$VCSIM_DIR/all.raw"
+allocated=$((196608 + 7864320))
+# Beyond the areas: the descriptor, and a byte of each file at open.
+[ "$read_bytes" -le $((allocated + 4096)) ] ||
+  fail "read $read_bytes bytes from the datastore for $allocated allocated bytes"
+echo "ok: a copy of the allocated areas read $read_bytes bytes for $allocated"
+
 cbt snapshot=s2 "cbt-changeid=$cid1" --run 'nbdinfo "$uri"' > "$VCSIM_DIR/info"
 grep -q "changed since $cid1: 196608 bytes in 2 areas; next cbt-changeid=" "$VCSIM_DIR/info" ||
   fail "description: $(cat "$VCSIM_DIR/info")"

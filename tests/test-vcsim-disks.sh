@@ -100,4 +100,25 @@ grep -q '^RW 2048 VSANSPARSE "vsan://[0-9a-f]*"$' "$VCSIM_DIR/vs.vmdk" || fail "
 soap_props Datastore "$(soap_props VirtualMachine "$vm" config.hardware.device | sed 's|</VirtualDevice>|&\n|g' |
     grep "<key>$vkey</key>" | grep -o '<datastore type="Datastore">[^<]*' | sed 's/.*>//')" summary |
     grep -q '<type>vsan</type>' || fail "vsan disk's datastore is not of type vsan"
+# A 16th disk gets a second controller like the first, on bus 1, as
+# vSphere adds one: 15 disks fill a SCSI controller (unit 7 is its own).
+vcsim_ctl POST "/vm/create?path=$(vcsim_urlencode DC0/vm/many)" >/dev/null
+manyq=$(vcsim_urlencode DC0/vm/many)
+for i in $(seq 17); do
+    vcsim_ctl POST "/disk/add?vm=$manyq&ds=LocalDS_0&name=many/d$i&size=1048576" >/dev/null ||
+        fail "disk $i not added"
+done
+devs=$(soap_props VirtualMachine "$(soap_find DC0/vm/many)" config.hardware.device | sed 's|</VirtualDevice>|&\n|g')
+ctrls=$(grep 'type="ParaVirtualSCSIController"' <<<"$devs")
+[ "$(wc -l <<<"$ctrls")" = 2 ] || fail "expected two pvscsi controllers: $ctrls"
+grep -q '<busNumber>1</busNumber>' <<<"$ctrls" || fail "the second controller is not on bus 1: $ctrls"
+ctrl_key () { grep "<busNumber>$1</busNumber>" <<<"$ctrls" | grep -o '^<VirtualDevice[^>]*><key>[0-9]*' | sed 's/.*>//'; }
+c0=$(ctrl_key 0) c1=$(ctrl_key 1)
+[ -n "$c0" ] && [ -n "$c1" ] && [ "$c0" != "$c1" ] || fail "controller keys: '$c0' '$c1'"
+# "controller unit" of each disk, in device order.
+placed=$(grep 'type="VirtualDisk"' <<<"$devs" | sed 's|.*<controllerKey>\([0-9]*\)</controllerKey><unitNumber>\([0-9]*\)</unitNumber>.*|\1 \2|')
+want=$( (for u in 0 1 2 3 4 5 6 8 9 10 11 12 13 14 15; do echo "$c0 $u"; done; echo "$c1 0"; echo "$c1 1") )
+[ "$placed" = "$want" ] || fail "disks are not placed as vSphere would: $(paste -d' ' <(echo "$placed") <(echo "$want"))"
+grep "<busNumber>1</busNumber>" <<<"$ctrls" | grep -q "<device>$(grep 'type="VirtualDisk"' <<<"$devs" | tail -1 | grep -o '<key>[0-9]*' | sed 's/.*>//')</device>" ||
+    fail "the second controller does not list the 17th disk: $ctrls"
 echo PASS

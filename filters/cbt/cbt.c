@@ -459,9 +459,24 @@ query_disk (struct vs_session *s, const struct vs_target *t,
   return 0;
 }
 
+/* A client copies the changed areas, in order, and nothing else. */
+static bool
+next_changed (void *opaque, uint64_t offset, uint64_t *start, uint64_t *end)
+{
+  const struct vs_changes *c = opaque;
+  size_t i = vs_changes_find (c, offset);
+
+  if (i == c->n)
+    return false;
+  *start = offset > c->area[i].start ? offset : c->area[i].start;
+  *end = c->area[i].start + c->area[i].length;
+  return true;
+}
+
 static int
 cbt_get_ready (int thread_model)
 {
+  vs_link_read_plan *plan = dlsym (RTLD_DEFAULT, VS_LINK_READ_PLAN);
   struct vs_session *s = vs_session_open (&server);
   struct vs_target t;
   char *snap;
@@ -475,9 +490,12 @@ cbt_get_ready (int thread_model)
   if (!snap || vs_target_find_disk (s, &target_config, &t, snap) == -1 ||
       check_vm_cbt (&t) == -1)
     goto out;
-  for (i = 0; i < ndisks; i++)
+  for (i = 0; i < ndisks; i++) {
     if (query_disk (s, &t, &disks[i]) == -1)
       goto out;
+    if (plan)
+      plan (disks[i].key, next_changed, &disks[i].changes);
+  }
   r = 0;
 
  out:

@@ -21,6 +21,7 @@
 #include "vsphere-exports.h"
 #include "vsphere-http.h"
 #include "vsphere-link.h"
+#include "vsphere-readahead.h"
 #include "vsphere-server.h"
 #include "vsphere-snapshot.h"
 #include "vsphere-soap.h"
@@ -38,6 +39,10 @@ NBDKIT_DLL_PUBLIC int vsphere_debug_http = 0;
 
 #define DEFAULT_CONNECTIONS 8
 #define MAX_CONNECTIONS 64
+/* Read ahead in blocks as large as qemu-img's requests: one large
+ * request costs the server less than several small ones.
+ */
+#define READAHEAD_BLOCK (2 * 1024 * 1024)
 
 static struct vs_server server;
 static struct vs_target_config target_config;
@@ -49,15 +54,22 @@ static bool allocated_extents = true;   /* allocated-extents= */
 static struct vs_session *session;
 static struct vs_target target;
 static struct vs_http_pool *pool;
+static struct vs_readahead *readahead;
+/* Where clients will read each disk, by disk index, if a filter knows. */
+static struct {
+  vs_plan_fn *fn;
+  void *opaque;
+} *plans;
 static struct vs_exports *exports;
 static struct vs_alloc **allocs;        /* by disk index, or NULL */
 static struct vs_temp_snapshot created;  /* snapshot=create: ours */
 
-/* A connection's export: one disk of the VM. */
+/* A connection's export: one disk of the VM, and its reads. */
 struct handle {
   const struct vs_disk *disk;
   struct vmdk_reader *reader;
   struct vs_alloc *alloc;       /* NULL: flat extents are all data */
+  struct vs_stream *stream;
 };
 
 static void
@@ -82,6 +94,10 @@ release_all (void)
     vs_alloc_free (allocs[i]);
   free (allocs);
   allocs = NULL;
+  vs_readahead_free (readahead);
+  readahead = NULL;
+  free (plans);
+  plans = NULL;
   vs_exports_free (exports);
   exports = NULL;
   vs_http_pool_free (pool);
@@ -279,7 +295,11 @@ vsphere_get_ready (void)
       check_disk_kind (target.disk) == -1)
     goto fail;
   pool = vs_http_pool_new (session, connections);
-  if (!pool)
+  /* One block per datastore connection, and one being handed out. */
+  readahead = vs_readahead_new (connections, connections + 1,
+                                READAHEAD_BLOCK);
+  plans = calloc (target.disks.n, sizeof *plans);
+  if (!pool || !readahead || !plans)
     goto fail;
   loc.server = server.server;
   loc.dc_path = target.dc_path;
@@ -311,7 +331,7 @@ static int
 vsphere_after_fork (void)
 {
   vs_http_pool_serving (pool);
-  return 0;
+  return vs_readahead_start (readahead);
 }
 
 static int
@@ -329,12 +349,19 @@ vsphere_list_exports (int readonly, int is_tls, struct nbdkit_exports *list)
   return 0;
 }
 
+static int
+read_disk (void *reader, void *buf, uint32_t count, uint64_t offset)
+{
+  return vmdk_reader_pread (reader, buf, count, offset);
+}
+
 static void *
 vsphere_open (int readonly)
 {
   const char *name = nbdkit_export_name ();
   const struct vs_disk *d = vs_exports_find (exports, name ? name : "");
   struct handle *h;
+  size_t i;
 
   if (!d || check_disk_kind (d) == -1)
     return NULL;
@@ -346,7 +373,12 @@ vsphere_open (int readonly)
   h->disk = d;
   h->alloc = allocs ? allocs[d - target.disks.disk] : NULL;
   h->reader = vs_exports_reader (exports, d);
-  if (!h->reader) {
+  i = d - target.disks.disk;
+  h->stream = h->reader ? vs_stream_new (readahead, read_disk, h->reader,
+                                         vmdk_reader_size (h->reader),
+                                         plans[i].fn, plans[i].opaque)
+    : NULL;
+  if (!h->stream) {
     free (h);
     return NULL;
   }
@@ -356,7 +388,10 @@ vsphere_open (int readonly)
 static void
 vsphere_close (void *handle)
 {
-  free (handle);
+  struct handle *h = handle;
+
+  vs_stream_free (h->stream);
+  free (h);
 }
 
 static int64_t
@@ -373,7 +408,7 @@ vsphere_pread (void *handle, void *buf, uint32_t count, uint64_t offset,
 {
   struct handle *h = handle;
 
-  return vmdk_reader_pread (h->reader, buf, count, offset);
+  return vs_stream_pread (h->stream, buf, count, offset);
 }
 
 static int
@@ -392,11 +427,16 @@ vsphere_extents (void *handle, uint32_t count, uint64_t offset,
                               h->alloc ? vs_alloc_extents : NULL, h->alloc);
 }
 
+/* One connection per disk is as fast: readahead keeps every datastore
+ * connection busy for it.  More (nbdcopy opens up to four with
+ * multi-conn) would each hold a request buffer and their own readahead,
+ * wasted each time nbdcopy moves a connection to another part of the
+ * disk.
+ */
 static int
 vsphere_can_multi_conn (void *h)
 {
-  /* Read-only: every connection sees the same bytes. */
-  return 1;
+  return 0;
 }
 
 static int
@@ -428,6 +468,18 @@ vsphere_plugin_export_key (const char *name)
 }
 
 NBDKIT_DLL_PUBLIC void
+vsphere_plugin_read_plan (int key, vs_plan_fn *fn, void *opaque)
+{
+  size_t i;
+
+  for (i = 0; i < target.disks.n; i++)
+    if (target.disks.disk[i].key == key) {
+      plans[i].fn = fn;
+      plans[i].opaque = opaque;
+    }
+}
+
+NBDKIT_DLL_PUBLIC void
 vsphere_plugin_release (void)
 {
   release_all ();
@@ -452,8 +504,13 @@ vsphere_dump_plugin (void)
   printf ("vsphere_thumbprint=sha256 sha1\n");
 }
 
-/* Reads are independent ranged GETs, bounded by the connection pool. */
-#define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
+/* One request at a time per NBD connection: nbdkit 1.32 then keeps
+ * one request buffer per connection, where in parallel mode each of
+ * its --threads workers per connection keeps one (16 disks copied by
+ * nbdcopy at once held 64 MiB that way).  Reads still run in parallel:
+ * readahead keeps the datastore connections busy (vsphere-readahead.h).
+ */
+#define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_REQUESTS
 
 static struct nbdkit_plugin plugin = {
   .name               = "vsphere",

@@ -111,7 +111,10 @@ vcsim_ctl () {
         echo "vcsim_ctl $method $path: $code ${out%$'\n'}" >&2
         return 1
     fi
-    [ -z "$out" ] || printf '%s\n' "${out%$'\n'}"
+    # In one write: bash's printf writes line by line, so "vcsim_ctl ... |
+    # grep -q" could die of SIGPIPE after grep found its line, failing
+    # the pipeline under pipefail.
+    [ -z "$out" ] || cat <<<"${out%$'\n'}"
 }
 
 # vcsim_urlencode STRING: percent-encode for a query value or path part.

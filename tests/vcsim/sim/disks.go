@@ -146,7 +146,10 @@ func (h *harness) attachDisk(vm *VirtualMachine, ds *Datastore, name, desc strin
 	}
 	ctrl := devices.PickController((*types.VirtualSCSIController)(nil))
 	if ctrl == nil {
-		return 0, conflict("the VM has no SCSI controller with a free slot")
+		var err error
+		if devices, ctrl, err = addSCSIController(devices); err != nil {
+			return 0, err
+		}
 	}
 	uuidStr, uuidHex := backingUUID()
 	if err := h.createDisk(desc, req.capacity, req.image, req.vsan, uuidHex); err != nil {
@@ -186,6 +189,29 @@ func (h *harness) attachDisk(vm *VirtualMachine, ds *Datastore, name, desc strin
 	vm.useDatastore(ds.Name)
 	vm.updateDiskLayouts()
 	return key, nil
+}
+
+// addSCSIController adds a controller like the VM's first SCSI one on the
+// next free bus, as vSphere does for a disk that finds every slot taken
+// (15 per controller: unit 7 is the controller's own).
+func addSCSIController(devices object.VirtualDeviceList) (object.VirtualDeviceList, types.BaseVirtualController, error) {
+	first := devices.SelectByType((*types.VirtualSCSIController)(nil))
+	if len(first) == 0 {
+		return nil, nil, conflict("the VM has no SCSI controller")
+	}
+	dev, err := devices.CreateSCSIController(devices.Type(first[0]))
+	if err != nil {
+		return nil, nil, err
+	}
+	c := dev.(types.BaseVirtualSCSIController).GetVirtualSCSIController()
+	if c.BusNumber < 0 {
+		return nil, nil, conflict("the VM has no SCSI controller with a free slot, and no free SCSI bus")
+	}
+	// vSphere's keys for SCSI controllers: 1000 + bus.
+	for c.Key = 1000 + c.BusNumber; devices.FindByKey(c.Key) != nil; c.Key++ {
+	}
+	c.DeviceInfo = &types.Description{Label: devices.Name(dev), Summary: devices.Name(dev)}
+	return append(devices, dev), dev.(types.BaseVirtualController), nil
 }
 
 // realizeDefaultDisks gives vcsim's empty disk1.vmdk files a descriptor and
