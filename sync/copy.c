@@ -248,25 +248,26 @@ fail_run (struct run *run)
   pthread_mutex_unlock (&run->lock);
 }
 
-/* The disk with work left that has the fewest threads on it. */
+/* A disk with work left that no thread is on.  One connection per
+ * disk: the plugin reads ahead for a client that reads in order, on
+ * all its HTTPS connections, and two connections on one disk would
+ * each waste the other's readahead.
+ */
 static struct sync_copy_disk *
 join_disk (struct run *run)
 {
-  struct sync_copy_disk *best = NULL;
+  struct sync_copy_disk *d = NULL;
   size_t i;
 
   pthread_mutex_lock (&run->lock);
-  for (i = 0; i < run->n; i++) {
-    struct sync_copy_disk *d = run->disks[i];
-
-    if (!__atomic_load_n (&d->done, __ATOMIC_RELAXED) &&
-        (!best || d->workers < best->workers))
-      best = d;
-  }
-  if (best)
-    best->workers++;
+  for (i = 0; i < run->n && !d; i++)
+    if (!__atomic_load_n (&run->disks[i]->done, __ATOMIC_RELAXED) &&
+        run->disks[i]->workers == 0)
+      d = run->disks[i];
+  if (d)
+    d->workers++;
   pthread_mutex_unlock (&run->lock);
-  return best;
+  return d;
 }
 
 static void

@@ -1,6 +1,7 @@
 /* Copying the disks: what the source's block status calls data is
- * read and written, the rest is skipped or zeroed, by a fixed number
- * of threads, each with its own NBD connection, shared among the disks.
+ * read and written, the rest is skipped or zeroed, in order, by a
+ * fixed number of threads, each on one disk at a time with its own NBD
+ * connection.
  */
 #ifndef SYNC_COPY_H
 #define SYNC_COPY_H
@@ -59,7 +60,8 @@ enum sync_copy_action {
   SYNC_VERIFY_ALL,              /* compare the whole disk */
 };
 
-/* Copy (or verify) every disk with CONNECTIONS threads; stops early on
+/* Copy (or verify) every disk with up to CONNECTIONS threads (one per
+ * disk at a time); stops early on
  * the first error, difference or stop signal.  Returns 0 when every
  * disk was done, -1 otherwise (reported).
  */
