@@ -318,6 +318,14 @@ read_tail (int fd, char *buf, size_t len)
   buf[used] = '\0';
 }
 
+const char *
+sync_env_or (const char *name, const char *dflt)
+{
+  const char *v = getenv (name);
+
+  return v && *v ? v : dflt;
+}
+
 int
 sync_run (char *const argv[])
 {

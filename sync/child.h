@@ -41,6 +41,11 @@ void sync_child_terminate_all (void);
 void sync_child_describe (int status, char *buf, size_t len);
 
 
+/* Environment variable NAME, or DFLT where it is unset or empty: which
+ * programs to run (NBDKIT, QEMU_IMG, ...), and where ($TMPDIR).
+ */
+const char *sync_env_or (const char *name, const char *dflt);
+
 /* Run ARGV to completion, its standard output discarded.  Returns 0
  * if it exited with status 0, else -1 with the error reported, and what
  * it said on standard error in the message.

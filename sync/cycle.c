@@ -58,14 +58,6 @@ struct cycle {
   double next_checkpoint;       /* seconds into the copy */
 };
 
-static const char *
-env_or (const char *name, const char *dflt)
-{
-  const char *v = getenv (name);
-
-  return v && *v ? v : dflt;
-}
-
 static double
 elapsed (const struct cycle *c)
 {
@@ -306,6 +298,22 @@ probe_change_ids (struct cycle *c)
 
 /* ---- before the copy: what a full copy overwrites is no longer whole ---- */
 
+/* ST is the state of the VM the cycle copies. */
+static int
+set_vm (const struct cycle *c, struct sync_state *st)
+{
+  if (st->vm_moref)
+    return 0;
+  if (!(st->vm_moref = strdup (c->target.vm_ref)) ||
+      !(st->vm_name = strdup (c->target.vm_name)) ||
+      (c->target.instance_uuid &&
+       !(st->instance_uuid = strdup (c->target.instance_uuid)))) {
+    sync_error ("out of memory");
+    return -1;
+  }
+  return 0;
+}
+
 /* Make state entry D say that J's full copy has begun and not finished:
  * no changeId, no progress yet, and J's disk and output, whatever the
  * entry said of an earlier one.
@@ -444,7 +452,7 @@ static int
 start_nbdkit (struct cycle *c, struct sync_child *child, bool filtered)
 {
   const char *fixed[] = {
-    env_or ("NBDKIT", "nbdkit"), "-f", "-r",
+    sync_env_or ("NBDKIT", "nbdkit"), "-f", "-r",
     c->o->verbose ? "-v" : "-f",
   };
   size_t nfixed = sizeof fixed / sizeof fixed[0], n = 0, i;
@@ -456,7 +464,7 @@ start_nbdkit (struct cycle *c, struct sync_child *child, bool filtered)
   fd = password_pipe (c);
   if (!argv || fd == -1 ||
       asprintf (&filter, "--filter=%s",
-                env_or ("NBDKIT_CBT_FILTER", "cbt")) == -1 ||
+                sync_env_or ("NBDKIT_CBT_FILTER", "cbt")) == -1 ||
       asprintf (&vm, "vm=moref=%s", c->target.vm_ref) == -1 ||
       asprintf (&snap, "snapshot=moref=%s", c->snapshot_ref) == -1 ||
       asprintf (&pw, "password=-%d", fd) == -1 ||
@@ -469,7 +477,7 @@ start_nbdkit (struct cycle *c, struct sync_child *child, bool filtered)
     argv[n++] = fixed[i];
   if (filtered)
     argv[n++] = filter;
-  argv[n++] = env_or ("NBDKIT_VSPHERE_PLUGIN", "vsphere");
+  argv[n++] = sync_env_or ("NBDKIT_VSPHERE_PLUGIN", "vsphere");
   for (i = 0; i < c->params.n_forward; i++)
     argv[n++] = c->params.forward[i];
   argv[n++] = vm;
@@ -567,14 +575,7 @@ record_progress (struct cycle *c, struct sync_job *j, uint64_t copied)
     sync_error ("strdup: %m");
     return -1;
   }
-  if (!d &&
-      ((!st->vm_moref &&
-        (!(st->vm_moref = strdup (c->target.vm_ref)) ||
-         !(st->vm_name = strdup (c->target.vm_name)) ||
-         (c->target.instance_uuid &&
-          !(st->instance_uuid = strdup (c->target.instance_uuid))))) ||
-       !(d = sync_state_add (st)))) {
-    sync_error ("out of memory");
+  if (!d && (set_vm (c, st) == -1 || !(d = sync_state_add (st)))) {
     free (id);
     return -1;
   }
@@ -731,24 +732,15 @@ commit_state (struct cycle *c)
   int r = -1;
 
   next.disk = calloc (c->plan.n ? c->plan.n : 1, sizeof *next.disk);
-  if (!next.disk ||
-      !(next.vm_moref = strdup (c->target.vm_ref)) ||
-      !(next.vm_name = strdup (c->target.vm_name)) ||
-      (c->target.instance_uuid &&
-       !(next.instance_uuid = strdup (c->target.instance_uuid))))
+  if (!next.disk || set_vm (c, &next) == -1)
     goto out;
   for (i = 0; i < c->plan.n; i++) {
     const struct sync_job *j = &c->plan.job[i];
     struct sync_state_disk *d = &next.disk[next.n++];
 
-    d->key = j->disk->key;
-    d->size = j->disk->capacity;
-    d->format = j->out.format;
-    if (!(d->label = strdup (j->disk->label ? j->disk->label : "")) ||
-        !(d->path = strdup (j->disk->file)) ||
-        (j->disk->uuid && !(d->uuid = strdup (j->disk->uuid))) ||
+    /* Its disk and output as a full copy records them, then done. */
+    if (set_unfinished (j, d) == -1 ||
         !(d->change_id = strdup (j->disk->change_id)) ||
-        !(d->output = strdup (j->out.path)) ||
         (j->reason
          ? !(d->overlays = calloc (1, sizeof *d->overlays))
          : copy_strings (&d->overlays, &d->n_overlays, j->old->overlays,
@@ -819,7 +811,7 @@ sync_cycle (const struct sync_options *o)
 
   clock_gettime (CLOCK_MONOTONIC, &c.start);
   snprintf (c.tmpdir, sizeof c.tmpdir, "%s/vsphere-sync.XXXXXX",
-            env_or ("TMPDIR", "/tmp"));
+            sync_env_or ("TMPDIR", "/tmp"));
   if (strlen (c.tmpdir) >= sizeof c.tmpdir - 1 || !mkdtemp (c.tmpdir)) {
     sync_error ("cannot make a temporary directory under $TMPDIR: %m");
     return 1;

@@ -18,6 +18,7 @@
 #include "signals.h"
 #include "vsphere-debug.h"
 #include "vsphere-pause.h"
+#include "vsphere-xml.h"
 
 #define DEFAULT_CONNECTIONS 4
 #define DEFAULT_CHECKPOINT 30
@@ -58,12 +59,9 @@ usage (FILE *f)
 static int
 parse_unsigned (const char *opt, const char *s, unsigned max, unsigned *out)
 {
-  char *end;
-  unsigned long v;
+  int64_t v;
 
-  errno = 0;
-  v = strtoul (s, &end, 10);
-  if (errno || *end || end == s || s[0] == '-' || v == 0 || v > max) {
+  if (vs_parse_int64 (s, 1, max, &v) == -1) {
     sync_error ("%s %s: expected a number from 1 to %u", opt, s, max);
     return -1;
   }
@@ -77,12 +75,12 @@ add_disk_output (struct sync_options *o, const char *arg)
 {
   const char *eq = strchr (arg, '=');
   struct sync_disk_output *p;
-  char *end;
-  long id;
+  char *id_text = eq ? strndup (arg, eq - arg) : NULL;
+  int64_t id;
+  int r = id_text ? vs_parse_int64 (id_text, 0, INT32_MAX, &id) : -1;
 
-  errno = 0;
-  id = eq ? strtol (arg, &end, 10) : 0;
-  if (!eq || errno || end != eq || end == arg || id < 0 || !eq[1]) {
+  free (id_text);
+  if (r == -1 || !eq[1]) {
     sync_error ("--disk %s: expected KEY=PATH (a device key such as 2001) "
                 "or INDEX=PATH (0 for the first disk)", arg);
     return -1;

@@ -21,14 +21,6 @@
 #include "output.h"
 #include "state.h"
 
-static const char *
-program (const char *env, const char *dflt)
-{
-  const char *p = getenv (env);
-
-  return p && *p ? p : dflt;
-}
-
 bool
 sync_output_is_block (const char *path)
 {
@@ -64,7 +56,7 @@ qemu_img_create (const char *path, const char *backing,
   size_t i = 0;
 
   snprintf (sz, sizeof sz, "%" PRIu64, size);
-  argv[i++] = program ("QEMU_IMG", "qemu-img");
+  argv[i++] = sync_env_or ("QEMU_IMG", "qemu-img");
   argv[i++] = "create";
   argv[i++] = "-q";
   argv[i++] = "-f";
@@ -87,7 +79,7 @@ start_qemu_nbd (struct sync_output *o, const char *image, const char *tmpdir,
 {
   char shared[32], name[64];
   const char *argv[] = {
-    program ("QEMU_NBD", "qemu-nbd"), "-f", "qcow2", "--persistent",
+    sync_env_or ("QEMU_NBD", "qemu-nbd"), "-f", "qcow2", "--persistent",
     shared, "--cache=writeback", image, NULL
   };
 
