@@ -42,6 +42,19 @@ say (const char *kind, const char *fs, va_list args)
 }
 
 void
+sync_verror (const char *fs, va_list args)
+{
+  say ("error: ", fs, args);
+}
+
+void
+sync_vdebug (const char *fs, va_list args)
+{
+  if (verbose)
+    say ("debug: ", fs, args);
+}
+
+void
 sync_error (const char *fs, ...)
 {
   va_list args;

@@ -22,30 +22,20 @@ void
 nbdkit_error (const char *fs, ...)
 {
   va_list args;
-  char *msg;
 
   va_start (args, fs);
-  if (vasprintf (&msg, fs, args) == -1)
-    msg = NULL;
+  sync_verror (fs, args);
   va_end (args);
-  sync_error ("%s", msg ? msg : fs);
-  free (msg);
 }
 
 void
 nbdkit_debug (const char *fs, ...)
 {
   va_list args;
-  char *msg;
 
-  if (!sync_verbose ())
-    return;
   va_start (args, fs);
-  if (vasprintf (&msg, fs, args) == -1)
-    msg = NULL;
+  sync_vdebug (fs, args);
   va_end (args);
-  sync_debug ("%s", msg ? msg : fs);
-  free (msg);
 }
 
 void
