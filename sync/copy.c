@@ -9,8 +9,8 @@
 #include <libnbd.h>
 
 #include "copy.h"
-#include "messages.h"
-#include "signals.h"
+#include "tool-messages.h"
+#include "tool-signals.h"
 
 /* Each read is one ranged GET in the plugin: large enough to keep
  * request overhead small, small enough to bound memory per thread.
@@ -28,7 +28,7 @@ connect_source (const char *socket, const char *export_name)
       nbd_set_export_name (h, export_name) == -1 ||
       nbd_add_meta_context (h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1 ||
       nbd_connect_unix (h, socket) == -1) {
-    sync_error ("opening export \"%s\": %s", export_name, nbd_get_error ());
+    tool_error ("opening export \"%s\": %s", export_name, nbd_get_error ());
     if (h)
       nbd_close (h);
     return NULL;
@@ -82,13 +82,13 @@ fetch_status (struct nbd_handle *h, struct sync_copy_disk *d,
                         (nbd_extent_callback) { .callback = keep_status,
                                                 .user_data = &a },
                         0) == -1) {
-    sync_error ("block status of export \"%s\" at %" PRIu64 ": %s",
+    tool_error ("block status of export \"%s\" at %" PRIu64 ": %s",
                 d->export_name, offset, nbd_get_error ());
     free (a.entries);
     return -1;
   }
   if (a.n < 2 || a.entries[0] == 0) {
-    sync_error ("export \"%s\" answered no block status at %" PRIu64,
+    tool_error ("export \"%s\" answered no block status at %" PRIu64,
                 d->export_name, offset);
     free (a.entries);
     return -1;
@@ -237,7 +237,7 @@ run_failed (struct run *run)
   pthread_mutex_lock (&run->lock);
   f = run->failed;
   pthread_mutex_unlock (&run->lock);
-  return f || sync_stopping ();
+  return f || tool_stopping ();
 }
 
 static void
@@ -291,7 +291,7 @@ verify_chunk (struct sync_copy_disk *d, struct nbd_handle *src,
     if (len > DATA_CHUNK)
       len = DATA_CHUNK;
     if (c->data && nbd_pread (src, buf, len, off, 0) == -1) {
-      sync_error ("reading export \"%s\" at %" PRIu64 ": %s",
+      tool_error ("reading export \"%s\" at %" PRIu64 ": %s",
                   d->export_name, off, nbd_get_error ());
       return -1;
     }
@@ -300,7 +300,7 @@ verify_chunk (struct sync_copy_disk *d, struct nbd_handle *src,
     if (sync_writer_pread (w, out, len, off) == -1)
       return -1;
     if (memcmp (buf, out, len) != 0) {
-      sync_error ("verify: the output of export \"%s\" differs from the "
+      tool_error ("verify: the output of export \"%s\" differs from the "
                   "snapshot in the %" PRIu64 " bytes at offset %" PRIu64,
                   d->export_name, len, off);
       return -1;
@@ -316,7 +316,7 @@ copy_chunk (struct sync_copy_disk *d, struct nbd_handle *src,
   if (!c->data)
     return sync_writer_zero (w, c->length, c->offset);
   if (nbd_pread (src, buf, c->length, c->offset, 0) == -1) {
-    sync_error ("reading export \"%s\" at %" PRIu64 ": %s", d->export_name,
+    tool_error ("reading export \"%s\" at %" PRIu64 ": %s", d->export_name,
                 c->offset, nbd_get_error ());
     return -1;
   }
@@ -366,7 +366,7 @@ worker (void *opaque)
   char *buf = malloc (2 * DATA_CHUNK);
 
   if (!buf) {
-    sync_error ("malloc: %m");
+    tool_error ("malloc: %m");
     fail_run (run);
   }
   while (buf && !run_failed (run) && (d = join_disk (run)) != NULL) {
@@ -480,7 +480,7 @@ sync_copy_run (const char *socket, struct sync_copy_disk **disks, size_t n,
     pthread_mutex_unlock (&run.lock);
     if ((err = pthread_create (&thread, NULL, worker, &run)) != 0) {
       errno = err;
-      sync_error ("pthread_create: %m");
+      tool_error ("pthread_create: %m");
       pthread_mutex_lock (&run.lock);
       run.running--;
       run.failed = true;
@@ -498,7 +498,7 @@ sync_copy_run (const char *socket, struct sync_copy_disk **disks, size_t n,
   }
   pthread_cond_destroy (&run.finished);
   pthread_mutex_destroy (&run.lock);
-  if (run.failed || sync_stopping ())
+  if (run.failed || tool_stopping ())
     return -1;
   for (i = 0; i < n; i++)
     if (!disks[i]->done)

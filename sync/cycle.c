@@ -13,16 +13,18 @@
 #include <curl/curl.h>
 #include <libxml/parser.h>
 
-#include "child.h"
+#include "tool-child.h"
 #include "copy.h"
 #include "cycle.h"
-#include "lock.h"
-#include "messages.h"
-#include "params.h"
+#include "sync-lock.h"
+#include "tool-messages.h"
+#include "tool-nbdkit.h"
+#include "tool-params.h"
 #include "plan.h"
 #include "report.h"
-#include "signals.h"
-#include "state.h"
+#include "tool-signals.h"
+#include "tool-snapshot.h"
+#include "sync-state.h"
 #include "vsphere-cbt.h"
 #include "vsphere-cbt-enable.h"
 #include "vsphere-power.h"
@@ -31,9 +33,6 @@
 #include "vsphere-target.h"
 #include "vsphere-temp-snapshot.h"
 
-/* Seconds nbdkit and qemu-nbd get to stop before SIGKILL. */
-#define STOP_TIMEOUT 30
-
 /* Seconds --final waits for the guest to shut down, without
  * --power-off-after.
  */
@@ -41,18 +40,17 @@
 
 struct cycle {
   const struct sync_options *o;
-  struct sync_params params;
+  struct tool_params params;
   struct vs_session *session;
   struct vs_target target;
   char *state_path;
   int vm_lock, state_lock;
   struct sync_state state;
-  struct vs_temp_snapshot temp;         /* ours, unless --snapshot */
-  char *snapshot_ref;
+  struct tool_snapshot snapshot;        /* ours, unless --snapshot */
   struct sync_plan plan;
   char tmpdir[64];
   char *changeids;
-  struct sync_child nbdkit;
+  struct tool_child nbdkit;
   struct timespec start;
   bool verified;
   double next_checkpoint;       /* seconds into the copy */
@@ -71,10 +69,10 @@ elapsed (const struct cycle *c)
 static bool
 stopped (void)
 {
-  if (!sync_stopping ())
+  if (!tool_stopping ())
     return false;
-  sync_error ("stopped by signal %d (%s)", sync_stop_signal (),
-              strsignal (sync_stop_signal ()));
+  tool_error ("stopped by signal %d (%s)", tool_stop_signal (),
+              strsignal (tool_stop_signal ()));
   return true;
 }
 
@@ -86,7 +84,7 @@ check_cbt (struct cycle *c)
   if (c->target.cbt_enabled)
     return 0;
   if (!c->o->enable_cbt) {
-    sync_error ("VM %s does not have Changed Block Tracking on "
+    tool_error ("VM %s does not have Changed Block Tracking on "
                 "(config.changeTrackingEnabled is false): run vsphere-sync "
                 "with --enable-cbt to turn it on, or turn it on yourself "
                 "(vCenter: Edit Settings > VM Options > Advanced > "
@@ -95,7 +93,7 @@ check_cbt (struct cycle *c)
                 c->target.vm_name);
     return -1;
   }
-  sync_info ("turning on Changed Block Tracking on VM %s",
+  tool_info ("turning on Changed Block Tracking on VM %s",
              c->target.vm_name);
   return vs_vm_enable_cbt (c->session, &c->params.server, c->target.vm_ref,
                            c->target.vm_name);
@@ -110,7 +108,7 @@ shut_down (struct cycle *c)
 
   if (!c->o->final)
     return 0;
-  sync_info ("shutting down the guest of VM %s%s", c->target.vm_name,
+  tool_info ("shutting down the guest of VM %s%s", c->target.vm_name,
              c->o->power_off_after ? "" : " (no power-off: see "
              "--power-off-after)");
   if (vs_vm_shut_down (c->session, c->target.vm_ref, c->target.vm_name,
@@ -138,7 +136,7 @@ load_state (struct cycle *c)
     : sync_plan_state_path (c->o, c->target.vm_name);
   if (!c->state_path) {
     if (!c->o->output_dir)
-      sync_error ("give --state FILE (or -o DIR)");
+      tool_error ("give --state FILE (or -o DIR)");
     return -1;
   }
   c->state_lock = sync_lock_state (c->state_path);
@@ -150,7 +148,7 @@ load_state (struct cycle *c)
   if (r == 0 && (strcmp (st->vm_moref, c->target.vm_ref) != 0 ||
                  (st->instance_uuid && c->target.instance_uuid &&
                   strcmp (st->instance_uuid, c->target.instance_uuid) != 0))) {
-    sync_error ("state file %s belongs to VM %s (%s, instance UUID %s), not "
+    tool_error ("state file %s belongs to VM %s (%s, instance UUID %s), not "
                 "to VM %s (%s): give this VM its own --state or -o",
                 c->state_path, st->vm_name, st->vm_moref,
                 st->instance_uuid ? st->instance_uuid : "unknown",
@@ -165,77 +163,21 @@ load_state (struct cycle *c)
 static int
 take_snapshot (struct cycle *c)
 {
-  const char *ref;
-
-  if (c->o->snapshot) {
-    c->snapshot_ref = vs_snapshot_find (c->session, c->target.vm_ref,
-                                        c->target.vm_name, c->o->snapshot);
-    return c->snapshot_ref ? 0 : -1;
-  }
-  sync_info ("taking a snapshot of VM %s", c->target.vm_name);
-  if (vs_temp_snapshot_take (&c->temp, c->session, &c->params.server,
-                             c->target.vm_ref, c->target.vm_name,
-                             c->params.target.quiesce, c->params.stale) == -1)
-    return -1;
-  ref = c->temp.ref;
-  c->snapshot_ref = strdup (ref);
-  if (!c->snapshot_ref) {
-    sync_error ("strdup: %m");
-    return -1;
-  }
-  return 0;
+  return tool_snapshot_take (&c->snapshot, c->session, &c->params,
+                             &c->target, c->o->snapshot);
 }
 
 /* The snapshot's own disks, with their changeIds. */
 static int
 read_snapshot_disks (struct cycle *c)
 {
-  char *ref = strdup (c->snapshot_ref);
-
-  if (!ref) {
-    sync_error ("strdup: %m");
-    return -1;
-  }
-  if (vs_target_find_disk (c->session, &c->params.target, &c->target,
-                           ref) == -1)
+  if (tool_snapshot_read_disks (&c->snapshot, c->session, &c->params,
+                                &c->target) == -1)
     return -1;
   /* Checkpoints add entries for new disks: the plan's pointers into the
    * state must not move.
    */
   return sync_state_reserve (&c->state, c->target.disks.n);
-}
-
-static int
-remove_snapshot (struct cycle *c)
-{
-  if (c->o->snapshot || !c->temp.guardian)
-    return 0;
-  sync_info ("removing the snapshot %s", c->temp.ref ? c->temp.ref : "");
-  return vs_temp_snapshot_remove (&c->temp, c->session, c->target.vm_ref,
-                                  c->target.vm_name);
-}
-
-/* Independent disks are not frozen by the snapshot: only a powered-off
- * VM gives them one moment.
- */
-static int
-check_independent (const struct cycle *c)
-{
-  size_t i;
-
-  for (i = 0; c->target.powered_on && i < c->target.disks.n; i++) {
-    const struct vs_disk *d = &c->target.disks.disk[i];
-
-    if (vs_disk_independent (d)) {
-      sync_error ("disk %zu \"%s\" (%s) is independent (diskMode %s): the "
-                  "snapshot does not freeze it, so its copy would mix "
-                  "moments while the VM runs; copy it with --final (the VM "
-                  "powered off), or make the disk dependent", i,
-                  d->label ? d->label : "", d->file, d->mode);
-      return -1;
-    }
-  }
-  return 0;
 }
 
 /* ---- before the copy: changeIds that vCenter refuses ---- */
@@ -247,7 +189,7 @@ static int
 probe_change_id (struct cycle *c, struct sync_job *j)
 {
   struct vs_cbt_query q = {
-    .vm_ref = c->target.vm_ref, .snapshot_ref = c->snapshot_ref,
+    .vm_ref = c->target.vm_ref, .snapshot_ref = c->snapshot.ref,
     .device_key = j->disk->key, .capacity = j->disk->capacity,
     .change_id = j->resume_change_id ? j->resume_change_id
                  : j->old->change_id,
@@ -272,10 +214,10 @@ probe_change_id (struct cycle *c, struct sync_job *j)
       sync_plan_full_copy (j, reason);
   }
   else if (page.fault.type)
-    sync_error ("%s: QueryChangedDiskAreas failed: %s: %s", j->disk->file,
+    tool_error ("%s: QueryChangedDiskAreas failed: %s: %s", j->disk->file,
                 page.fault.type, page.fault.message ? page.fault.message : "");
   else if (page.untrusted)
-    sync_error ("%s: QueryChangedDiskAreas %s; refusing to trust it",
+    tool_error ("%s: QueryChangedDiskAreas %s; refusing to trust it",
                 j->disk->file, page.untrusted);
   vs_fault_free (&page.fault);
   return reason ? 0 : -1;
@@ -308,7 +250,7 @@ set_vm (const struct cycle *c, struct sync_state *st)
       !(st->vm_name = strdup (c->target.vm_name)) ||
       (c->target.instance_uuid &&
        !(st->instance_uuid = strdup (c->target.instance_uuid)))) {
-    sync_error ("out of memory");
+    tool_error ("out of memory");
     return -1;
   }
   return 0;
@@ -326,7 +268,7 @@ set_unfinished (const struct sync_job *j, struct sync_state_disk *d)
   char *uuid = j->disk->uuid ? strdup (j->disk->uuid) : NULL;
 
   if (!label || !path || !output || (j->disk->uuid && !uuid)) {
-    sync_error ("out of memory");
+    tool_error ("out of memory");
     free (label);
     free (path);
     free (output);
@@ -376,7 +318,7 @@ invalidate_full_copies (struct cycle *c)
 
     for (k = 0; j->reason && j->old && k < j->old->n_overlays; k++)
       if (unlink (j->old->overlays[k]) == -1 && errno != ENOENT) {
-        sync_error ("removing the old overlay %s: %m", j->old->overlays[k]);
+        tool_error ("removing the old overlay %s: %m", j->old->overlays[k]);
         return -1;
       }
   }
@@ -393,12 +335,12 @@ write_changeids (struct cycle *c)
 
   if (asprintf (&c->changeids, "%s/changeids", c->tmpdir) == -1) {
     c->changeids = NULL;
-    sync_error ("asprintf: %m");
+    tool_error ("asprintf: %m");
     return -1;
   }
   f = fopen (c->changeids, "we");
   if (!f) {
-    sync_error ("%s: %m", c->changeids);
+    tool_error ("%s: %m", c->changeids);
     return -1;
   }
   for (i = 0; i < c->plan.n; i++) {
@@ -412,108 +354,38 @@ write_changeids (struct cycle *c)
                j->reason ? "*" : j->old->change_id);
   }
   if (fclose (f) == EOF) {
-    sync_error ("%s: %m", c->changeids);
+    tool_error ("%s: %m", c->changeids);
     return -1;
   }
   return 0;
-}
-
-/* The password goes to nbdkit through a pipe: never on a command line. */
-static int
-password_pipe (const struct cycle *c)
-{
-  const char *pw = c->params.server.password;
-  size_t len = strlen (pw);
-  int fds[2], fd;
-
-  if (pipe2 (fds, O_CLOEXEC) == -1) {
-    sync_error ("pipe: %m");
-    return -1;
-  }
-  if (write (fds[1], pw, len) != (ssize_t) len) {
-    sync_error ("writing the password pipe: %m");
-    close (fds[0]);
-    close (fds[1]);
-    return -1;
-  }
-  close (fds[1]);
-  /* Far from the fd that socket activation uses. */
-  fd = fcntl (fds[0], F_DUPFD_CLOEXEC, 10);
-  close (fds[0]);
-  if (fd == -1)
-    sync_error ("fcntl: %m");
-  return fd;
 }
 
 /* nbdkit serving every disk of the snapshot, through the cbt filter
  * (what to copy) or not (everything, for --verify=all).
  */
 static int
-start_nbdkit (struct cycle *c, struct sync_child *child, bool filtered)
+start_nbdkit (struct cycle *c, struct tool_child *child, bool filtered)
 {
-  const char *fixed[] = {
-    sync_env_or ("NBDKIT", "nbdkit"), "-f", "-r",
-    c->o->verbose ? "-v" : "-f",
+  char *ids;
+  const char *extra[] = { NULL, NULL };
+  struct tool_nbdkit how = {
+    .vm_ref = c->target.vm_ref, .snapshot_ref = c->snapshot.ref,
+    .verbose = c->o->verbose, .extra = extra,
   };
-  size_t nfixed = sizeof fixed / sizeof fixed[0], n = 0, i;
-  char *vm = NULL, *snap = NULL, *pw = NULL, *filter = NULL, *ids = NULL;
-  const char **argv;
-  int fd, r = -1;
+  int r;
 
-  argv = calloc (nfixed + c->params.n_forward + 8, sizeof *argv);
-  fd = password_pipe (c);
-  if (!argv || fd == -1 ||
-      asprintf (&filter, "--filter=%s",
-                sync_env_or ("NBDKIT_CBT_FILTER", "cbt")) == -1 ||
-      asprintf (&vm, "vm=moref=%s", c->target.vm_ref) == -1 ||
-      asprintf (&snap, "snapshot=moref=%s", c->snapshot_ref) == -1 ||
-      asprintf (&pw, "password=-%d", fd) == -1 ||
-      asprintf (&ids, "cbt-changeids=%s", c->changeids) == -1) {
-    if (argv && fd != -1)
-      sync_error ("out of memory");
-    goto out;
+  if (asprintf (&ids, "cbt-changeids=%s", c->changeids) == -1) {
+    tool_error ("out of memory");
+    return -1;
   }
-  for (i = 0; i < nfixed; i++)
-    argv[n++] = fixed[i];
-  if (filtered)
-    argv[n++] = filter;
-  argv[n++] = sync_env_or ("NBDKIT_VSPHERE_PLUGIN", "vsphere");
-  for (i = 0; i < c->params.n_forward; i++)
-    argv[n++] = c->params.forward[i];
-  argv[n++] = vm;
-  argv[n++] = snap;
-  argv[n++] = pw;
-  if (filtered)
-    argv[n++] = ids;
-  argv[n] = NULL;
-  r = sync_child_start (child, c->tmpdir, filtered ? "nbdkit" : "nbdkit-all",
-                        (char *const *) argv, fd);
- out:
-  if (fd >= 0)
-    close (fd);
-  free (argv);
-  free (filter);
-  free (vm);
-  free (snap);
-  free (pw);
+  if (filtered) {
+    how.filter = tool_env_or ("NBDKIT_CBT_FILTER", "cbt");
+    extra[0] = ids;
+  }
+  r = tool_nbdkit_start (child, &c->params, &how, c->tmpdir,
+                         filtered ? "nbdkit" : "nbdkit-all");
   free (ids);
   return r;
-}
-
-static int
-stop_nbdkit (struct sync_child *child)
-{
-  char how[128];
-  int status;
-
-  if (!child->pid)
-    return 0;
-  status = sync_child_stop (child, STOP_TIMEOUT);
-  if (status == 0)
-    return 0;
-  sync_child_describe (status, how, sizeof how);
-  sync_error ("nbdkit %s", how);
-  return -1;
 }
 
 /* ---- the copy ---- */
@@ -533,7 +405,7 @@ lock_outputs (struct cycle *c)
       return -1;
     for (k = 0; k < i; k++)
       if (sync_output_same (&c->plan.job[k].out, &j->out)) {
-        sync_error ("disks %zu and %zu would both be written to one file: "
+        tool_error ("disks %zu and %zu would both be written to one file: "
                     "%s and %s are the same; give each disk its own output",
                     c->plan.job[k].index, j->index, c->plan.job[k].out.path,
                     j->out.path);
@@ -572,7 +444,7 @@ record_progress (struct cycle *c, struct sync_job *j, uint64_t copied)
                      : j->disk->change_id);
 
   if (!id) {
-    sync_error ("strdup: %m");
+    tool_error ("strdup: %m");
     return -1;
   }
   if (!d && (set_vm (c, st) == -1 || !(d = sync_state_add (st)))) {
@@ -611,7 +483,7 @@ checkpoint (struct cycle *c)
     changed = true;
   }
   if (changed && sync_state_save (c->state_path, &c->state) == 0)
-    sync_debug ("checkpoint recorded");
+    tool_debug ("checkpoint recorded");
 }
 
 static void
@@ -622,7 +494,7 @@ tick (void *opaque, double seconds)
 
   if (c->o->progress && !c->o->quiet)
     sync_report_progress (&c->plan, seconds);
-  if (x->action == SYNC_COPY && !sync_stopping () &&
+  if (x->action == SYNC_COPY && !tool_stopping () &&
       seconds >= c->next_checkpoint) {
     checkpoint (c);
     c->next_checkpoint = seconds + c->o->checkpoint;
@@ -630,7 +502,7 @@ tick (void *opaque, double seconds)
 }
 
 static int
-copy_disks (struct cycle *c, const struct sync_child *source,
+copy_disks (struct cycle *c, const struct tool_child *source,
             enum sync_copy_action action)
 {
   struct copy_context x = { c, action };
@@ -640,7 +512,7 @@ copy_disks (struct cycle *c, const struct sync_child *source,
   int r;
 
   if (!disks) {
-    sync_error ("calloc: %m");
+    tool_error ("calloc: %m");
     return -1;
   }
   for (i = 0; i < c->plan.n; i++)
@@ -662,17 +534,17 @@ static int
 verify_disks (struct cycle *c)
 {
   bool whole = c->o->verify == SYNC_VERIFY_WHOLE;
-  struct sync_child all = { 0 };
+  struct tool_child all = { 0 };
   int r;
 
   if (c->o->verify == SYNC_VERIFY_NONE)
     return 0;
-  sync_info ("verifying %s", whole ? "every disk in full" : "what was copied");
+  tool_info ("verifying %s", whole ? "every disk in full" : "what was copied");
   if (whole && start_nbdkit (c, &all, false) == -1)
     return -1;
   r = copy_disks (c, whole ? &all : &c->nbdkit,
                   whole ? SYNC_VERIFY_ALL : SYNC_VERIFY);
-  if (stop_nbdkit (&all) == -1)
+  if (tool_nbdkit_stop (&all) == -1)
     r = -1;
   c->verified = r == 0;
   return r;
@@ -750,7 +622,7 @@ commit_state (struct cycle *c)
   r = sync_state_save (c->state_path, &next);
  out:
   if (r == -1 && errno == ENOMEM)
-    sync_error ("out of memory");
+    tool_error ("out of memory");
   sync_state_free (&next);
   return r;
 }
@@ -766,7 +638,7 @@ run (struct cycle *c)
       lock_vm (c) == -1 || load_state (c) == -1 || check_cbt (c) == -1 || stopped () ||
       shut_down (c) == -1 || stopped () ||
       take_snapshot (c) == -1 || stopped () ||
-      read_snapshot_disks (c) == -1 || check_independent (c) == -1 ||
+      read_snapshot_disks (c) == -1 ||
       sync_plan_make (c->o, c->target.vm_name, &c->target.disks, &c->state,
                       &c->plan) == -1 ||
       lock_outputs (c) == -1 || probe_change_ids (c) == -1 || stopped () ||
@@ -774,7 +646,7 @@ run (struct cycle *c)
       write_changeids (c) == -1 || start_nbdkit (c, &c->nbdkit, true) == -1 ||
       count_changes (c) == -1 || prepare_outputs (c) == -1 ||
       copy_disks (c, &c->nbdkit, SYNC_COPY) == -1 || verify_disks (c) == -1 ||
-      finish_outputs (c) == -1 || stop_nbdkit (&c->nbdkit) == -1)
+      finish_outputs (c) == -1 || tool_nbdkit_stop (&c->nbdkit) == -1)
     return -1;
   if (commit_state (c) == -1)
     return -1;
@@ -799,7 +671,7 @@ remove_tmpdir (struct cycle *c)
     unlink (c->changeids);
   free (c->changeids);
   if (rmdir (c->tmpdir) == -1)
-    sync_debug ("rmdir %s: %m", c->tmpdir);
+    tool_debug ("rmdir %s: %m", c->tmpdir);
 }
 
 int
@@ -811,31 +683,32 @@ sync_cycle (const struct sync_options *o)
 
   clock_gettime (CLOCK_MONOTONIC, &c.start);
   snprintf (c.tmpdir, sizeof c.tmpdir, "%s/vsphere-sync.XXXXXX",
-            sync_env_or ("TMPDIR", "/tmp"));
+            tool_env_or ("TMPDIR", "/tmp"));
   if (strlen (c.tmpdir) >= sizeof c.tmpdir - 1 || !mkdtemp (c.tmpdir)) {
-    sync_error ("cannot make a temporary directory under $TMPDIR: %m");
+    tool_error ("cannot make a temporary directory under $TMPDIR: %m");
     return 1;
   }
   curl_global_init (CURL_GLOBAL_DEFAULT);
   xmlInitParser ();
-  usage = sync_params_parse (o->params, o->n_params, o->snapshot,
+  usage = tool_params_parse (o->params, o->n_params, o->snapshot,
                             &c.params) == -1;
-  ok = !usage && sync_signals_watch (sync_child_terminate_all) == 0 &&
+  ok = !usage && tool_signals_watch (tool_child_terminate_all) == 0 &&
     run (&c) == 0;
-  sync_signals_cleanup_phase ();
-  sync_signals_unwatch ();
+  tool_signals_cleanup_phase ();
+  tool_signals_unwatch ();
   if (!ok) {
     abort_outputs (&c);
-    stop_nbdkit (&c.nbdkit);
+    tool_nbdkit_stop (&c.nbdkit);
   }
-  if (c.session && remove_snapshot (&c) == -1)
+  if (c.session &&
+      tool_snapshot_remove (&c.snapshot, c.session, &c.target) == -1)
     ok = false;
   if (ok)
-    sync_info ("cycle %u of VM %s done in %.1f s", c.state.cycle + 1,
+    tool_info ("cycle %u of VM %s done in %.1f s", c.state.cycle + 1,
                c.target.vm_name, elapsed (&c));
   s.vm_ref = c.target.vm_ref;
   s.vm_name = c.target.vm_name;
-  s.snapshot_ref = c.snapshot_ref;
+  s.snapshot_ref = c.snapshot.ref;
   s.cycle = c.state.cycle + ok;
   s.seconds = elapsed (&c);
   s.ok = ok;
@@ -846,14 +719,14 @@ sync_cycle (const struct sync_options *o)
   remove_tmpdir (&c);
   sync_state_free (&c.state);
   free (c.state_path);
-  free (c.snapshot_ref);
+  free (c.snapshot.ref);
   if (c.state_lock >= 0)
     close (c.state_lock);
   if (c.vm_lock >= 0)
     close (c.vm_lock);
   vs_target_free (&c.target);
   vs_session_close (c.session);
-  sync_params_free (&c.params);
+  tool_params_free (&c.params);
   xmlCleanupParser ();
   curl_global_cleanup ();
   return ok ? 0 : usage ? 2 : 1;

@@ -13,9 +13,9 @@
 
 #include "copy.h"
 #include "cycle.h"
-#include "messages.h"
+#include "tool-messages.h"
 #include "options.h"
-#include "signals.h"
+#include "tool-signals.h"
 #include "vsphere-debug.h"
 #include "vsphere-pause.h"
 #include "vsphere-xml.h"
@@ -62,7 +62,7 @@ parse_unsigned (const char *opt, const char *s, unsigned max, unsigned *out)
   int64_t v;
 
   if (vs_parse_int64 (s, 1, max, &v) == -1) {
-    sync_error ("%s %s: expected a number from 1 to %u", opt, s, max);
+    tool_error ("%s %s: expected a number from 1 to %u", opt, s, max);
     return -1;
   }
   *out = v;
@@ -81,13 +81,13 @@ add_disk_output (struct sync_options *o, const char *arg)
 
   free (id_text);
   if (r == -1 || !eq[1]) {
-    sync_error ("--disk %s: expected KEY=PATH (a device key such as 2001) "
+    tool_error ("--disk %s: expected KEY=PATH (a device key such as 2001) "
                 "or INDEX=PATH (0 for the first disk)", arg);
     return -1;
   }
   p = realloc (o->disk_outputs, (o->n_disk_outputs + 1) * sizeof *p);
   if (!p) {
-    sync_error ("realloc: %m");
+    tool_error ("realloc: %m");
     return -1;
   }
   o->disk_outputs = p;
@@ -146,7 +146,7 @@ parse_options (int argc, char *argv[], struct sync_options *o)
       else if (strcmp (optarg, "qcow2") == 0)
         o->format = SYNC_QCOW2;
       else {
-        sync_error ("-f %s: the formats are raw and qcow2", optarg);
+        tool_error ("-f %s: the formats are raw and qcow2", optarg);
         return 2;
       }
       break;
@@ -162,7 +162,7 @@ parse_options (int argc, char *argv[], struct sync_options *o)
       else if (strcmp (optarg, "all") == 0)
         o->verify = SYNC_VERIFY_WHOLE;
       else {
-        sync_error ("--verify=%s: give --verify or --verify=all", optarg);
+        tool_error ("--verify=%s: give --verify or --verify=all", optarg);
         return 2;
       }
       break;
@@ -191,28 +191,28 @@ parse_options (int argc, char *argv[], struct sync_options *o)
     }
   }
   if (optind < argc && strcmp (argv[optind - 1], "--") != 0) {
-    sync_error ("unexpected argument %s: the plugin parameters go after --",
+    tool_error ("unexpected argument %s: the plugin parameters go after --",
                 argv[optind]);
     return 2;
   }
   o->params = &argv[optind];
   o->n_params = argc - optind;
   if (o->n_params == 0) {
-    sync_error ("no plugin parameters: give -- server=HOST user=USER "
+    tool_error ("no plugin parameters: give -- server=HOST user=USER "
                 "password=+FILE vm=VM (see vsphere-sync(1))");
     return 2;
   }
   if (!o->output_dir && o->n_disk_outputs == 0) {
-    sync_error ("no outputs: give -o DIR, or --disk KEY|INDEX=PATH for "
+    tool_error ("no outputs: give -o DIR, or --disk KEY|INDEX=PATH for "
                 "each disk");
     return 2;
   }
   if (o->power_off_after && !o->final) {
-    sync_error ("--power-off-after applies only with --final");
+    tool_error ("--power-off-after applies only with --final");
     return 2;
   }
   if (!o->output_dir && !o->state_file) {
-    sync_error ("without -o DIR, give --state FILE");
+    tool_error ("without -o DIR, give --state FILE");
     return 2;
   }
   return 0;
@@ -225,13 +225,13 @@ main (int argc, char *argv[])
   int r;
 
   r = parse_options (argc, argv, &o);
-  sync_messages_init (o.quiet, o.verbose);
+  tool_messages_init (o.quiet, o.verbose);
   if (r == 0) {
     vs_debug_soap = o.verbose;
-    r = sync_signals_install () == -1 ? 1 : 0;
+    r = tool_signals_install () == -1 ? 1 : 0;
   }
   if (r == 0) {
-    vs_pause_stop_when (sync_waits_stop);
+    vs_pause_stop_when (tool_waits_stop);
     r = sync_cycle (&o);
   }
   free (o.disk_outputs);

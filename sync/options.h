@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum sync_format { SYNC_RAW, SYNC_QCOW2 };
+#include "sync-state.h"
 
 /* --disk KEY|INDEX=PATH */
 struct sync_disk_output {

@@ -15,11 +15,11 @@
 
 #include <libnbd.h>
 
-#include "durable.h"
-#include "lock.h"
-#include "messages.h"
+#include "tool-durable.h"
+#include "sync-lock.h"
+#include "tool-messages.h"
 #include "output.h"
-#include "state.h"
+#include "sync-state.h"
 
 bool
 sync_output_is_block (const char *path)
@@ -35,11 +35,11 @@ check_block_size (struct sync_output *o)
   uint64_t bytes;
 
   if (ioctl (o->fd, BLKGETSIZE64, &bytes) == -1) {
-    sync_error ("%s: cannot read the size of the block device: %m", o->path);
+    tool_error ("%s: cannot read the size of the block device: %m", o->path);
     return -1;
   }
   if (bytes < o->size) {
-    sync_error ("output %s holds %" PRIu64 " bytes but the disk has %" PRIu64
+    tool_error ("output %s holds %" PRIu64 " bytes but the disk has %" PRIu64
                 ": give a block device at least as large as the disk",
                 o->path, bytes, o->size);
     return -1;
@@ -56,7 +56,7 @@ qemu_img_create (const char *path, const char *backing,
   size_t i = 0;
 
   snprintf (sz, sizeof sz, "%" PRIu64, size);
-  argv[i++] = sync_env_or ("QEMU_IMG", "qemu-img");
+  argv[i++] = tool_env_or ("QEMU_IMG", "qemu-img");
   argv[i++] = "create";
   argv[i++] = "-q";
   argv[i++] = "-f";
@@ -70,7 +70,7 @@ qemu_img_create (const char *path, const char *backing,
   argv[i++] = path;
   argv[i++] = sz;
   argv[i] = NULL;
-  return sync_run ((char *const *) argv);
+  return tool_run ((char *const *) argv);
 }
 
 static int
@@ -79,13 +79,13 @@ start_qemu_nbd (struct sync_output *o, const char *image, const char *tmpdir,
 {
   char shared[32], name[64];
   const char *argv[] = {
-    sync_env_or ("QEMU_NBD", "qemu-nbd"), "-f", "qcow2", "--persistent",
+    tool_env_or ("QEMU_NBD", "qemu-nbd"), "-f", "qcow2", "--persistent",
     shared, "--cache=writeback", image, NULL
   };
 
   snprintf (shared, sizeof shared, "--shared=%u", connections + 1);
   snprintf (name, sizeof name, "qemu-nbd-%d", o->fd);
-  return sync_child_start (&o->qemu_nbd, tmpdir, name, (char *const *) argv,
+  return tool_child_start (&o->qemu_nbd, tmpdir, name, (char *const *) argv,
                            -1);
 }
 
@@ -99,14 +99,14 @@ create_overlay (struct sync_output *o)
   int r;
 
   if (!copy) {
-    sync_error ("strdup: %m");
+    tool_error ("strdup: %m");
     return -1;
   }
   r = qemu_img_create (o->overlay, basename (copy), o->backing_format,
                        o->size);
   o->overlay_created = true;
   free (copy);
-  return r == 0 ? sync_fsync_dir_of (o->overlay) : -1;
+  return r == 0 ? tool_fsync_dir_of (o->overlay) : -1;
 }
 
 int
@@ -119,7 +119,7 @@ sync_output_lock (struct sync_output *o)
     flags |= O_CREAT;
   o->fd = open (o->path, flags, 0644);
   if (o->fd == -1) {
-    sync_error ("output %s: %m", o->path);
+    tool_error ("output %s: %m", o->path);
     return -1;
   }
   if (sync_lock_output (o->fd, o->path) == -1)
@@ -127,7 +127,7 @@ sync_output_lock (struct sync_output *o)
   if (!o->is_block)
     return 0;
   if (o->format != SYNC_RAW || o->backing) {
-    sync_error ("output %s is a block device, which holds a raw image: "
+    tool_error ("output %s is a block device, which holds a raw image: "
                 "give -f raw and no --overlay, or a file", o->path);
     return -1;
   }
@@ -156,14 +156,14 @@ sync_output_prepare (struct sync_output *o, const char *tmpdir,
   if (o->full && !o->resume && !o->is_block) {
     if (o->format == SYNC_RAW) {
       if (ftruncate (o->fd, 0) == -1 || ftruncate (o->fd, o->size) == -1) {
-        sync_error ("output %s: %m", o->path);
+        tool_error ("output %s: %m", o->path);
         return -1;
       }
     }
     else if (qemu_img_create (o->path, NULL, SYNC_RAW, o->size) == -1)
       return -1;
     o->fresh = true;
-    if (sync_fsync_dir_of (o->path) == -1)
+    if (tool_fsync_dir_of (o->path) == -1)
       return -1;
   }
   if (o->format == SYNC_QCOW2)
@@ -182,7 +182,7 @@ sync_writer_new (struct sync_output *o)
   struct sync_writer *w = calloc (1, sizeof *w);
 
   if (!w) {
-    sync_error ("calloc: %m");
+    tool_error ("calloc: %m");
     return NULL;
   }
   w->o = o;
@@ -190,7 +190,7 @@ sync_writer_new (struct sync_output *o)
     return w;
   w->nbd = nbd_create ();
   if (!w->nbd || nbd_connect_unix (w->nbd, o->qemu_nbd.socket) == -1) {
-    sync_error ("connecting to qemu-nbd for %s: %s",
+    tool_error ("connecting to qemu-nbd for %s: %s",
                 o->overlay ? o->overlay : o->path, nbd_get_error ());
     sync_writer_free (w);
     return NULL;
@@ -244,12 +244,12 @@ sync_writer_pwrite (struct sync_writer *w, const void *buf, uint64_t len,
 {
   if (w->nbd) {
     if (nbd_pwrite (w->nbd, buf, len, offset, 0) == -1) {
-      sync_error ("writing %s: %s", writer_target (w), nbd_get_error ());
+      tool_error ("writing %s: %s", writer_target (w), nbd_get_error ());
       return -1;
     }
   }
   else if (fd_transfer (true, w->o->fd, (char *) buf, len, offset) == -1) {
-    sync_error ("writing %s at offset %" PRIu64 ": %m", writer_target (w),
+    tool_error ("writing %s at offset %" PRIu64 ": %m", writer_target (w),
                 offset);
     return -1;
   }
@@ -262,12 +262,12 @@ sync_writer_pread (struct sync_writer *w, void *buf, uint64_t len,
 {
   if (w->nbd) {
     if (nbd_pread (w->nbd, buf, len, offset, 0) == -1) {
-      sync_error ("reading back %s: %s", writer_target (w), nbd_get_error ());
+      tool_error ("reading back %s: %s", writer_target (w), nbd_get_error ());
       return -1;
     }
   }
   else if (fd_transfer (false, w->o->fd, buf, len, offset) == -1) {
-    sync_error ("reading back %s at offset %" PRIu64 ": %m",
+    tool_error ("reading back %s at offset %" PRIu64 ": %m",
                 writer_target (w), offset);
     return -1;
   }
@@ -297,7 +297,7 @@ sync_writer_zero (struct sync_writer *w, uint64_t len, uint64_t offset)
   if (w->nbd) {
     /* No trimming: in an overlay a trimmed block would show its backing. */
     if (nbd_zero (w->nbd, len, offset, 0) == -1) {
-      sync_error ("writing zeros to %s: %s", writer_target (w),
+      tool_error ("writing zeros to %s: %s", writer_target (w),
                   nbd_get_error ());
       return -1;
     }
@@ -321,7 +321,7 @@ sync_output_flush (struct sync_output *o)
 
   if (!o->qemu_nbd.pid) {
     if (fdatasync (o->fd) == -1) {
-      sync_error ("output %s: flushing: %m", o->path);
+      tool_error ("output %s: flushing: %m", o->path);
       return -1;
     }
     return 0;
@@ -329,7 +329,7 @@ sync_output_flush (struct sync_output *o)
   w = sync_writer_new (o);
   if (!w || nbd_flush (w->nbd, 0) == -1) {
     if (w)
-      sync_error ("flushing %s: %s", writer_target (w), nbd_get_error ());
+      tool_error ("flushing %s: %s", writer_target (w), nbd_get_error ());
     r = -1;
   }
   sync_writer_free (w);
@@ -345,10 +345,10 @@ sync_output_finish (struct sync_output *o)
   r = sync_output_flush (o);
   if (!o->qemu_nbd.pid)
     return r;
-  status = sync_child_stop (&o->qemu_nbd, 60);
+  status = tool_child_stop (&o->qemu_nbd, 60);
   if (status != 0) {
-    sync_child_describe (status, how, sizeof how);
-    sync_error ("qemu-nbd writing %s %s", o->overlay ? o->overlay : o->path,
+    tool_child_describe (status, how, sizeof how);
+    tool_error ("qemu-nbd writing %s %s", o->overlay ? o->overlay : o->path,
                 how);
     r = -1;
   }
@@ -358,15 +358,15 @@ sync_output_finish (struct sync_output *o)
 void
 sync_output_abort (struct sync_output *o)
 {
-  sync_child_stop (&o->qemu_nbd, 10);
+  tool_child_stop (&o->qemu_nbd, 10);
   if (o->overlay_created && unlink (o->overlay) == -1 && errno != ENOENT)
-    sync_error ("removing the unfinished overlay %s: %m", o->overlay);
+    tool_error ("removing the unfinished overlay %s: %m", o->overlay);
 }
 
 void
 sync_output_close (struct sync_output *o)
 {
-  sync_child_stop (&o->qemu_nbd, 10);
+  tool_child_stop (&o->qemu_nbd, 10);
   if (o->fd >= 0)
     close (o->fd);
   o->fd = -1;

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "child.h"
+#include "tool-child.h"
 #include "options.h"
 
 struct sync_output {
@@ -27,7 +27,7 @@ struct sync_output {
   bool fresh;                   /* reads as zeros before the copy */
   bool overlay_created;         /* by this run: remove it after a failure */
   int fd;                       /* holds the lock; raw writes go here */
-  struct sync_child qemu_nbd;   /* for qcow2 */
+  struct tool_child qemu_nbd;   /* for qcow2 */
 };
 
 /* Whether PATH is a block device (following symbolic links). */

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "messages.h"
+#include "tool-messages.h"
 #include "plan.h"
 #include "vsphere-cbt.h"
 
@@ -22,7 +22,7 @@ file_name_part (const char *vm_name)
   char *s = strdup (vm_name), *p;
 
   if (!s) {
-    sync_error ("strdup: %m");
+    tool_error ("strdup: %m");
     return NULL;
   }
   for (p = s; *p; p++)
@@ -40,7 +40,7 @@ absolute_dir (const char *dir)
   char *r = realpath (dir, NULL);
 
   if (!r)
-    sync_error ("-o %s: %m", dir);
+    tool_error ("-o %s: %m", dir);
   return r;
 }
 
@@ -55,7 +55,7 @@ sync_plan_state_path (const struct sync_options *o, const char *vm_name)
   name = file_name_part (vm_name);
   if (dir && name && asprintf (&path, "%s/%s.vsphere-sync.json", dir,
                                name) == -1) {
-    sync_error ("asprintf: %m");
+    tool_error ("asprintf: %m");
     path = NULL;
   }
   free (dir);
@@ -87,7 +87,7 @@ absolute_output (const char *path)
   const char *base;
 
   if (!copy) {
-    sync_error ("strdup: %m");
+    tool_error ("strdup: %m");
     return NULL;
   }
   slash = strrchr (copy, '/');
@@ -105,12 +105,12 @@ absolute_output (const char *path)
     base = copy;
   }
   if (!dir)
-    sync_error ("output %s: its directory: %m", path);
+    tool_error ("output %s: its directory: %m", path);
   else if (!*base)
-    sync_error ("output %s names a directory, not a file", path);
+    tool_error ("output %s names a directory, not a file", path);
   else if (asprintf (&r, "%s%s%s", dir, strcmp (dir, "/") ? "/" : "",
                      base) == -1) {
-    sync_error ("asprintf: %m");
+    tool_error ("asprintf: %m");
     r = NULL;
   }
   free (dir);
@@ -162,7 +162,7 @@ default_output (const struct sync_options *o, const char *vm_name,
                   n, ext);
 
     if (r == -1) {
-      sync_error ("asprintf: %m");
+      tool_error ("asprintf: %m");
       path = NULL;
       break;
     }
@@ -172,7 +172,7 @@ default_output (const struct sync_options *o, const char *vm_name,
     path = NULL;
   }
   if (dir && name && !path)
-    sync_error ("disk %zu (key %d): no free output name in %s: give "
+    tool_error ("disk %zu (key %d): no free output name in %s: give "
                 "--disk %d=PATH", index, d->key, dir, d->key);
   free (dir);
   free (name);
@@ -192,7 +192,7 @@ choose_output (const struct sync_options *o, const char *vm_name,
   if (old)
     return strdup (old->output);
   if (!o->output_dir) {
-    sync_error ("disk %zu \"%s\" (key %d) has no output: give -o DIR or "
+    tool_error ("disk %zu \"%s\" (key %d) has no output: give -o DIR or "
                 "--disk %zu=PATH", index, d->label ? d->label : "", d->key,
                 index);
     return NULL;
@@ -247,7 +247,7 @@ full_copy_reason (const struct sync_options *o, const struct vs_disk *d,
   else
     return NULL;
   if (n == -1) {
-    sync_error ("asprintf: %m");
+    tool_error ("asprintf: %m");
     return NULL;
   }
   return r;
@@ -280,7 +280,7 @@ resume (struct sync_job *j)
   /* Our own copy: checkpoints rewrite the state entry. */
   j->resume_change_id = strdup (j->old->partial_change_id);
   if (!j->resume_change_id) {
-    sync_error ("strdup: %m");
+    tool_error ("strdup: %m");
     return -1;
   }
   j->checkpointed = j->resume_from;
@@ -289,7 +289,7 @@ resume (struct sync_job *j)
                 "%" PRIu64 " of %" PRId64 " bytes", j->resume_from,
                 j->disk->capacity) == -1) {
     j->reason = NULL;
-    sync_error ("asprintf: %m");
+    tool_error ("asprintf: %m");
     return -1;
   }
   return 0;
@@ -304,7 +304,7 @@ overlay_path (struct sync_job *j, const struct sync_state_disk *old)
   if (asprintf (&j->out.overlay, "%s.%zu.qcow2", old->output,
                 old->n_overlays + 1) == -1) {
     j->out.overlay = NULL;
-    sync_error ("asprintf: %m");
+    tool_error ("asprintf: %m");
     return -1;
   }
   return 0;
@@ -322,7 +322,7 @@ plan_disk (const struct sync_options *o, const char *vm_name,
   j->index = index;
   j->old = sync_state_find (st, d->key);
   if (!d->change_id) {
-    sync_error ("disk %zu \"%s\" (key %d) has no changeId in the snapshot: "
+    tool_error ("disk %zu \"%s\" (key %d) has no changeId in the snapshot: "
                 "CBT is on for the VM but not yet in effect for this disk; "
                 "it takes effect after the VM is powered off and on, or a "
                 "snapshot is taken and removed: run vsphere-sync again",
@@ -387,7 +387,7 @@ check_disk_outputs (const struct sync_options *o, const char *vm_name,
       for (k = 0; k < disks->n && len < sizeof list; k++)
         len += snprintf (list + len, sizeof list - len, "%s%zu (key %d)",
                          k ? ", " : "", k, disks->disk[k].key);
-      sync_error ("--disk %ld=%s: VM %s has no disk with this %s; its "
+      tool_error ("--disk %ld=%s: VM %s has no disk with this %s; its "
                   "disks are %s", id, o->disk_outputs[i].path, vm_name,
                   id >= SYNC_MIN_DEVICE_KEY ? "device key" : "index", list);
       return -1;
@@ -405,7 +405,7 @@ check_distinct (const struct sync_plan *plan)
   for (i = 0; i < plan->n; i++)
     for (k = i + 1; k < plan->n; k++)
       if (strcmp (plan->job[i].out.path, plan->job[k].out.path) == 0) {
-        sync_error ("disks %zu and %zu would both be written to %s: give "
+        tool_error ("disks %zu and %zu would both be written to %s: give "
                     "each its own --disk", plan->job[i].index,
                     plan->job[k].index, plan->job[i].out.path);
         return -1;
@@ -425,7 +425,7 @@ sync_plan_make (const struct sync_options *o, const char *vm_name,
     return -1;
   plan->job = calloc (disks->n ? disks->n : 1, sizeof *plan->job);
   if (!plan->job) {
-    sync_error ("calloc: %m");
+    tool_error ("calloc: %m");
     return -1;
   }
   for (i = 0; i < disks->n; i++) {
@@ -436,7 +436,7 @@ sync_plan_make (const struct sync_options *o, const char *vm_name,
   }
   plan->removed = calloc (st->n ? st->n : 1, sizeof *plan->removed);
   if (!plan->removed) {
-    sync_error ("calloc: %m");
+    tool_error ("calloc: %m");
     return -1;
   }
   for (k = 0; k < st->n; k++) {
@@ -446,7 +446,7 @@ sync_plan_make (const struct sync_options *o, const char *vm_name,
       present |= disks->disk[i].key == st->disk[k].key;
     if (present)
       continue;
-    sync_info ("disk \"%s\" (key %d) was removed from the VM: it is "
+    tool_info ("disk \"%s\" (key %d) was removed from the VM: it is "
                "dropped from the state, and its output %s is left alone",
                st->disk[k].label, st->disk[k].key, st->disk[k].output);
     plan->removed[plan->n_removed++] = &st->disk[k];

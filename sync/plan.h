@@ -11,7 +11,7 @@
 #include "copy.h"
 #include "options.h"
 #include "output.h"
-#include "state.h"
+#include "sync-state.h"
 #include "vsphere-disks.h"
 
 struct sync_job {

@@ -6,7 +6,7 @@
 
 #include <json-c/json.h>
 
-#include "messages.h"
+#include "tool-messages.h"
 #include "report.h"
 
 /* BYTES in the largest binary unit that keeps it at least 1. */
@@ -34,7 +34,7 @@ sync_report_plan (const struct sync_plan *plan)
   for (i = 0; i < plan->n; i++) {
     const struct sync_job *j = &plan->job[i];
 
-    sync_info ("disk %zu \"%s\" (key %d) -> %s: %s%s%s, %s to copy of %s",
+    tool_info ("disk %zu \"%s\" (key %d) -> %s: %s%s%s, %s to copy of %s",
                j->index, j->disk->label ? j->disk->label : "", j->disk->key,
                j->out.overlay ? j->out.overlay : j->out.path,
                j->resume_change_id ? "resumed full copy ("
@@ -74,7 +74,7 @@ sync_report_progress (const struct sync_plan *plan, double seconds)
     snprintf (c, sizeof c, "%.0f s", (total - done) / rate);
   else
     strcpy (c, "-");
-  sync_info ("%s of %s (%.0f%%), %s/s, ETA %s; %s",
+  tool_info ("%s of %s (%.0f%%), %s/s, ETA %s; %s",
              human (done, a, sizeof a), human (total, b, sizeof b),
              total ? 100.0 * done / total : 100.0,
              human ((uint64_t) rate, r, sizeof r), c, line);
@@ -101,7 +101,7 @@ sync_report_json (const struct sync_plan *plan,
                           json_object_new_string (s->ok ? "ok" : "failed"));
   if (!s->ok)
     json_object_object_add (doc, "error",
-                            string_or_null (sync_first_error ()));
+                            string_or_null (tool_first_error ()));
   json_object_object_add (vm, "moref", string_or_null (s->vm_ref));
   json_object_object_add (vm, "name", string_or_null (s->vm_name));
   json_object_object_add (doc, "vm", vm);

@@ -1,4 +1,5 @@
-/* Locks that keep two vsphere-sync runs off the same VM and outputs:
+/* Locks that keep two runs of vsphere-sync or vsphere-v2v off the same
+ * VM, state file and outputs:
  * POSIX record locks, so that the holder's PID can be named.
  */
 #ifndef SYNC_LOCK_H

@@ -1,9 +1,9 @@
-/* The plugin parameters after "--": those vsphere-sync needs itself
+/* The plugin parameters after "--": those the tool needs itself
  * (the server, the VM, the snapshot options), and those it hands on to
  * nbdkit.
  */
-#ifndef SYNC_PARAMS_H
-#define SYNC_PARAMS_H
+#ifndef TOOL_PARAMS_H
+#define TOOL_PARAMS_H
 
 #include <stddef.h>
 
@@ -11,7 +11,7 @@
 #include "vsphere-stale.h"
 #include "vsphere-target.h"
 
-struct sync_params {
+struct tool_params {
   struct vs_server server;
   struct vs_target_config target;
   enum vs_stale_policy stale;
@@ -22,9 +22,9 @@ struct sync_params {
 /* SNAPSHOT is --snapshot, or NULL for a snapshot of our own.  Returns
  * 0, or -1 with the error reported (a usage error).
  */
-int sync_params_parse (char **params, size_t n, const char *snapshot,
-                       struct sync_params *p);
+int tool_params_parse (char **params, size_t n, const char *snapshot,
+                       struct tool_params *p);
 
-void sync_params_free (struct sync_params *p);
+void tool_params_free (struct tool_params *p);
 
-#endif /* SYNC_PARAMS_H */
+#endif /* TOOL_PARAMS_H */

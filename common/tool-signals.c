@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "messages.h"
-#include "signals.h"
+#include "tool-messages.h"
+#include "tool-signals.h"
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t signals_seen;
@@ -32,14 +32,14 @@ on_signal (int sig)
 }
 
 int
-sync_signals_install (void)
+tool_signals_install (void)
 {
   static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
   struct sigaction sa;
   size_t i;
 
   if (pipe2 (stop_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
-    sync_error ("pipe: %m");
+    tool_error ("pipe: %m");
     return -1;
   }
   memset (&sa, 0, sizeof sa);
@@ -47,7 +47,7 @@ sync_signals_install (void)
   sigemptyset (&sa.sa_mask);
   for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
     if (sigaction (sigs[i], &sa, NULL) == -1) {
-      sync_error ("sigaction: %m");
+      tool_error ("sigaction: %m");
       return -1;
     }
   /* A closed output pipe is an error to report, not a way to die. */
@@ -56,31 +56,31 @@ sync_signals_install (void)
 }
 
 bool
-sync_stopping (void)
+tool_stopping (void)
 {
   return stop_signal != 0;
 }
 
 int
-sync_stop_fd (void)
+tool_stop_fd (void)
 {
   return stop_pipe[0];
 }
 
 int
-sync_stop_signal (void)
+tool_stop_signal (void)
 {
   return stop_signal;
 }
 
 void
-sync_signals_cleanup_phase (void)
+tool_signals_cleanup_phase (void)
 {
   seen_before_cleanup = signals_seen;
 }
 
 bool
-sync_waits_stop (void)
+tool_waits_stop (void)
 {
   return seen_before_cleanup < 0 ? signals_seen > 0
     : signals_seen > seen_before_cleanup;
@@ -106,19 +106,19 @@ watch (void *opaque)
 }
 
 int
-sync_signals_watch (void (*on_stop) (void))
+tool_signals_watch (void (*on_stop) (void))
 {
   int err;
 
   if (pipe2 (unwatch_pipe, O_CLOEXEC) == -1) {
-    sync_error ("pipe: %m");
+    tool_error ("pipe: %m");
     return -1;
   }
   watch_callback = on_stop;
   err = pthread_create (&watcher, NULL, watch, NULL);
   if (err) {
     errno = err;
-    sync_error ("pthread_create: %m");
+    tool_error ("pthread_create: %m");
     close (unwatch_pipe[0]);
     close (unwatch_pipe[1]);
     unwatch_pipe[0] = unwatch_pipe[1] = -1;
@@ -128,7 +128,7 @@ sync_signals_watch (void (*on_stop) (void))
 }
 
 void
-sync_signals_unwatch (void)
+tool_signals_unwatch (void)
 {
   if (unwatch_pipe[1] == -1)
     return;

@@ -10,9 +10,9 @@
 
 #include <json-c/json.h>
 
-#include "durable.h"
-#include "messages.h"
-#include "state.h"
+#include "tool-durable.h"
+#include "tool-messages.h"
+#include "sync-state.h"
 
 const char *
 sync_format_name (enum sync_format f)
@@ -71,7 +71,7 @@ sync_state_reserve (struct sync_state *st, size_t n)
     return 0;
   d = realloc (st->disk, (st->n + n) * sizeof *d);
   if (!d) {
-    sync_error ("realloc: %m");
+    tool_error ("realloc: %m");
     return -1;
   }
   memset (d + st->n, 0, n * sizeof *d);
@@ -105,7 +105,7 @@ member (struct reader *r, json_object *o, const char *name, json_type type,
       (v == NULL && !nullable) ||
       (v != NULL && !json_object_is_type (v, type))) {
     if (!r->bad)
-      sync_error ("state file %s: \"%s\" is missing or not a %s; the file "
+      tool_error ("state file %s: \"%s\" is missing or not a %s; the file "
                   "was not written by this vsphere-sync: move it away to "
                   "start over with full copies", r->path, name,
                   json_type_to_name (type));
@@ -155,7 +155,7 @@ read_disk (struct reader *r, json_object *o, struct sync_state_disk *d)
   if (format && strcmp (format, "qcow2") == 0)
     d->format = SYNC_QCOW2;
   else if (format && strcmp (format, "raw") != 0) {
-    sync_error ("state file %s: unknown format \"%s\"", r->path, format);
+    tool_error ("state file %s: unknown format \"%s\"", r->path, format);
     r->bad = 1;
   }
   free (format);
@@ -191,11 +191,11 @@ sync_state_load (const char *path, struct sync_state *st)
     return 1;
   doc = json_object_from_file (path);
   if (!doc) {
-    sync_error ("state file %s: %s", path, json_util_get_last_err ());
+    tool_error ("state file %s: %s", path, json_util_get_last_err ());
     return -1;
   }
   if (int_member (&r, doc, "version") != SYNC_STATE_VERSION && !r.bad) {
-    sync_error ("state file %s has version %" PRId64 ", this vsphere-sync "
+    tool_error ("state file %s has version %" PRId64 ", this vsphere-sync "
                 "reads version %d", path, int_member (&r, doc, "version"),
                 SYNC_STATE_VERSION);
     r.bad = 1;
@@ -217,7 +217,7 @@ sync_state_load (const char *path, struct sync_state *st)
       json_object *d = json_object_array_get_idx (disks, i);
 
       if (!json_object_is_type (d, json_type_object)) {
-        sync_error ("state file %s: disk %zu is not an object", path, i);
+        tool_error ("state file %s: disk %zu is not an object", path, i);
         r.bad = 1;
       }
       else
@@ -305,27 +305,27 @@ sync_state_save (const char *path, const struct sync_state *st)
 
   if (asprintf (&tmp, "%s.tmp", path) == -1) {
     tmp = NULL;
-    sync_error ("asprintf: %m");
+    tool_error ("asprintf: %m");
     goto out;
   }
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd == -1 ||
       write (fd, text, len) != (ssize_t) len || write (fd, "\n", 1) != 1 ||
       fsync (fd) == -1) {
-    sync_error ("writing the state file %s: %m", tmp);
+    tool_error ("writing the state file %s: %m", tmp);
     goto out;
   }
   if (close (fd) == -1) {
     fd = -1;
-    sync_error ("writing the state file %s: %m", tmp);
+    tool_error ("writing the state file %s: %m", tmp);
     goto out;
   }
   fd = -1;
   if (rename (tmp, path) == -1) {
-    sync_error ("renaming %s to %s: %m", tmp, path);
+    tool_error ("renaming %s to %s: %m", tmp, path);
     goto out;
   }
-  r = sync_fsync_dir_of (path);
+  r = tool_fsync_dir_of (path);
  out:
   if (fd >= 0)
     close (fd);

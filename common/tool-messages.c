@@ -1,25 +1,26 @@
 #include <config.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "messages.h"
+#include "tool-messages.h"
 
 static bool quiet, verbose;
 static char *first_error;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 void
-sync_messages_init (bool q, bool v)
+tool_messages_init (bool q, bool v)
 {
   quiet = q;
   verbose = v;
 }
 
 bool
-sync_verbose (void)
+tool_verbose (void)
 {
   return verbose;
 }
@@ -32,7 +33,8 @@ say (const char *kind, const char *fs, va_list args)
   if (vasprintf (&msg, fs, args) == -1)
     msg = NULL;
   pthread_mutex_lock (&lock);
-  fprintf (stderr, "vsphere-sync: %s%s\n", kind, msg ? msg : fs);
+  fprintf (stderr, "%s: %s%s\n", program_invocation_short_name, kind,
+           msg ? msg : fs);
   if (*kind == 'e' && !first_error && msg) {
     first_error = msg;
     msg = NULL;
@@ -42,20 +44,20 @@ say (const char *kind, const char *fs, va_list args)
 }
 
 void
-sync_verror (const char *fs, va_list args)
+tool_verror (const char *fs, va_list args)
 {
   say ("error: ", fs, args);
 }
 
 void
-sync_vdebug (const char *fs, va_list args)
+tool_vdebug (const char *fs, va_list args)
 {
   if (verbose)
     say ("debug: ", fs, args);
 }
 
 void
-sync_error (const char *fs, ...)
+tool_error (const char *fs, ...)
 {
   va_list args;
 
@@ -65,7 +67,7 @@ sync_error (const char *fs, ...)
 }
 
 void
-sync_info (const char *fs, ...)
+tool_info (const char *fs, ...)
 {
   va_list args;
 
@@ -77,7 +79,7 @@ sync_info (const char *fs, ...)
 }
 
 void
-sync_debug (const char *fs, ...)
+tool_debug (const char *fs, ...)
 {
   va_list args;
 
@@ -89,7 +91,7 @@ sync_debug (const char *fs, ...)
 }
 
 const char *
-sync_first_error (void)
+tool_first_error (void)
 {
   return first_error;
 }

@@ -1,4 +1,5 @@
-/* The state of a VM's sync between cycles: a versioned JSON document,
+/* The state of a VM's vsphere-sync between cycles (also read by
+ * vsphere-v2v, which converts its outputs): a versioned JSON document,
  * written atomically.
  */
 #ifndef SYNC_STATE_H
@@ -7,9 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "options.h"
-
 #define SYNC_STATE_VERSION 1
+
+enum sync_format { SYNC_RAW, SYNC_QCOW2 };
 
 struct sync_state_disk {
   int key;                      /* device key */

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lock.h"
-#include "messages.h"
+#include "sync-lock.h"
+#include "tool-messages.h"
 
 /* qemu's image locks use bytes 100 to about 300. */
 #define OUTPUT_LOCK_BYTE 4096
@@ -24,16 +24,16 @@ try_lock (int fd, off_t start, const char *what, const char *path)
   if (fcntl (fd, F_SETLK, &fl) == 0)
     return 0;
   if (errno != EACCES && errno != EAGAIN) {
-    sync_error ("locking %s: %m", path);
+    tool_error ("locking %s: %m", path);
     return -1;
   }
   fl.l_type = F_WRLCK;
   if (fcntl (fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0)
-    sync_error ("%s %s is in use by another vsphere-sync (PID %d); wait "
+    tool_error ("%s %s is in use by another vsphere-sync or vsphere-v2v (PID %d); wait "
                 "for it to finish", what, path, (int) fl.l_pid);
   else
-    sync_error ("%s %s is in use by another vsphere-sync (in another PID "
-                "namespace); wait for it to finish", what, path);
+    tool_error ("%s %s is in use by another vsphere-sync or vsphere-v2v "
+                "(in another PID namespace); wait for it to finish", what, path);
   return -1;
 }
 
@@ -48,7 +48,7 @@ lock_file (const char *path, const char *what, const char *who)
 
   fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd == -1) {
-    sync_error ("%s: %m", path);
+    tool_error ("%s: %m", path);
     return -1;
   }
   if (try_lock (fd, 0, what, who) == -1) {
@@ -57,7 +57,7 @@ lock_file (const char *path, const char *what, const char *who)
   }
   len = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
   if (ftruncate (fd, 0) == -1 || pwrite (fd, pid, len, 0) != len)
-    sync_debug ("could not write our PID into %s: %m", path);
+    tool_debug ("could not write our PID into %s: %m", path);
   return fd;
 }
 
@@ -95,12 +95,12 @@ sync_lock_vm (const char *server, const char *vm_ref,
   r = instance_uuid ? asprintf (&name, "%s", instance_uuid)
     : asprintf (&name, "%s_%s", server, vm_ref);
   if (r == -1) {
-    sync_error ("asprintf: %m");
+    tool_error ("asprintf: %m");
     return -1;
   }
   file_name_safe (name);
   if (asprintf (&path, "%s/vsphere-sync.%s.lock", lock_dir (), name) == -1) {
-    sync_error ("asprintf: %m");
+    tool_error ("asprintf: %m");
     free (name);
     return -1;
   }
@@ -117,7 +117,7 @@ sync_lock_state (const char *state_path)
   int fd;
 
   if (asprintf (&path, "%s.lock", state_path) == -1) {
-    sync_error ("asprintf: %m");
+    tool_error ("asprintf: %m");
     return -1;
   }
   fd = lock_file (path, "state file", state_path);

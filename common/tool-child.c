@@ -11,17 +11,18 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "child.h"
-#include "messages.h"
+#include "tool-child.h"
+#include "tool-messages.h"
 
 /* The first fd that socket activation passes. */
 #define LISTEN_FDS_START 3
 
-/* The children running, for sync_child_terminate_all. */
+/* The children running, for tool_child_terminate_all. */
 #define MAX_CHILDREN 64
 static pid_t running[MAX_CHILDREN];
 static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -44,7 +45,7 @@ set_running (pid_t old, pid_t new)
 }
 
 /* Reap PID if it has ended, clearing its slot in the
- * same breath, so that sync_child_terminate_all never signals a PID
+ * same breath, so that tool_child_terminate_all never signals a PID
  * the system may have given to another process.
  */
 static pid_t
@@ -64,7 +65,7 @@ reap (pid_t pid, int *status)
 }
 
 void
-sync_child_terminate_all (void)
+tool_child_terminate_all (void)
 {
   size_t i;
 
@@ -82,7 +83,7 @@ listen_on (const char *path)
   int fd;
 
   if (strlen (path) >= sizeof addr.sun_path) {
-    sync_error ("socket path %s is too long", path);
+    tool_error ("socket path %s is too long", path);
     return -1;
   }
   strcpy (addr.sun_path, path);
@@ -90,11 +91,39 @@ listen_on (const char *path)
   if (fd == -1 ||
       bind (fd, (struct sockaddr *) &addr, sizeof addr) == -1 ||
       listen (fd, SOMAXCONN) == -1) {
-    sync_error ("listening on %s: %m", path);
+    tool_error ("listening on %s: %m", path);
     if (fd >= 0)
       close (fd);
     return -1;
   }
+  return fd;
+}
+
+/* TCP on 127.0.0.1, for clients that take no Unix socket (virt-v2v
+ * 2.2 takes an NBD server as localhost and a port).  The port is one
+ * the system picks, so two runs never collide.
+ */
+static int
+listen_on_loopback (int *port)
+{
+  struct sockaddr_in addr = {
+    .sin_family = AF_INET,
+    .sin_addr.s_addr = htonl (INADDR_LOOPBACK),
+  };
+  socklen_t len = sizeof addr;
+  int fd;
+
+  fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd == -1 ||
+      bind (fd, (struct sockaddr *) &addr, sizeof addr) == -1 ||
+      listen (fd, SOMAXCONN) == -1 ||
+      getsockname (fd, (struct sockaddr *) &addr, &len) == -1) {
+    tool_error ("listening on 127.0.0.1: %m");
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  *port = ntohs (addr.sin_port);
   return fd;
 }
 
@@ -117,7 +146,7 @@ activation_env_new (struct activation_env *e)
     n++;
   e->envp = calloc (n + 3, sizeof *e->envp);
   if (!e->envp) {
-    sync_error ("calloc: %m");
+    tool_error ("calloc: %m");
     return -1;
   }
   for (i = 0; i < n; i++)
@@ -144,12 +173,15 @@ put_decimal (char *dst, long n)
   *dst = '\0';
 }
 
-/* In the child: only async-signal-safe work until exec. */
+/* In the child: only async-signal-safe work until exec.  SOCK is the
+ * socket to activate it on, or -1 for none; OUT_FD, if not -1, becomes
+ * its standard output and error.
+ */
 static void
-exec_activated (int sock, int keep_fd, char *const argv[], pid_t parent,
-                struct activation_env *e)
+exec_child (int sock, int keep_fd, int out_fd, char *const argv[],
+            pid_t parent, struct activation_env *e)
 {
-  static const char cannot[] = "vsphere-sync: error: cannot run ";
+  static const char cannot[] = ": error: cannot run ";
   sigset_t none;
 
   setpgid (0, 0);
@@ -162,17 +194,26 @@ exec_activated (int sock, int keep_fd, char *const argv[], pid_t parent,
   signal (SIGTERM, SIG_DFL);
   signal (SIGHUP, SIG_DFL);
   signal (SIGPIPE, SIG_DFL);
-  if (sock == LISTEN_FDS_START) {
-    if (fcntl (sock, F_SETFD, 0) == -1)
+  if (out_fd >= 0 && (dup2 (out_fd, STDOUT_FILENO) == -1 ||
+                      dup2 (out_fd, STDERR_FILENO) == -1))
+    _exit (126);
+  if (sock == -1)
+    execvp (argv[0], argv);
+  else {
+    if (sock == LISTEN_FDS_START) {
+      if (fcntl (sock, F_SETFD, 0) == -1)
+        _exit (126);
+    }
+    else if (dup2 (sock, LISTEN_FDS_START) == -1)
       _exit (126);
+    if (keep_fd >= 0 && fcntl (keep_fd, F_SETFD, 0) == -1)
+      _exit (126);
+    put_decimal (e->listen_pid + strlen ("LISTEN_PID="), getpid ());
+    execvpe (argv[0], argv, e->envp);
   }
-  else if (dup2 (sock, LISTEN_FDS_START) == -1)
-    _exit (126);
-  if (keep_fd >= 0 && fcntl (keep_fd, F_SETFD, 0) == -1)
-    _exit (126);
-  put_decimal (e->listen_pid + strlen ("LISTEN_PID="), getpid ());
-  execvpe (argv[0], argv, e->envp);
-  if (write (STDERR_FILENO, cannot, sizeof cannot - 1) > 0 &&
+  if (write (STDERR_FILENO, program_invocation_short_name,
+             strlen (program_invocation_short_name)) > 0 &&
+      write (STDERR_FILENO, cannot, sizeof cannot - 1) > 0 &&
       write (STDERR_FILENO, argv[0], strlen (argv[0])) > 0 &&
       write (STDERR_FILENO, "\n", 1) > 0)
     _exit (127);
@@ -180,7 +221,7 @@ exec_activated (int sock, int keep_fd, char *const argv[], pid_t parent,
 }
 
 int
-sync_child_start (struct sync_child *c, const char *dir, const char *name,
+tool_child_start (struct tool_child *c, const char *dir, const char *name,
                   char *const argv[], int keep_fd)
 {
   pid_t parent = getpid ();
@@ -189,51 +230,97 @@ sync_child_start (struct sync_child *c, const char *dir, const char *name,
 
   memset (c, 0, sizeof *c);
   if (!(c->name = strdup (name)) ||
-      asprintf (&c->socket, "%s/%s.sock", dir, name) == -1) {
+      (dir && asprintf (&c->socket, "%s/%s.sock", dir, name) == -1)) {
     c->socket = NULL;
-    sync_error ("out of memory");
-    sync_child_stop (c, 0);
+    tool_error ("out of memory");
+    tool_child_stop (c, 0);
     return -1;
   }
-  sock = listen_on (c->socket);
+  sock = dir ? listen_on (c->socket) : listen_on_loopback (&c->port);
   if (sock == -1) {
-    sync_child_stop (c, 0);
+    tool_child_stop (c, 0);
     return -1;
   }
   /* KEEP_FD and the socket must not land on each other's number. */
   if (keep_fd == LISTEN_FDS_START) {
-    sync_error ("internal error: fd %d is reserved", keep_fd);
+    tool_error ("internal error: fd %d is reserved", keep_fd);
     close (sock);
-    sync_child_stop (c, 0);
+    tool_child_stop (c, 0);
     return -1;
   }
   if (activation_env_new (&env) == -1) {
     close (sock);
-    sync_child_stop (c, 0);
+    tool_child_stop (c, 0);
     return -1;
   }
   c->pid = fork ();
   if (c->pid == 0)
-    exec_activated (sock, keep_fd, argv, parent, &env);
+    exec_child (sock, keep_fd, -1, argv, parent, &env);
   free (env.envp);
   close (sock);
   if (c->pid == -1) {
     c->pid = 0;
-    sync_error ("fork: %m");
-    sync_child_stop (c, 0);
+    tool_error ("fork: %m");
+    tool_child_stop (c, 0);
     return -1;
   }
   if (set_running (0, c->pid) == -1) {
-    sync_error ("more than %d servers at once", MAX_CHILDREN);
-    sync_child_stop (c, 0);
+    tool_error ("more than %d servers at once", MAX_CHILDREN);
+    tool_child_stop (c, 0);
     return -1;
   }
-  sync_debug ("started %s (pid %d) on %s", name, (int) c->pid, c->socket);
+  if (c->socket)
+    tool_debug ("started %s (pid %d) on %s", name, (int) c->pid, c->socket);
+  else
+    tool_debug ("started %s (pid %d) on 127.0.0.1 port %d",
+                name, (int) c->pid, c->port);
   return 0;
 }
 
 int
-sync_child_exited (struct sync_child *c, int *status)
+tool_child_spawn (struct tool_child *c, const char *name, char *const argv[],
+                  int out_fd)
+{
+  pid_t parent = getpid ();
+
+  memset (c, 0, sizeof *c);
+  if (!(c->name = strdup (name))) {
+    tool_error ("out of memory");
+    return -1;
+  }
+  c->pid = fork ();
+  if (c->pid == 0)
+    exec_child (-1, -1, out_fd, argv, parent, NULL);
+  if (c->pid == -1) {
+    c->pid = 0;
+    tool_error ("fork: %m");
+    tool_child_stop (c, 0);
+    return -1;
+  }
+  if (set_running (0, c->pid) == -1) {
+    tool_error ("more than %d children at once", MAX_CHILDREN);
+    tool_child_stop (c, 0);
+    return -1;
+  }
+  tool_debug ("started %s (pid %d)", name, (int) c->pid);
+  return 0;
+}
+
+int
+tool_child_wait (struct tool_child *c)
+{
+  struct timespec tick = { 0, 50 * 1000 * 1000 };
+  int status;
+
+  while (!tool_child_exited (c, &status))
+    nanosleep (&tick, NULL);
+  free (c->name);
+  c->name = NULL;
+  return status;
+}
+
+int
+tool_child_exited (struct tool_child *c, int *status)
 {
   if (c->pid == 0)
     return 1;
@@ -245,7 +332,7 @@ sync_child_exited (struct sync_child *c, int *status)
 }
 
 int
-sync_child_stop (struct sync_child *c, unsigned timeout)
+tool_child_stop (struct tool_child *c, unsigned timeout)
 {
   struct timespec tick = { 0, 20 * 1000 * 1000 };
   unsigned long waited = 0;
@@ -263,7 +350,7 @@ sync_child_stop (struct sync_child *c, unsigned timeout)
       }
       if (++waited >= timeout * 50UL && !killed) {
         if (timeout)
-          sync_error ("%s (pid %d) did not stop within %u seconds; "
+          tool_error ("%s (pid %d) did not stop within %u seconds; "
                       "killing it", c->name, (int) c->pid, timeout);
         kill (c->pid, SIGKILL);
         killed = true;
@@ -283,7 +370,7 @@ sync_child_stop (struct sync_child *c, unsigned timeout)
 }
 
 void
-sync_child_describe (int status, char *buf, size_t len)
+tool_child_describe (int status, char *buf, size_t len)
 {
   if (WIFEXITED (status))
     snprintf (buf, len, "exited with status %d", WEXITSTATUS (status));
@@ -319,7 +406,7 @@ read_tail (int fd, char *buf, size_t len)
 }
 
 const char *
-sync_env_or (const char *name, const char *dflt)
+tool_env_or (const char *name, const char *dflt)
 {
   const char *v = getenv (name);
 
@@ -327,19 +414,19 @@ sync_env_or (const char *name, const char *dflt)
 }
 
 int
-sync_run (char *const argv[])
+tool_run (char *const argv[])
 {
   char how[128], said[1024];
   int status, null, err[2];
   pid_t pid;
 
   if (pipe2 (err, O_CLOEXEC) == -1) {
-    sync_error ("pipe: %m");
+    tool_error ("pipe: %m");
     return -1;
   }
   pid = fork ();
   if (pid == -1) {
-    sync_error ("fork: %m");
+    tool_error ("fork: %m");
     close (err[0]);
     close (err[1]);
     return -1;
@@ -358,15 +445,15 @@ sync_run (char *const argv[])
   close (err[0]);
   while (waitpid (pid, &status, 0) == -1)
     if (errno != EINTR) {
-      sync_error ("waitpid: %m");
+      tool_error ("waitpid: %m");
       return -1;
     }
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     return 0;
-  sync_child_describe (status, how, sizeof how);
+  tool_child_describe (status, how, sizeof how);
   if (said[0])
-    sync_error ("%s %s: %s", argv[0], how, said);
+    tool_error ("%s %s: %s", argv[0], how, said);
   else
-    sync_error ("%s %s", argv[0], how);
+    tool_error ("%s %s", argv[0], how);
   return -1;
 }

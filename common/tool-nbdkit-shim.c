@@ -1,6 +1,6 @@
 /* The nbdkit server functions that the shared code (common/) calls,
  * for a program that is not nbdkit: errors and debug go to
- * vsphere-sync's messages; passwords are read as nbdkit reads them.
+ * the tool's messages; passwords are read as nbdkit reads them.
  */
 #include <config.h>
 
@@ -16,7 +16,7 @@
 
 #include <nbdkit-plugin.h>
 
-#include "messages.h"
+#include "tool-messages.h"
 
 void
 nbdkit_error (const char *fs, ...)
@@ -24,7 +24,7 @@ nbdkit_error (const char *fs, ...)
   va_list args;
 
   va_start (args, fs);
-  sync_verror (fs, args);
+  tool_verror (fs, args);
   va_end (args);
 }
 
@@ -34,7 +34,7 @@ nbdkit_debug (const char *fs, ...)
   va_list args;
 
   va_start (args, fs);
-  sync_vdebug (fs, args);
+  tool_vdebug (fs, args);
   va_end (args);
 }
 

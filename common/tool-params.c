@@ -1,14 +1,15 @@
 #include <config.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <nbdkit-plugin.h>
 
-#include "messages.h"
-#include "params.h"
+#include "tool-messages.h"
+#include "tool-params.h"
 
-/* vsphere-sync chooses these itself. */
+/* The tools choose these themselves. */
 static const char *const refused[] = { "disk", "file", "snapshot", "export" };
 
 /* The plugin's own parameters, handed on to it untouched. */
@@ -31,23 +32,23 @@ among (const char *key, const char *const *list, size_t n)
 }
 
 static int
-parse_one (char *param, struct sync_params *p)
+parse_one (char *param, struct tool_params *p)
 {
   char *eq = strchr (param, '=');
   const char *key = param, *value;
   int r;
 
   if (!eq || eq == param) {
-    sync_error ("\"%s\" after -- is not a KEY=VALUE parameter of "
+    tool_error ("\"%s\" after -- is not a KEY=VALUE parameter of "
                 "nbdkit-vsphere-plugin(1)", param);
     return -1;
   }
   *eq = '\0';
   value = eq + 1;
   if (among (key, refused, sizeof refused / sizeof refused[0])) {
-    sync_error ("%s= cannot be given to vsphere-sync, which copies every "
-                "disk from a snapshot of its own: use --disk for outputs "
-                "and --snapshot for an existing snapshot", key);
+    tool_error ("%s= cannot be given to %s, which reads every disk of "
+                "the VM from one snapshot of its own: use --snapshot for "
+                "an existing snapshot", key, program_invocation_short_name);
     r = -1;
   }
   else if (strcmp (key, "remove-stale-snapshots") == 0)
@@ -56,7 +57,7 @@ parse_one (char *param, struct sync_params *p)
            (r = vs_target_config (&p->target, key, value)) == 0 &&
            !among (key, plugin_only,
                    sizeof plugin_only / sizeof plugin_only[0])) {
-    sync_error ("%s= is not a parameter of nbdkit-vsphere-plugin(1)", key);
+    tool_error ("%s= is not a parameter of nbdkit-vsphere-plugin(1)", key);
     r = -1;
   }
   if (r != -1 && !among (key, kept, sizeof kept / sizeof kept[0])) {
@@ -67,8 +68,8 @@ parse_one (char *param, struct sync_params *p)
 }
 
 int
-sync_params_parse (char **params, size_t n, const char *snapshot,
-                   struct sync_params *p)
+tool_params_parse (char **params, size_t n, const char *snapshot,
+                   struct tool_params *p)
 {
   size_t i;
 
@@ -77,7 +78,7 @@ sync_params_parse (char **params, size_t n, const char *snapshot,
   p->stale = VS_STALE_REPORT;
   p->forward = calloc (n + 1, sizeof *p->forward);
   if (!p->forward) {
-    sync_error ("calloc: %m");
+    tool_error ("calloc: %m");
     return -1;
   }
   for (i = 0; i < n; i++)
@@ -91,7 +92,7 @@ sync_params_parse (char **params, size_t n, const char *snapshot,
 }
 
 void
-sync_params_free (struct sync_params *p)
+tool_params_free (struct tool_params *p)
 {
   vs_server_clear (&p->server);
   free (p->forward);

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "durable.h"
-#include "messages.h"
+#include "tool-durable.h"
+#include "tool-messages.h"
 
 int
-sync_fsync_dir_of (const char *path)
+tool_fsync_dir_of (const char *path)
 {
   char *copy = strdup (path);
   int fd = -1, r = -1;
@@ -22,7 +22,7 @@ sync_fsync_dir_of (const char *path)
     close (fd);
   }
   if (r == -1)
-    sync_error ("syncing the directory of %s: %m", path);
+    tool_error ("syncing the directory of %s: %m", path);
   free (copy);
   return r;
 }

@@ -1,0 +1,32 @@
+/* The tools' messages (vsphere-sync, vsphere-v2v), prefixed by the
+ * program's name: errors always, information unless --quiet,
+ * debug with --verbose.  The shared code reports through nbdkit_error
+ * and nbdkit_debug, which land here too.
+ */
+#ifndef TOOL_MESSAGES_H
+#define TOOL_MESSAGES_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+void tool_messages_init (bool quiet, bool verbose);
+
+void tool_error (const char *fs, ...)
+  __attribute__ ((format (printf, 1, 2)));
+void tool_info (const char *fs, ...)
+  __attribute__ ((format (printf, 1, 2)));
+void tool_debug (const char *fs, ...)
+  __attribute__ ((format (printf, 1, 2)));
+
+/* The same with a va_list, for the nbdkit functions of the shim. */
+void tool_verror (const char *fs, va_list args)
+  __attribute__ ((format (printf, 1, 0)));
+void tool_vdebug (const char *fs, va_list args)
+  __attribute__ ((format (printf, 1, 0)));
+
+/* The first error of the run, for the JSON summary; NULL if none. */
+const char *tool_first_error (void);
+
+bool tool_verbose (void);
+
+#endif /* TOOL_MESSAGES_H */

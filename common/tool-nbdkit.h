@@ -1,0 +1,34 @@
+/* nbdkit with nbdkit-vsphere-plugin serving a VM's disks from one
+ * snapshot, read-only, started and stopped by a tool.
+ */
+#ifndef TOOL_NBDKIT_H
+#define TOOL_NBDKIT_H
+
+#include <stdbool.h>
+
+#include "tool-child.h"
+#include "tool-params.h"
+
+struct tool_nbdkit {
+  const char *vm_ref;
+  const char *snapshot_ref;
+  const char *filter;           /* a --filter= value, or NULL */
+  const char *const *extra;     /* more KEY=VALUE, NULL-terminated, or NULL */
+  bool verbose;                 /* nbdkit -v */
+};
+
+/* Start nbdkit as CHILD (see tool_child_start for DIR and NAME), with
+ * the parameters P forwards and the password through a pipe, never on
+ * a command line.  $NBDKIT and $NBDKIT_VSPHERE_PLUGIN override the
+ * programs.  Returns 0, or -1 with the error reported.
+ */
+int tool_nbdkit_start (struct tool_child *child, const struct tool_params *p,
+                       const struct tool_nbdkit *how, const char *dir,
+                       const char *name);
+
+/* Stop it (if running); returns 0 if it exited cleanly, else -1 with
+ * the error reported.
+ */
+int tool_nbdkit_stop (struct tool_child *child);
+
+#endif /* TOOL_NBDKIT_H */
