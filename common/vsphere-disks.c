@@ -108,6 +108,14 @@ parse_disk (xmlNodePtr dev, const char *vm, size_t index, struct vs_disk *d)
   d->key = key;
   if (disk_capacity (dev, vm, name, &d->capacity) == -1)
     return -1;
+  r = disk_number (dev, "controllerKey", 0, INT_MAX, vm, name, &key);
+  if (r == -1)
+    return -1;
+  d->controller_key = r == 1 ? key : -1;
+  r = disk_number (dev, "unitNumber", 0, INT_MAX, vm, name, &key);
+  if (r == -1)
+    return -1;
+  d->unit = r == 1 ? key : -1;
   d->file = dup_xml (vs_xml_child_text (backing, "fileName"));
   d->backing = dup_xml (vs_xml_type (backing));
   d->change_id = dup_xml (vs_xml_child_text (backing, "changeId"));

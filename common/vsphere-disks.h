@@ -15,6 +15,8 @@ struct vs_disk {
   char *uuid;                   /* the backing's uuid (the disk's own), or NULL */
   char *mode;                   /* diskMode: "persistent", "independent_..." */
   int64_t capacity;             /* bytes */
+  int controller_key;           /* the controller's device key, or -1 */
+  int unit;                     /* unitNumber on it, or -1 */
 };
 
 struct vs_disks {

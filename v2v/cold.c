@@ -1,0 +1,131 @@
+#include <config.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <libnbd.h>
+
+#include "domain.h"
+#include "tool-child.h"
+#include "tool-messages.h"
+#include "tool-nbdkit.h"
+#include "tool-signals.h"
+#include "tool-snapshot.h"
+#include "v2v.h"
+
+/* Connect once before virt-v2v does, so that a server that could not
+ * open its disk is reported as itself, at once.
+ */
+static int
+check_server (const struct tool_child *server, const struct vs_disk *disk)
+{
+  struct nbd_handle *nbd = nbd_create ();
+  char port[16];
+  int64_t size = -1;
+
+  snprintf (port, sizeof port, "%d", server->port);
+  if (nbd && nbd_connect_tcp (nbd, "127.0.0.1", port) == 0)
+    size = nbd_get_size (nbd);
+  if (size == -1)
+    tool_error ("nbdkit serving %s: %s", disk->file, nbd_get_error ());
+  else if (size != disk->capacity) {
+    tool_error ("nbdkit serving %s has %" PRIi64 " bytes where vCenter says "
+                "%" PRIi64, disk->file, size, disk->capacity);
+    size = -1;
+  }
+  nbd_close (nbd);
+  return size == -1 ? -1 : 0;
+}
+
+/* One nbdkit per disk, each on its own TCP port of localhost, since
+ * virt-v2v 2.2 takes neither a Unix socket nor an export name.
+ */
+static int
+serve_disks (struct v2v *v, const char *snapshot_ref,
+             struct tool_child *servers, struct v2v_source *sources)
+{
+  size_t i;
+
+  for (i = 0; i < v->target.disks.n; i++) {
+    char disk[32], name[32];
+    const char *extra[] = { disk, NULL };
+    struct tool_nbdkit how = {
+      .vm_ref = v->target.vm_ref, .snapshot_ref = snapshot_ref,
+      .extra = extra, .verbose = v->o->verbose,
+    };
+
+    snprintf (disk, sizeof disk, "disk=%zu", i);
+    snprintf (name, sizeof name, "nbdkit-disk-%zu", i);
+    if (tool_nbdkit_start (&servers[i], &v->params, &how, NULL, name) == -1 ||
+        check_server (&servers[i], &v->target.disks.disk[i]) == -1)
+      return -1;
+    sources[i] = (struct v2v_source) {
+      .kind = V2V_NBD, .port = servers[i].port, .format = "raw",
+    };
+    tool_info ("serving disk %zu \"%s\" on localhost port %d", i,
+               v->target.disks.disk[i].label
+               ? v->target.disks.disk[i].label : "", servers[i].port);
+  }
+  return 0;
+}
+
+static int
+stop_servers (struct tool_child *servers, size_t n)
+{
+  size_t i;
+  int r = 0;
+
+  for (i = 0; servers && i < n; i++)
+    if (tool_nbdkit_stop (&servers[i]) == -1)
+      r = -1;
+  return r;
+}
+
+int
+v2v_cold (struct v2v *v)
+{
+  struct tool_snapshot sn = { .existing = false };
+  struct tool_child *servers = NULL;
+  struct v2v_source *sources = NULL;
+  struct v2v_domain d;
+  char *xml = NULL;
+  size_t n = 0;
+  int r = -1;
+
+  if (tool_snapshot_take (&sn, v->session, &v->params, &v->target,
+                          v->o->snapshot) == -1 || tool_stopping () ||
+      tool_snapshot_read_disks (&sn, v->session, &v->params,
+                                &v->target) == -1 ||
+      vs_hardware_get (v->session, v->target.vm_ref, sn.ref,
+                       v->target.vm_name, &v->hw) == -1)
+    goto out;
+  n = v->target.disks.n;
+  servers = calloc (n, sizeof *servers);
+  sources = calloc (n, sizeof *sources);
+  if (!servers || !sources || asprintf (&xml, "%s/domain.xml",
+                                        v->tmpdir) == -1) {
+    xml = NULL;
+    tool_error ("out of memory");
+    goto out;
+  }
+  d = (struct v2v_domain) {
+    .server = v->params.server.server, .target = &v->target, .hw = &v->hw,
+    .source = sources,
+  };
+  if (serve_disks (v, sn.ref, servers, sources) == -1 || tool_stopping () ||
+      v2v_domain_write (&d, xml) == -1)
+    goto out;
+  r = v2v_run_converter (v, tool_env_or ("VIRT_V2V", "virt-v2v"), xml);
+ out:
+  tool_signals_cleanup_phase ();
+  if (stop_servers (servers, n) == -1)
+    r = -1;
+  if (tool_snapshot_remove (&sn, v->session, &v->target) == -1)
+    r = -1;
+  free (sn.ref);
+  free (servers);
+  free (sources);
+  free (xml);
+  return r;
+}

@@ -1,0 +1,117 @@
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tool-child.h"
+#include "tool-messages.h"
+#include "v2v.h"
+
+static int
+write_all (int fd, const char *buf, size_t len)
+{
+  while (len > 0) {
+    ssize_t r = write (fd, buf, len);
+
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return -1;
+    buf += r;
+    len -= r;
+  }
+  return 0;
+}
+
+/* Run ARGV, its output copied to our standard output and to LOG.
+ * Returns 0 if it succeeded, else -1 with the error reported, naming
+ * LOG.
+ */
+static int
+run_logged (char *const argv[], const char *log)
+{
+  struct tool_child child;
+  char buf[8192], how[128];
+  bool log_ok = true;
+  int fds[2], log_fd, status;
+  ssize_t n;
+
+  log_fd = open (log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (log_fd == -1) {
+    tool_error ("%s: %m", log);
+    return -1;
+  }
+  if (pipe2 (fds, O_CLOEXEC) == -1) {
+    tool_error ("pipe: %m");
+    close (log_fd);
+    return -1;
+  }
+  if (tool_child_spawn (&child, argv[0], argv, fds[1]) == -1) {
+    close (fds[0]);
+    close (fds[1]);
+    close (log_fd);
+    return -1;
+  }
+  close (fds[1]);
+  while ((n = read (fds[0], buf, sizeof buf)) != 0) {
+    if (n == -1) {
+      if (errno == EINTR)
+        continue;
+      tool_error ("reading what %s prints: %m", argv[0]);
+      break;
+    }
+    /* A closed standard output must not stop the conversion. */
+    (void) write_all (STDOUT_FILENO, buf, n);
+    if (log_ok && write_all (log_fd, buf, n) == -1) {
+      tool_error ("writing %s: %m", log);
+      log_ok = false;
+    }
+  }
+  close (fds[0]);
+  status = tool_child_wait (&child);
+  if (close (log_fd) == -1 && log_ok) {
+    tool_error ("writing %s: %m", log);
+    log_ok = false;
+  }
+  if (status == 0)
+    return 0;
+  tool_child_describe (status, how, sizeof how);
+  if (log_ok)
+    tool_error ("%s %s; what it printed is kept in %s", argv[0], how, log);
+  else
+    tool_error ("%s %s", argv[0], how);
+  return -1;
+}
+
+int
+v2v_run_converter (struct v2v *v, const char *program, const char *xml)
+{
+  size_t n = 0, i;
+  const char **argv = calloc (v->o->n_v2v_args + 4, sizeof *argv);
+  char *log = NULL;
+  int r = -1;
+
+  if (!argv || asprintf (&log, "%s/%s.log", v->tmpdir, program) == -1) {
+    log = NULL;
+    tool_error ("out of memory");
+    goto out;
+  }
+  argv[n++] = program;
+  argv[n++] = "-i";
+  argv[n++] = "libvirtxml";
+  argv[n++] = xml;
+  for (i = 0; i < v->o->n_v2v_args; i++)
+    argv[n++] = v->o->v2v_args[i];
+  tool_info ("running %s on VM %s", program, v->target.vm_name);
+  r = run_logged ((char *const *) argv, log);
+  if (r == 0)
+    unlink (log);
+ out:
+  free (argv);
+  free (log);
+  return r;
+}

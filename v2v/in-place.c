@@ -1,0 +1,156 @@
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "sync-lock.h"
+#include "sync-state.h"
+#include "tool-child.h"
+#include "tool-messages.h"
+#include "tool-signals.h"
+#include "v2v.h"
+#include "vsphere-notice.h"
+
+/* The state must be this VM's, and hold a whole copy of every disk. */
+static int
+check_state (const struct v2v *v, const struct sync_state *st)
+{
+  const struct vs_target *t = &v->target;
+  size_t i;
+
+  if (strcmp (st->vm_moref, t->vm_ref) != 0 ||
+      (st->instance_uuid && t->instance_uuid &&
+       strcmp (st->instance_uuid, t->instance_uuid) != 0)) {
+    tool_error ("state file %s belongs to VM %s (%s), not to VM %s (%s)",
+                v->o->state_file, st->vm_name, st->vm_moref, t->vm_name,
+                t->vm_ref);
+    return -1;
+  }
+  for (i = 0; i < t->disks.n; i++) {
+    const struct vs_disk *vd = &t->disks.disk[i];
+    const struct sync_state_disk *d = sync_state_find (st, vd->key);
+
+    if (!d || !d->change_id || d->size != vd->capacity) {
+      tool_error ("disk %zu \"%s\" (%s) of VM %s has no complete copy in "
+                  "%s%s: run vsphere-sync again (with --final for the last "
+                  "cycle), then convert", i, vd->label ? vd->label : "",
+                  vd->file, t->vm_name, v->o->state_file,
+                  d && d->size != vd->capacity ? " (its size changed)" : "");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Where a disk's copy is: its newest overlay, else its base image. */
+static int
+set_source (const struct sync_state_disk *d, struct v2v_source *src)
+{
+  struct stat sb;
+
+  src->path = d->n_overlays ? d->overlays[d->n_overlays - 1] : d->output;
+  src->format = d->n_overlays ? "qcow2" : sync_format_name (d->format);
+  if (stat (src->path, &sb) == -1) {
+    tool_error ("the copy of disk %s: %s: %m", d->label ? d->label : "",
+                src->path);
+    return -1;
+  }
+  src->kind = S_ISBLK (sb.st_mode) ? V2V_BLOCK : V2V_FILE;
+  return 0;
+}
+
+/* Once converted, the outputs no longer match the changeIds recorded:
+ * forget them first, so that even a conversion cut short leaves a
+ * state that makes vsphere-sync copy in full.
+ */
+static int
+forget_change_ids (const struct v2v *v, struct sync_state *st)
+{
+  size_t i;
+
+  for (i = 0; i < st->n; i++) {
+    free (st->disk[i].change_id);
+    st->disk[i].change_id = NULL;
+    free (st->disk[i].partial_change_id);
+    st->disk[i].partial_change_id = NULL;
+  }
+  return sync_state_save (v->o->state_file, st);
+}
+
+static int
+convert (struct v2v *v, struct sync_state *st, const char *xml)
+{
+  if (v->target.powered_on)
+    vs_notice ("warning: VM %s is powered on: its copy is as of the last "
+               "vsphere-sync cycle, and misses what the guest wrote since "
+               "(run the last cycle with --final)", v->target.vm_name);
+  if (forget_change_ids (v, st) == -1)
+    return -1;
+  tool_info ("converting the copies of the %zu disks of VM %s in place",
+             v->target.disks.n, v->target.vm_name);
+  return v2v_run_converter (v, tool_env_or ("VIRT_V2V_IN_PLACE",
+                                            "virt-v2v-in-place"), xml);
+}
+
+int
+v2v_in_place (struct v2v *v)
+{
+  struct sync_state st = { 0 };
+  struct v2v_source *sources = NULL;
+  struct v2v_domain d;
+  char *xml = NULL;
+  int state_lock = -1, r = -1, loaded;
+  size_t i;
+
+  /* The VM's disks as they are now, which the state must all hold. */
+  if (vs_target_find_disk (v->session, &v->params.target, &v->target,
+                           NULL) == -1 ||
+      vs_hardware_get (v->session, v->target.vm_ref, NULL,
+                       v->target.vm_name, &v->hw) == -1)
+    goto out;
+  if (!v->o->print_xml &&
+      (state_lock = sync_lock_state (v->o->state_file)) == -1)
+    goto out;
+  loaded = sync_state_load (v->o->state_file, &st);
+  if (loaded == 1)
+    tool_error ("state file %s does not exist: vsphere-sync writes it",
+                v->o->state_file);
+  if (loaded != 0 || check_state (v, &st) == -1)
+    goto out;
+  sources = calloc (v->target.disks.n, sizeof *sources);
+  if (!sources) {
+    tool_error ("out of memory");
+    goto out;
+  }
+  for (i = 0; i < v->target.disks.n; i++)
+    if (set_source (sync_state_find (&st, v->target.disks.disk[i].key),
+                    &sources[i]) == -1)
+      goto out;
+  d = (struct v2v_domain) {
+    .server = v->params.server.server, .target = &v->target, .hw = &v->hw,
+    .source = sources,
+  };
+  if (v->o->print_xml) {
+    r = v2v_domain_write (&d, "-");
+    goto out;
+  }
+  if (asprintf (&xml, "%s/domain.xml", v->tmpdir) == -1) {
+    xml = NULL;
+    tool_error ("out of memory");
+    goto out;
+  }
+  if (v2v_domain_write (&d, xml) == -1 || tool_stopping ())
+    goto out;
+  r = convert (v, &st, xml);
+ out:
+  free (xml);
+  free (sources);
+  sync_state_free (&st);
+  if (state_lock >= 0)
+    close (state_lock);
+  return r;
+}

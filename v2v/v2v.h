@@ -1,0 +1,43 @@
+/* One run of vsphere-v2v: the VM, and what every way of converting it
+ * shares.
+ */
+#ifndef V2V_V2V_H
+#define V2V_V2V_H
+
+#include "options.h"
+#include "tool-params.h"
+#include "vsphere-hardware.h"
+#include "vsphere-soap.h"
+#include "vsphere-target.h"
+
+struct v2v {
+  const struct v2v_options *o;
+  struct tool_params params;
+  struct vs_session *session;
+  struct vs_target target;      /* the VM, and its disks once read */
+  struct vs_hardware hw;
+  char tmpdir[64];              /* the XML and virt-v2v's log */
+  int vm_lock;                  /* shared with vsphere-sync */
+};
+
+/* Route A: serve every disk from one snapshot over NBD, and run
+ * virt-v2v -i libvirtxml with the user's own output options.
+ */
+int v2v_cold (struct v2v *v);
+
+/* Route B: convert vsphere-sync's outputs in place with
+ * virt-v2v-in-place -i libvirtxml, or, with --print-xml, describe them.
+ */
+int v2v_in_place (struct v2v *v);
+
+/* --print-xml without --state: the VM's disks as NBD exports on
+ * localhost, one port each from --nbd-port up.
+ */
+int v2v_print_nbd (struct v2v *v);
+
+/* Run PROGRAM -i libvirtxml XML ARGS..., keeping its log in the
+ * temporary directory.  Returns 0, or -1 (reported).
+ */
+int v2v_run_converter (struct v2v *v, const char *program, const char *xml);
+
+#endif /* V2V_V2V_H */
