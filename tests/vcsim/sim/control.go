@@ -148,9 +148,13 @@ func (h *harness) ctlVMCreate(r *http.Request) (string, error) {
 			return "", badRequest("%v", err)
 		}
 	}
+	hw, err := hardwareParams(r)
+	if err != nil {
+		return "", err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	ref, err := h.createVM(r.Context(), q.Get("path"), q.Get("ds"), q.Get("power") == "on", cbtOn)
+	ref, err := h.createVM(r.Context(), q.Get("path"), q.Get("ds"), hw, q.Get("power") == "on", cbtOn)
 	if err != nil {
 		return "", err
 	}
