@@ -232,6 +232,11 @@ func (h *harness) ctlDiskAdd(vm *VirtualMachine, r *http.Request) (string, error
 	default:
 		return "", badRequest("mode=%q: want persistent, independent_persistent or independent_nonpersistent", req.mode)
 	}
+	if req.controller = q.Get("controller"); req.controller != "" {
+		if _, ok := diskControllers[req.controller]; !ok {
+			return "", badRequest("controller=%q: want scsi, sata, nvme or ide", req.controller)
+		}
+	}
 	if (req.image == "") == (req.size == 0) {
 		return "", badRequest("give exactly one of image= and size=")
 	}
