@@ -148,9 +148,13 @@ func (h *harness) ctlVMCreate(r *http.Request) (string, error) {
 			return "", badRequest("%v", err)
 		}
 	}
+	hw, err := hardwareParams(r)
+	if err != nil {
+		return "", err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	ref, err := h.createVM(r.Context(), q.Get("path"), q.Get("ds"), q.Get("power") == "on", cbtOn)
+	ref, err := h.createVM(r.Context(), q.Get("path"), q.Get("ds"), hw, q.Get("power") == "on", cbtOn)
 	if err != nil {
 		return "", err
 	}
@@ -227,6 +231,11 @@ func (h *harness) ctlDiskAdd(vm *VirtualMachine, r *http.Request) (string, error
 	case "", "persistent", "independent_persistent", "independent_nonpersistent":
 	default:
 		return "", badRequest("mode=%q: want persistent, independent_persistent or independent_nonpersistent", req.mode)
+	}
+	if req.controller = q.Get("controller"); req.controller != "" {
+		if _, ok := diskControllers[req.controller]; !ok {
+			return "", badRequest("controller=%q: want scsi, sata, nvme or ide", req.controller)
+		}
 	}
 	if (req.image == "") == (req.size == 0) {
 		return "", badRequest("give exactly one of image= and size=")

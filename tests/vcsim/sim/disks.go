@@ -80,14 +80,15 @@ func backingUUID() (string, string) {
 }
 
 type diskRequest struct {
-	ds       string
-	name     string // dir/base inside the datastore
-	image    string
-	size     int64
-	key      int32
-	vsan     bool
-	capacity int64
-	mode     string // diskMode; "" is persistent
+	ds         string
+	name       string // dir/base inside the datastore
+	image      string
+	size       int64
+	key        int32
+	vsan       bool
+	capacity   int64
+	mode       string // diskMode; "" is persistent
+	controller string // a diskControllers key; "" is scsi
 }
 
 func diskMode(m string) string {
@@ -144,10 +145,14 @@ func (h *harness) attachDisk(vm *VirtualMachine, ds *Datastore, name, desc strin
 	} else if devices.FindByKey(key) != nil {
 		return 0, conflict("device key %d is taken", key)
 	}
-	ctrl := devices.PickController((*types.VirtualSCSIController)(nil))
+	kind := req.controller
+	if kind == "" {
+		kind = "scsi"
+	}
+	ctrl := freeController(devices, kind)
 	if ctrl == nil {
 		var err error
-		if devices, ctrl, err = addSCSIController(devices); err != nil {
+		if devices, ctrl, err = addDiskController(devices, kind); err != nil {
 			return 0, err
 		}
 	}
@@ -191,24 +196,73 @@ func (h *harness) attachDisk(vm *VirtualMachine, ds *Datastore, name, desc strin
 	return key, nil
 }
 
-// addSCSIController adds a controller like the VM's first SCSI one on the
-// next free bus, as vSphere does for a disk that finds every slot taken
-// (15 per controller: unit 7 is the controller's own).
-func addSCSIController(devices object.VirtualDeviceList) (object.VirtualDeviceList, types.BaseVirtualController, error) {
-	first := devices.SelectByType((*types.VirtualSCSIController)(nil))
-	if len(first) == 0 {
-		return nil, nil, conflict("the VM has no SCSI controller")
+// diskControllers are the kinds of controller a disk may go on, with the
+// disks one holds: SCSI 15 (unit 7 is the controller's own), AHCI 30,
+// NVMe 15, IDE master and slave.
+var diskControllers = map[string]struct {
+	typ   types.BaseVirtualDevice
+	slots int
+}{
+	"scsi": {(*types.VirtualSCSIController)(nil), 15},
+	"sata": {(*types.VirtualSATAController)(nil), 30},
+	"nvme": {(*types.VirtualNVMEController)(nil), 15},
+	"ide":  {(*types.VirtualIDEController)(nil), 2},
+}
+
+// freeController is the VM's first controller of the kind with a free
+// slot. Slots are counted from the devices naming the controller: vcsim
+// leaves its device list empty.
+func freeController(devices object.VirtualDeviceList, kind string) types.BaseVirtualController {
+	want := diskControllers[kind]
+	for _, dev := range devices.SelectByType(want.typ) {
+		key := dev.GetVirtualDevice().Key
+		used := devices.Select(func(d types.BaseVirtualDevice) bool {
+			return d.GetVirtualDevice().ControllerKey == key
+		})
+		if len(used) < want.slots {
+			return dev.(types.BaseVirtualController)
+		}
 	}
-	dev, err := devices.CreateSCSIController(devices.Type(first[0]))
-	if err != nil {
-		return nil, nil, err
+	return nil
+}
+
+// addDiskController adds a controller of the kind on its first free bus
+// (vSphere allows four of each), keyed as vSphere keys them: SCSI 1000 +
+// bus, SATA 15000 + bus, NVMe 31000 + bus. A new SCSI controller is like
+// the VM's first, as vSphere does for a disk that finds every slot taken;
+// IDE has only the two controllers every VM is made with.
+func addDiskController(devices object.VirtualDeviceList, kind string) (object.VirtualDeviceList, types.BaseVirtualController, error) {
+	var dev types.BaseVirtualDevice
+	var base int32
+	switch kind {
+	case "scsi":
+		model := "pvscsi"
+		if first := devices.SelectByType(diskControllers["scsi"].typ); len(first) > 0 {
+			model = devices.Type(first[0])
+		}
+		var err error
+		if dev, err = devices.CreateSCSIController(model); err != nil {
+			return nil, nil, err
+		}
+		base = 1000
+	case "sata":
+		dev, base = &types.VirtualAHCIController{}, 15000
+	case "nvme":
+		dev, base = &types.VirtualNVMEController{}, 31000
+	default:
+		return nil, nil, conflict("the VM has no IDE controller with a free slot")
 	}
-	c := dev.(types.BaseVirtualSCSIController).GetVirtualSCSIController()
-	if c.BusNumber < 0 {
-		return nil, nil, conflict("the VM has no SCSI controller with a free slot, and no free SCSI bus")
+	taken := map[int32]bool{}
+	for _, d := range devices.SelectByType(diskControllers[kind].typ) {
+		taken[d.(types.BaseVirtualController).GetVirtualController().BusNumber] = true
 	}
-	// vSphere's keys for SCSI controllers: 1000 + bus.
-	for c.Key = 1000 + c.BusNumber; devices.FindByKey(c.Key) != nil; c.Key++ {
+	c := dev.(types.BaseVirtualController).GetVirtualController()
+	for c.BusNumber = 0; taken[c.BusNumber]; c.BusNumber++ {
+	}
+	if c.BusNumber > 3 {
+		return nil, nil, conflict("the VM has no %[1]s controller with a free slot, and no free %[1]s bus", strings.ToUpper(kind))
+	}
+	for c.Key = base + c.BusNumber; devices.FindByKey(c.Key) != nil; c.Key++ {
 	}
 	c.DeviceInfo = &types.Description{Label: devices.Name(dev), Summary: devices.Name(dev)}
 	return append(devices, dev), dev.(types.BaseVirtualController), nil

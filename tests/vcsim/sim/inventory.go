@@ -47,7 +47,7 @@ func (h *harness) buildInventory() error {
 	if err := h.model.createLocalDatastore(awkwardDatacenter, awkwardDatastore, []*object.HostSystem{host}); err != nil {
 		return err
 	}
-	if _, err := h.createVM(ctx, awkwardFolder+"/"+awkwardDatacenter+"/vm/"+awkwardVMFolder+"/"+awkwardVM, awkwardDatastore, false, false); err != nil {
+	if _, err := h.createVM(ctx, awkwardFolder+"/"+awkwardDatacenter+"/vm/"+awkwardVMFolder+"/"+awkwardVM, awkwardDatastore, vmHardware{}, false, false); err != nil {
 		return err
 	}
 	return h.addVsanDatastore(ctx)

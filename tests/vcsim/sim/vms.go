@@ -74,8 +74,8 @@ func splitVMPath(p string) (dcPath string, folders []string, name string, err er
 	return "", nil, "", badRequest("path %q is not DATACENTER/vm/[FOLDERS/]NAME", p)
 }
 
-// createVM makes a VM with one SCSI controller on the datacenter's first host.
-func (h *harness) createVM(ctx context.Context, p, dsName string, powerOn, cbtOn bool) (types.ManagedObjectReference, error) {
+// createVM makes a VM with the hardware asked for on the datacenter's first host.
+func (h *harness) createVM(ctx context.Context, p, dsName string, hw vmHardware, powerOn, cbtOn bool) (types.ManagedObjectReference, error) {
 	var none types.ManagedObjectReference
 	dcPath, folders, name, err := splitVMPath(p)
 	if err != nil {
@@ -84,15 +84,6 @@ func (h *harness) createVM(ctx context.Context, p, dsName string, powerOn, cbtOn
 	dc, ok := findByPath(dcPath).(*Datacenter)
 	if !ok {
 		return none, notFound("no datacenter %q", dcPath)
-	}
-	folder := object.NewFolder(h.client, dc.VmFolder)
-	for _, f := range folders {
-		if folder, err = h.childFolder(ctx, folder, f); err != nil {
-			return none, err
-		}
-	}
-	if Map.FindByName(name, Map.Get(folder.Reference()).(*Folder).ChildEntity) != nil {
-		return none, conflict("%q already exists", p) // vcsim would allow a duplicate
 	}
 	host, pool := firstHost(dc)
 	if host == nil {
@@ -104,25 +95,26 @@ func (h *harness) createVM(ctx context.Context, p, dsName string, powerOn, cbtOn
 	if ds, _ := Map.FindByName(dsName, host.Datastore).(*Datastore); ds == nil {
 		return none, notFound("datastore %q is not on host %s", dsName, host.Name)
 	}
-	var devices object.VirtualDeviceList
-	scsi, err := devices.CreateSCSIController("pvscsi")
-	if err != nil {
-		return none, err
-	}
-	devices = append(devices, scsi)
 	spec := types.VirtualMachineConfigSpec{
 		Name:                  name,
-		GuestId:               string(types.VirtualMachineGuestOsIdentifierOtherGuest64),
-		NumCPUs:               1,
-		MemoryMB:              128,
 		ChangeTrackingEnabled: types.NewBool(cbtOn),
 		Files:                 &types.VirtualMachineFileInfo{VmPathName: "[" + dsName + "]"},
 		// vCenter makes it random; vcsim would derive it from the path,
 		// the same in every simulator.
 		InstanceUuid: uuid.New().String(),
 	}
-	if spec.DeviceChange, err = devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd); err != nil {
+	if err := hw.configure(ctx, h.client, dc, &spec); err != nil {
 		return none, err
+	}
+	// Folders only now: a VM refused for its datastore or hardware leaves none.
+	folder := object.NewFolder(h.client, dc.VmFolder)
+	for _, f := range folders {
+		if folder, err = h.childFolder(ctx, folder, f); err != nil {
+			return none, err
+		}
+	}
+	if Map.FindByName(name, Map.Get(folder.Reference()).(*Folder).ChildEntity) != nil {
+		return none, conflict("%q already exists", p) // vcsim would allow a duplicate
 	}
 	hostObj := object.NewHostSystem(h.client, host.Self)
 	task, err := folder.CreateVM(ctx, spec, object.NewResourcePool(h.client, pool), hostObj)
