@@ -70,23 +70,34 @@ get_number (xmlNodePtr node, const char *name, int64_t min, int64_t max,
   return 0;
 }
 
-/* Where the network backing names none, a distributed port group's key. */
+/* The name users know a NIC's network by: a standard network's own
+ * name, a distributed port group's name (its key is its moref), or an
+ * NSX opaque network's id.
+ */
 static char *
-nic_network (xmlNodePtr dev)
+nic_network (struct vs_session *s, xmlNodePtr dev)
 {
+  static const char *const paths[] = { "name", NULL };
   xmlNodePtr backing = vs_xml_child (dev, "backing");
-  char *name = vs_xml_child_text (backing, "deviceName");
+  char *name = vs_xml_child_text (backing, "deviceName"), *key;
+  xmlDocPtr doc;
 
-  if (!name)
-    name = vs_xml_child_text (vs_xml_child (backing, "port"),
-                              "portgroupKey");
-  if (!name)
-    name = vs_xml_child_text (backing, "opaqueNetworkId");
-  return dup_xml (name);
+  if (name)
+    return dup_xml (name);
+  key = vs_xml_child_text (vs_xml_child (backing, "port"), "portgroupKey");
+  if (!key)
+    return dup_xml (vs_xml_child_text (backing, "opaqueNetworkId"));
+  doc = vs_props_get (s, "DistributedVirtualPortgroup", (char *) key, paths);
+  if (doc)
+    name = dup_xml (vs_props_text (doc, "name"));
+  xmlFreeDoc (doc);
+  xmlFree (key);
+  return name;
 }
 
 static int
-add_device (xmlNodePtr dev, const char *vm, struct vs_hardware *hw)
+add_device (struct vs_session *s, xmlNodePtr dev, const char *vm,
+            struct vs_hardware *hw)
 {
   char *type = vs_xml_type (dev);
   const struct model *m;
@@ -124,8 +135,15 @@ add_device (xmlNodePtr dev, const char *vm, struct vs_hardware *hw)
       n[hw->n_nics++] = (struct vs_nic) {
         .model = m->libvirt,
         .mac = dup_xml (vs_xml_child_text (dev, "macAddress")),
-        .network = nic_network (dev),
+        .network = nic_network (s, dev),
       };
+      if (!n[hw->n_nics - 1].network &&
+          vs_xml_child (vs_xml_child (dev, "backing"), "port")) {
+        nbdkit_error ("VM %s: cannot name the distributed port group of "
+                      "its network adapter %s", vm, n[hw->n_nics - 1].mac
+                      ? n[hw->n_nics - 1].mac : "");
+        r = -1;
+      }
     }
   }
   xmlFree (type);
@@ -180,7 +198,7 @@ vs_hardware_get (struct vs_session *s, const char *vm_ref,
     hw->cores_per_socket = 0;
   for (dev = vs_xml_child (hardware, "device"); dev;
        dev = vs_xml_next_same (dev))
-    if (add_device (dev, vm_name, hw) == -1)
+    if (add_device (s, dev, vm_name, hw) == -1)
       goto out;
   r = 0;
  out:

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "tool-child.h"
@@ -90,12 +91,14 @@ run_logged (char *const argv[], const char *log)
 int
 v2v_run_converter (struct v2v *v, const char *program, const char *xml)
 {
-  size_t n = 0, i;
+  const char *base = strrchr (program, '/');
   const char **argv = calloc (v->o->n_v2v_args + 4, sizeof *argv);
   char *log = NULL;
+  size_t n = 0, i;
   int r = -1;
 
-  if (!argv || asprintf (&log, "%s/%s.log", v->tmpdir, program) == -1) {
+  base = base ? base + 1 : program;
+  if (!argv || asprintf (&log, "%s/%s.log", v->tmpdir, base) == -1) {
     log = NULL;
     tool_error ("out of memory");
     goto out;
