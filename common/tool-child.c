@@ -220,13 +220,39 @@ exec_child (int sock, int keep_fd, int out_fd, char *const argv[],
   _exit (127);
 }
 
+/* Fork and exec the child C (see exec_child), and register it for
+ * tool_child_terminate_all.  Returns 0, or -1 with the error reported
+ * and C stopped.
+ */
+static int
+launch (struct tool_child *c, int sock, int keep_fd, int out_fd,
+        char *const argv[], struct activation_env *env)
+{
+  pid_t parent = getpid ();
+
+  c->pid = fork ();
+  if (c->pid == 0)
+    exec_child (sock, keep_fd, out_fd, argv, parent, env);
+  if (c->pid == -1) {
+    c->pid = 0;
+    tool_error ("fork: %m");
+    tool_child_stop (c, 0);
+    return -1;
+  }
+  if (set_running (0, c->pid) == -1) {
+    tool_error ("more than %d children at once", MAX_CHILDREN);
+    tool_child_stop (c, 0);
+    return -1;
+  }
+  return 0;
+}
+
 int
 tool_child_start (struct tool_child *c, const char *dir, const char *name,
                   char *const argv[], int keep_fd)
 {
-  pid_t parent = getpid ();
   struct activation_env env;
-  int sock;
+  int sock, r;
 
   memset (c, 0, sizeof *c);
   if (!(c->name = strdup (name)) ||
@@ -253,22 +279,11 @@ tool_child_start (struct tool_child *c, const char *dir, const char *name,
     tool_child_stop (c, 0);
     return -1;
   }
-  c->pid = fork ();
-  if (c->pid == 0)
-    exec_child (sock, keep_fd, -1, argv, parent, &env);
+  r = launch (c, sock, keep_fd, -1, argv, &env);
   free (env.envp);
   close (sock);
-  if (c->pid == -1) {
-    c->pid = 0;
-    tool_error ("fork: %m");
-    tool_child_stop (c, 0);
+  if (r == -1)
     return -1;
-  }
-  if (set_running (0, c->pid) == -1) {
-    tool_error ("more than %d servers at once", MAX_CHILDREN);
-    tool_child_stop (c, 0);
-    return -1;
-  }
   if (c->socket)
     tool_debug ("started %s (pid %d) on %s", name, (int) c->pid, c->socket);
   else
@@ -281,27 +296,13 @@ int
 tool_child_spawn (struct tool_child *c, const char *name, char *const argv[],
                   int out_fd)
 {
-  pid_t parent = getpid ();
-
   memset (c, 0, sizeof *c);
   if (!(c->name = strdup (name))) {
     tool_error ("out of memory");
     return -1;
   }
-  c->pid = fork ();
-  if (c->pid == 0)
-    exec_child (-1, -1, out_fd, argv, parent, NULL);
-  if (c->pid == -1) {
-    c->pid = 0;
-    tool_error ("fork: %m");
-    tool_child_stop (c, 0);
+  if (launch (c, -1, -1, out_fd, argv, NULL) == -1)
     return -1;
-  }
-  if (set_running (0, c->pid) == -1) {
-    tool_error ("more than %d children at once", MAX_CHILDREN);
-    tool_child_stop (c, 0);
-    return -1;
-  }
   tool_debug ("started %s (pid %d)", name, (int) c->pid);
   return 0;
 }
@@ -411,6 +412,20 @@ tool_env_or (const char *name, const char *dflt)
   const char *v = getenv (name);
 
   return v && *v ? v : dflt;
+}
+
+int
+tool_make_tmpdir (char *dir, size_t len)
+{
+  int n = snprintf (dir, len, "%s/%s.XXXXXX", tool_env_or ("TMPDIR", "/tmp"),
+                    program_invocation_short_name);
+
+  if (n < 0 || (size_t) n >= len || !mkdtemp (dir)) {
+    tool_error ("cannot make a temporary directory under $TMPDIR: %m");
+    dir[0] = '\0';
+    return -1;
+  }
+  return 0;
 }
 
 int

@@ -60,6 +60,11 @@ void tool_child_describe (int status, char *buf, size_t len);
  */
 const char *tool_env_or (const char *name, const char *dflt);
 
+/* A new private directory $TMPDIR/PROGRAM.XXXXXX in DIR (LEN bytes).
+ * Returns 0, or -1 with the error reported and DIR empty.
+ */
+int tool_make_tmpdir (char *dir, size_t len);
+
 /* Run ARGV to completion, its standard output discarded.  Returns 0
  * if it exited with status 0, else -1 with the error reported, and what
  * it said on standard error in the message.

@@ -12,15 +12,6 @@
 #include "vsphere-xml.h"
 #include "vsphere-notice.h"
 
-static char *
-dup_xml (char *s)
-{
-  char *r = s ? strdup (s) : NULL;
-
-  xmlFree (s);
-  return r;
-}
-
 /* The disk in messages: its label, else its place among the disks. */
 static void
 disk_name (const struct vs_disk *d, size_t index, char *buf, size_t len)
@@ -97,8 +88,9 @@ parse_disk (xmlNodePtr dev, const char *vm, size_t index, struct vs_disk *d)
   int r;
 
   memset (d, 0, sizeof *d);
-  d->label = dup_xml (vs_xml_child_text (vs_xml_child (dev, "deviceInfo"),
-                                         "label"));
+  d->label = vs_xml_take (vs_xml_child_text (vs_xml_child (dev,
+                                                          "deviceInfo"),
+                                            "label"));
   disk_name (d, index, name, sizeof name);
   r = disk_number (dev, "key", INT_MIN, INT_MAX, vm, name, &key);
   if (r == 0)
@@ -116,11 +108,11 @@ parse_disk (xmlNodePtr dev, const char *vm, size_t index, struct vs_disk *d)
   if (r == -1)
     return -1;
   d->unit = r == 1 ? key : -1;
-  d->file = dup_xml (vs_xml_child_text (backing, "fileName"));
-  d->backing = dup_xml (vs_xml_type (backing));
-  d->change_id = dup_xml (vs_xml_child_text (backing, "changeId"));
-  d->uuid = dup_xml (vs_xml_child_text (backing, "uuid"));
-  d->mode = dup_xml (vs_xml_child_text (backing, "diskMode"));
+  d->file = vs_xml_take (vs_xml_child_text (backing, "fileName"));
+  d->backing = vs_xml_take (vs_xml_type (backing));
+  d->change_id = vs_xml_take (vs_xml_child_text (backing, "changeId"));
+  d->uuid = vs_xml_take (vs_xml_child_text (backing, "uuid"));
+  d->mode = vs_xml_take (vs_xml_child_text (backing, "diskMode"));
   return 0;
 }
 

@@ -48,15 +48,6 @@ lookup (const struct model *list, size_t n, const char *type)
   return NULL;
 }
 
-static char *
-dup_xml (char *s)
-{
-  char *r = s ? strdup (s) : NULL;
-
-  xmlFree (s);
-  return r;
-}
-
 /* A number the configuration must hold, from MIN to MAX. */
 static int
 get_number (xmlNodePtr node, const char *name, int64_t min, int64_t max,
@@ -83,13 +74,13 @@ nic_network (struct vs_session *s, xmlNodePtr dev)
   xmlDocPtr doc;
 
   if (name)
-    return dup_xml (name);
+    return vs_xml_take (name);
   key = vs_xml_child_text (vs_xml_child (backing, "port"), "portgroupKey");
   if (!key)
-    return dup_xml (vs_xml_child_text (backing, "opaqueNetworkId"));
+    return vs_xml_take (vs_xml_child_text (backing, "opaqueNetworkId"));
   doc = vs_props_get (s, "DistributedVirtualPortgroup", (char *) key, paths);
   if (doc)
-    name = dup_xml (vs_props_text (doc, "name"));
+    name = vs_xml_take (vs_props_text (doc, "name"));
   xmlFreeDoc (doc);
   xmlFree (key);
   return name;
@@ -134,7 +125,7 @@ add_device (struct vs_session *s, xmlNodePtr dev, const char *vm,
       hw->nic = n;
       n[hw->n_nics++] = (struct vs_nic) {
         .model = m->libvirt,
-        .mac = dup_xml (vs_xml_child_text (dev, "macAddress")),
+        .mac = vs_xml_take (vs_xml_child_text (dev, "macAddress")),
         .network = nic_network (s, dev),
       };
       if (!n[hw->n_nics - 1].network &&
@@ -183,8 +174,8 @@ vs_hardware_get (struct vs_session *s, const char *vm_ref,
                   vm_name);
     goto out;
   }
-  hw->uuid = dup_xml (vs_xml_child_text (config, "uuid"));
-  hw->guest_id = dup_xml (vs_xml_child_text (config, "guestId"));
+  hw->uuid = vs_xml_take (vs_xml_child_text (config, "uuid"));
+  hw->guest_id = vs_xml_take (vs_xml_child_text (config, "guestId"));
   hw->efi = text_is (config, "firmware", "efi");
   hw->secure_boot = text_is (vs_xml_child (config, "bootOptions"),
                              "efiSecureBootEnabled", "true");

@@ -6,6 +6,7 @@
 #include <nbdkit-plugin.h>
 
 #include "vsphere-target.h"
+#include "vsphere-xml.h"
 #include "vsphere-props.h"
 #include "vsphere-vm.h"
 
@@ -54,15 +55,6 @@ vs_target_config_complete (struct vs_target_config *c)
   return 0;
 }
 
-static char *
-dup_xml (char *s)
-{
-  char *r = s ? strdup (s) : NULL;
-
-  xmlFree (s);
-  return r;
-}
-
 int
 vs_target_find_vm (struct vs_session *s, const struct vs_target_config *c,
                    struct vs_target *t)
@@ -81,8 +73,8 @@ vs_target_find_vm (struct vs_session *s, const struct vs_target_config *c,
   doc = vs_props_get (s, "VirtualMachine", t->vm_ref, paths);
   if (!doc)
     return -1;
-  t->vm_name = dup_xml (vs_props_text (doc, "name"));
-  t->instance_uuid = dup_xml (vs_props_text (doc, "config.instanceUuid"));
+  t->vm_name = vs_xml_take (vs_props_text (doc, "name"));
+  t->instance_uuid = vs_xml_take (vs_props_text (doc, "config.instanceUuid"));
   state = vs_props_text (doc, "runtime.powerState");
   cbt = vs_props_text (doc, "config.changeTrackingEnabled");
   t->powered_on = state && strcmp (state, "poweredOn") == 0;

@@ -137,3 +137,12 @@ vs_xml_read_reply (const char *buf, size_t len, bool *doctype)
   xmlFreeParserCtxt (ctxt);
   return doc;
 }
+
+char *
+vs_xml_take (char *s)
+{
+  char *r = s ? strdup (s) : NULL;
+
+  xmlFree (s);
+  return r;
+}

@@ -21,6 +21,11 @@ char *vs_xml_child_text (xmlNodePtr node, const char *name);
  */
 int vs_parse_int64 (const char *s, int64_t min, int64_t max, int64_t *ret);
 
+/* A malloc'd copy of S, a string libxml2 allocated, which is freed;
+ * NULL if S is NULL or out of memory.
+ */
+char *vs_xml_take (char *s);
+
 /* Child element NAME parsed as an integer; returns -1 if absent or bad. */
 int vs_xml_child_int64 (xmlNodePtr node, const char *name, int64_t *ret);
 

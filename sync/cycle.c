@@ -682,12 +682,8 @@ sync_cycle (const struct sync_options *o)
   bool ok, usage;
 
   clock_gettime (CLOCK_MONOTONIC, &c.start);
-  snprintf (c.tmpdir, sizeof c.tmpdir, "%s/vsphere-sync.XXXXXX",
-            tool_env_or ("TMPDIR", "/tmp"));
-  if (strlen (c.tmpdir) >= sizeof c.tmpdir - 1 || !mkdtemp (c.tmpdir)) {
-    tool_error ("cannot make a temporary directory under $TMPDIR: %m");
+  if (tool_make_tmpdir (c.tmpdir, sizeof c.tmpdir) == -1)
     return 1;
-  }
   curl_global_init (CURL_GLOBAL_DEFAULT);
   xmlInitParser ();
   usage = tool_params_parse (o->params, o->n_params, o->snapshot,

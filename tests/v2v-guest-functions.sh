@@ -15,7 +15,7 @@ v2v=$abs_top_builddir/v2v/vsphere-v2v
 
 # guest_images: the Debian guest's disk ($os_image, cached between runs)
 # and the data disk in its two versions ($VCSIM_DIR/data-1.raw and
-# data-2.raw, with their manifests data-N.raw.files).
+# data-2.raw, with their manifests data-N.files).
 guest_images ()
 {
   local start=$SECONDS
@@ -137,6 +137,6 @@ boot_converted ()
 # data_files IMAGE VERSION: the data disk's files are those of VERSION.
 data_files ()
 {
-  "$guest_dir/check-data-files" "$1" "$VCSIM_DIR/data-$2.raw.files" ||
+  "$guest_dir/check-data-files" "$1" "$VCSIM_DIR/data-$2.files" ||
     fail "the data disk $1 does not hold version $2's files"
 }

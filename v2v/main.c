@@ -4,6 +4,7 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,16 +214,16 @@ remove_tmpdir (struct v2v *v, bool ok)
 
   if (!v->tmpdir[0])
     return;
-  if (!ok && !v->o->print_xml) {
-    tool_info ("the domain XML and virt-v2v's log, if any, are kept in %s",
-               v->tmpdir);
-    return;
-  }
-  if (asprintf (&xml, "%s/domain.xml", v->tmpdir) != -1) {
+  if (ok && asprintf (&xml, "%s/domain.xml", v->tmpdir) != -1) {
     unlink (xml);
     free (xml);
   }
-  if (rmdir (v->tmpdir) == -1)
+  if (rmdir (v->tmpdir) == 0)
+    return;
+  if (!ok && (errno == ENOTEMPTY || errno == EEXIST))
+    tool_info ("the domain XML and virt-v2v's log are kept in %s",
+               v->tmpdir);
+  else
     tool_debug ("rmdir %s: %m", v->tmpdir);
 }
 
@@ -242,12 +243,8 @@ main (int argc, char *argv[])
   if (tool_signals_install () == -1)
     return 1;
   vs_pause_stop_when (tool_waits_stop);
-  snprintf (v.tmpdir, sizeof v.tmpdir, "%s/vsphere-v2v.XXXXXX",
-            tool_env_or ("TMPDIR", "/tmp"));
-  if (strlen (v.tmpdir) >= sizeof v.tmpdir - 1 || !mkdtemp (v.tmpdir)) {
-    tool_error ("cannot make a temporary directory under $TMPDIR: %m");
+  if (tool_make_tmpdir (v.tmpdir, sizeof v.tmpdir) == -1)
     return 1;
-  }
   curl_global_init (CURL_GLOBAL_DEFAULT);
   xmlInitParser ();
   usage_error = tool_params_parse (o.params, o.n_params, o.snapshot,
