@@ -54,15 +54,20 @@ scribble ()
 }
 
 # scribble_after_snapshot VM: in the background, wait (up to 5 minutes)
-# for a snapshot of VM, then scribble; sets scribbler_pid.
+# for a snapshot of VM, then scribble; sets scribbler_pid.  Until then
+# every /folder request waits 2 s, so that the guest's writes land
+# between the snapshot and the first read of it, however fast the
+# reader (an incremental cycle lasts a fraction of a second).
 scribble_after_snapshot ()
 {
   local q
   q=$(vcsim_urlencode "$1")
+  vcsim_ctl POST "/knobs?latency=2s" >/dev/null
   (
     for _ in $(seq 1500); do
       [ -z "$(vcsim_ctl GET "/snapshots?vm=$q")" ] || {
         scribble "$1"
+        vcsim_ctl POST "/knobs?latency=0" >/dev/null
         exit 0
       }
       sleep 0.2
