@@ -140,7 +140,7 @@ int_member (struct reader *r, json_object *o, const char *name)
 static void
 read_disk (struct reader *r, json_object *o, struct sync_state_disk *d)
 {
-  json_object *ov, *partial;
+  json_object *ov, *partial, *converted;
   char *format;
   size_t i;
 
@@ -159,6 +159,8 @@ read_disk (struct reader *r, json_object *o, struct sync_state_disk *d)
     r->bad = 1;
   }
   free (format);
+  d->converted = json_object_object_get_ex (o, "converted", &converted) &&
+    json_object_get_boolean (converted);
   if (json_object_object_get_ex (o, "partial", &partial) && partial) {
     d->partial_change_id = string_member (r, partial, "change_id", false);
     d->partial_copied = int_member (r, partial, "copied");
@@ -258,6 +260,8 @@ disk_to_json (const struct sync_state_disk *d)
   for (i = 0; i < d->n_overlays; i++)
     json_object_array_add (ov, json_object_new_string (d->overlays[i]));
   json_object_object_add (o, "overlays", ov);
+  if (d->converted)
+    json_object_object_add (o, "converted", json_object_new_boolean (1));
   if (d->partial_change_id) {
     json_object *p = json_object_new_object ();
 

@@ -5,6 +5,7 @@
 #ifndef SYNC_STATE_H
 #define SYNC_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,8 @@ struct sync_state_disk {
    */
   char *partial_change_id;
   int64_t partial_copied;
+  /* vsphere-v2v converted the output (change_id is then NULL). */
+  bool converted;
 };
 
 struct sync_state {

@@ -64,6 +64,17 @@ reap (pid_t pid, int *status)
   return r;
 }
 
+/* SIG to the child's process group, which it leads (see exec_child):
+ * what it started goes too, and with it every copy of its standard
+ * output.  Until the child has made its group, to the child alone.
+ */
+static void
+signal_child (pid_t pid, int sig)
+{
+  if (kill (-pid, sig) == -1)
+    kill (pid, sig);
+}
+
 void
 tool_child_terminate_all (void)
 {
@@ -72,7 +83,7 @@ tool_child_terminate_all (void)
   pthread_mutex_lock (&running_lock);
   for (i = 0; i < MAX_CHILDREN; i++)
     if (running[i] > 0)
-      kill (running[i], SIGTERM);
+      signal_child (running[i], SIGTERM);
   pthread_mutex_unlock (&running_lock);
 }
 
@@ -342,7 +353,7 @@ tool_child_stop (struct tool_child *c, unsigned timeout)
   pid_t r;
 
   if (c->pid > 0) {
-    kill (c->pid, SIGTERM);
+    signal_child (c->pid, SIGTERM);
     while ((r = reap (c->pid, &status)) != c->pid) {
       if (r == -1 && errno != EINTR) {
         status = -1;
@@ -353,7 +364,7 @@ tool_child_stop (struct tool_child *c, unsigned timeout)
         if (timeout)
           tool_error ("%s (pid %d) did not stop within %u seconds; "
                       "killing it", c->name, (int) c->pid, timeout);
-        kill (c->pid, SIGKILL);
+        signal_child (c->pid, SIGKILL);
         killed = true;
       }
       nanosleep (&tick, NULL);

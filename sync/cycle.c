@@ -287,6 +287,7 @@ set_unfinished (const struct sync_job *j, struct sync_state_disk *d)
   d->uuid = uuid;
   d->change_id = d->partial_change_id = NULL;
   d->partial_copied = 0;
+  d->converted = false;
   d->key = j->disk->key;
   d->size = j->disk->capacity;
   d->format = j->out.format;

@@ -221,6 +221,8 @@ full_copy_reason (const struct sync_options *o, const struct vs_disk *d,
     n = asprintf (&r, "it has no state yet");
   else if (o->full)
     n = asprintf (&r, "--full was given");
+  else if (!old->change_id && old->converted)
+    n = asprintf (&r, "vsphere-v2v converted its copy");
   else if (!old->change_id)
     n = asprintf (&r, "its last copy did not finish");
   else if (strcmp (old->output, output) != 0)

@@ -187,7 +187,7 @@ cmp -s "$V2V_TEST_DIR/seen.xml" "$xml" ||
 [ "$(jq '[.disks[].change_id | select(. != null)] | length' "$state")" = 0 ] ||
   fail "the state still holds changeIds after the conversion"
 sync_ok "cycle after the conversion" -q --json -o "$VCSIM_DIR/out" -- $(server_params $vm)
-[ "$(jq -r '[.disks[].mode] | unique | join(",")' "$VCSIM_DIR/sync.out")" = full ] ||
+[ "$(jq -r '[.disks[] | .mode + ": " + .reason] | unique | join(",")' "$VCSIM_DIR/sync.out")" = "full: vsphere-v2v converted its copy" ] ||
   fail "vsphere-sync did not copy in full after a conversion: $(cat "$VCSIM_DIR/sync.out")"
 echo "ok: in place: the copies as files, changeIds forgotten, the next cycle is full"
 

@@ -77,6 +77,7 @@ forget_change_ids (const struct v2v *v, struct sync_state *st)
     st->disk[i].change_id = NULL;
     free (st->disk[i].partial_change_id);
     st->disk[i].partial_change_id = NULL;
+    st->disk[i].converted = true;
   }
   return sync_state_save (v->o->state_file, st);
 }
