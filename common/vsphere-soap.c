@@ -227,9 +227,9 @@ post (struct vs_session *s, const char *method, const char *envelope,
   if (vs_debug_soap)
     nbdkit_debug ("soap: %s: HTTP %ld, %zu bytes", method, status, b.len);
   if (status == 502 || status == 503 || status == 504) {
-    nbdkit_error ("%s: %s: HTTP %ld: vCenter is not answering (starting, "
+    nbdkit_error ("%s: %s: HTTP %ld: %s is not answering (starting, "
                   "restarting or overloaded)", s->srv->server, method,
-                  status);
+                  status, vs_service_product (&s->svc));
     goto out;
   }
   if (status != 200 && status != 500) {

@@ -102,6 +102,9 @@ same_bytes model.img disk.raw
 grep -q "changed since $id: [0-9]* bytes in 2 areas" info || fail "cbt description: $(cat info)"
 expect_no_snapshot "$vm" "the cbt filter"
 echo "ok: cbt filter, full then incremental"
+expect_error "the ESXi host refused cbt-changeid=${id%/*}/999 \(FileFault.*use cbt-changeid=\*" \
+  --filter="$NBDKIT_CBT_FILTER" "vm=$vm" snapshot=create "cbt-changeid=${id%/*}/999"
+expect_no_snapshot "$vm" "a refused changeId"
 
 # vsphere-sync: a full cycle, then an incremental one.
 mkdir sync
