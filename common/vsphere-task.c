@@ -148,6 +148,22 @@ vs_task_wait (struct vs_session *s, const char *task, const char *what,
     ? 0 : -1;
 }
 
+/* RestrictedVersion: the host's license (the free vSphere Hypervisor
+ * one) lets the API read but change nothing, so trying again is useless.
+ */
+static void
+report_restricted (struct vs_session *s, const struct vs_task_call *c,
+                   const struct vs_fault *f)
+{
+  nbdkit_error ("%s failed: %s refused it (RestrictedVersion: %s): its "
+                "license lets the vSphere API read but change nothing, as "
+                "the free vSphere Hypervisor license does; %s", c->what,
+                vs_service_product (vs_session_service (s)),
+                f->message ? f->message : "",
+                c->restricted_hint ? c->restricted_hint
+                : "make the change by hand, or license the host");
+}
+
 /* Make the call; on success wait for its task. */
 static enum step
 call_once (struct vs_session *s, const struct vs_task_call *c,
@@ -166,6 +182,10 @@ call_once (struct vs_session *s, const struct vs_task_call *c,
       end = STEP_UNREACHABLE;
     else if (fault_is (fault.type, "ManagedObjectNotFound"))
       end = STEP_GONE;
+    else if (fault_is (fault.type, "RestrictedVersion")) {
+      report_restricted (s, c, &fault);
+      end = STEP_FAILED;
+    }
     else {
       nbdkit_error ("%s failed: %s: %s", c->what, fault.type, fault.message);
       end = STEP_FAILED;

@@ -3,9 +3,9 @@
 # datacenter, ha-datacenter, no VM folders, apiType HostAgent): the VM
 # found in every way, byte-exact copies of the live disk and of a
 # snapshot (a point in time), snapshot=create and its guardian leaving
-# no snapshot behind, the cbt filter's incremental copy and a
-# vsphere-sync cycle, full then incremental; and messages that speak
-# of ESXi's inventory, not vCenter's.
+# no snapshot behind, a free license's read-only API, the cbt filter's
+# incremental copy and a vsphere-sync cycle, full then incremental; and
+# messages that speak of ESXi, not vCenter.
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"
@@ -86,6 +86,20 @@ kill -9 "$nbdkit_pid"
 wait "$nbdkit_pid" 2>/dev/null || true
 expect_no_snapshot "$vm" "SIGKILL to nbdkit"
 echo "ok: the guardian removed the snapshot of a killed nbdkit"
+
+# The free vSphere Hypervisor license: the API reads but changes
+# nothing.  snapshot=create says what to do instead; a snapshot taken by
+# hand (here through the control API) is read as any other.
+vcsim_ctl POST "/knobs?free_license=1" >/dev/null
+expect_error "creating snapshot .* failed: the ESXi host refused it \(RestrictedVersion: Current license .*\): its license lets the vSphere API read but change nothing.*take a snapshot by hand" \
+  "vm=$vm" snapshot=create
+check_no_snapshot "$vm" "a refused snapshot=create"
+vcsim_ctl POST "/snapshot/create?vm=$vm&name=by-hand" >/dev/null
+copy out.raw "vm=$vm" snapshot=by-hand
+same_bytes model.img out.raw
+vcsim_ctl POST "/knobs?free_license=0" >/dev/null
+vcsim_ctl POST "/snapshot/remove?vm=$vm&name=by-hand" >/dev/null
+echo "ok: a free license: snapshot=create refused with a way out, snapshot=NAME read"
 
 # The cbt filter: a full copy, then only the changed blocks on top.
 next_id () { sed -n 's/.*next cbt-changeid=\(.*\)$/\1/p' "$1"; }
