@@ -305,13 +305,22 @@ no_vm_at_path (struct vs_session *s, const char *path)
 {
   const char *dc = path + strspn (path, "/");
   size_t dc_len = strcspn (dc, "/");
+  bool esxi = vs_session_service (s)->esxi;
+  bool esxi_dc = strncmp (dc, VS_ESXI_DATACENTER "/", dc_len + 1) == 0;
 
-  if (!vs_session_service (s)->esxi)
+  if (!esxi && esxi_dc)
+    nbdkit_error ("vm=%s: no VM at this inventory path: "
+                  VS_ESXI_DATACENTER " is the datacenter of a standalone "
+                  "ESXi host, but %s is vCenter, whose datacenters have "
+                  "names of their own: write DATACENTER/vm/FOLDER/NAME, or "
+                  "connect to the ESXi host itself", path,
+                  vs_session_server (s)->server);
+  else if (!esxi)
     nbdkit_error ("vm=%s: no VM at this inventory path (looked up with "
                   "FindByInventoryPath; the form is "
                   "DATACENTER/vm/FOLDER/NAME, with any folders above the "
                   "datacenter first)", path);
-  else if (strncmp (dc, VS_ESXI_DATACENTER "/", dc_len + 1) != 0)
+  else if (!esxi_dc)
     nbdkit_error ("vm=%s: no VM at this inventory path: %s is a "
                   "standalone ESXi host, whose only datacenter is "
                   VS_ESXI_DATACENTER " (not \"%.*s\"); write vm="
