@@ -122,7 +122,7 @@ expect_no_snapshot "$vm" "a refused changeId"
 
 # vsphere-sync: a full cycle, then an incremental one.
 mkdir sync
-params=($(server_params "$vm"))
+read -ra params <<< "$(server_params "$vm")"
 for cycle in full incremental; do
   sync_ok "$cycle cycle" --json -o sync -- "${params[@]}"
   [ "$(json_disk "$key" mode)" = "$cycle" ] ||
