@@ -19,6 +19,9 @@ vs_vm_enable_cbt (struct vs_session *s, const struct vs_server *srv,
     .this_ref = vm_ref, .what = what, .busy_patience = 60,
     .args = "<spec><changeTrackingEnabled>true</changeTrackingEnabled>"
             "</spec>",
+    .restricted_hint = "turn CBT on by hand (the VM's advanced "
+      "configuration parameters: ctkEnabled = TRUE), then take and remove "
+      "a snapshot so that it takes effect",
   };
   int r;
 

@@ -42,14 +42,16 @@ vs_cbt_fault_refuses_change_id (const struct vs_fault *f)
 }
 
 static void
-explain_fault (const struct vs_cbt_query *q, const struct vs_fault *f)
+explain_fault (struct vs_session *s, const struct vs_cbt_query *q,
+               const struct vs_fault *f)
 {
   if (vs_cbt_fault_refuses_change_id (f))
-    nbdkit_error ("%s: vCenter refused cbt-changeid=%s (%s: %s): the "
+    nbdkit_error ("%s: %s refused cbt-changeid=%s (%s: %s): the "
                   "changeId is unknown or no longer valid (CBT was reset, "
                   "or it comes from another disk); a full copy is needed: "
-                  "use cbt-changeid=*",
-                  q->disk_name, q->change_id, f->type, f->message);
+                  "use cbt-changeid=*", q->disk_name,
+                  vs_service_product (vs_session_service (s)),
+                  q->change_id, f->type, f->message);
   else
     nbdkit_error ("%s: QueryChangedDiskAreas failed: %s: %s",
                   q->disk_name, f->type, f->message);
@@ -152,7 +154,7 @@ vs_cbt_query (struct vs_session *s, const struct vs_cbt_query *q,
 
     if (vs_cbt_query_page (s, q, offset, 0, out, &page) == -1) {
       if (page.fault.type)
-        explain_fault (q, &page.fault);
+        explain_fault (s, q, &page.fault);
       else if (page.untrusted)
         nbdkit_error ("%s: QueryChangedDiskAreas %s (offset %" PRIu64
                       " of the %" PRIu64 "-byte disk); refusing to trust "

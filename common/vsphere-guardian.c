@@ -145,10 +145,10 @@ clean_up (const struct vs_server *srv, const char *vm_ref, struct orders *o)
   int present, r = -1;
 
   if (!s) {
-    nbdkit_error ("guardian: cannot reach vCenter %s to remove the "
-                  "temporary snapshot %s of VM %s: check in vCenter "
-                  "and delete it if it is there", srv->server,
-                  o->name, vm_ref);
+    nbdkit_error ("guardian: cannot reach the server %s to remove the "
+                  "temporary snapshot %s of VM %s: check in vCenter (or "
+                  "on the ESXi host) and delete it if it is there",
+                  srv->server, o->name, vm_ref);
     return -1;
   }
   resolve (s, vm_ref, o, deadline);
@@ -166,12 +166,14 @@ clean_up (const struct vs_server *srv, const char *vm_ref, struct orders *o)
     r = 0;
   else if (present == 1)
     nbdkit_error ("guardian: the temporary snapshot %s (%s) of VM %s was "
-                  "NOT removed: delete it in vCenter (Snapshots > Manage) "
-                  "to avoid filling the datastore", o->name, o->ref, vm_ref);
+                  "NOT removed: delete it in %s (Snapshots > Manage) "
+                  "to avoid filling the datastore", o->name, o->ref, vm_ref,
+                  vs_service_product (vs_session_service (s)));
   else
     nbdkit_error ("guardian: could not remove the temporary snapshot %s "
                   "(%s) of VM %s, nor tell whether it is still there: "
-                  "check in vCenter", o->name, o->ref, vm_ref);
+                  "check in %s", o->name, o->ref, vm_ref,
+                  vs_service_product (vs_session_service (s)));
   vs_session_close (s);
   return r;
 }

@@ -181,6 +181,9 @@ vs_snapshot_create (struct vs_session *s, const char *vm_ref,
     .method = "CreateSnapshot_Task", .this_type = "VirtualMachine",
     .this_ref = vm_ref, .what = what,
     .busy_patience = vs_session_server (s)->timeout,
+    .restricted_hint = "take a snapshot by hand (Host Client: Snapshots > "
+      "Take snapshot) and read that one (snapshot=NAME, or vsphere-sync "
+      "--snapshot NAME), or shut the VM down and read its disks",
     .started = started, .opaque = opaque,
   };
 

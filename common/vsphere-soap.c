@@ -227,9 +227,9 @@ post (struct vs_session *s, const char *method, const char *envelope,
   if (vs_debug_soap)
     nbdkit_debug ("soap: %s: HTTP %ld, %zu bytes", method, status, b.len);
   if (status == 502 || status == 503 || status == 504) {
-    nbdkit_error ("%s: %s: HTTP %ld: vCenter is not answering (starting, "
+    nbdkit_error ("%s: %s: HTTP %ld: %s is not answering (starting, "
                   "restarting or overloaded)", s->srv->server, method,
-                  status);
+                  status, vs_service_product (&s->svc));
     goto out;
   }
   if (status != 200 && status != 500) {
@@ -384,7 +384,9 @@ read_service_content (struct vs_session *s)
                                "ServiceInstance", "", NULL);
   xmlNodePtr rv = doc ? vs_xml_child (vs_soap_result (doc), "returnval")
     : NULL;
+  xmlNodePtr about = vs_xml_child (rv, "about");
   struct vs_service *v = &s->svc;
+  char *full_name;
 
   if (!doc)
     return -1;
@@ -393,8 +395,19 @@ read_service_content (struct vs_session *s)
   v->session_manager = vs_xml_child_text (rv, "sessionManager");
   v->search_index = vs_xml_child_text (rv, "searchIndex");
   v->view_manager = vs_xml_child_text (rv, "viewManager");
-  v->api_version = vs_xml_child_text (vs_xml_child (rv, "about"),
-                                      "apiVersion");
+  v->api_version = vs_xml_child_text (about, "apiVersion");
+  v->api_type = vs_xml_child_text (about, "apiType");
+  /* A standalone host differs from vCenter in its inventory (one
+   * datacenter, no folders), which messages must tell the user.
+   */
+  v->esxi = v->api_type && strcmp (v->api_type, "HostAgent") == 0;
+  full_name = vs_xml_child_text (about, "fullName");
+  nbdkit_debug ("%s is %s (apiType %s, API version %s)%s", s->srv->server,
+                full_name ? full_name : "an unnamed server",
+                v->api_type ? v->api_type : "unknown",
+                v->api_version ? v->api_version : "unknown",
+                v->esxi ? ": a standalone ESXi host" : "");
+  xmlFree (full_name);
   xmlFreeDoc (doc);
   if (!v->root_folder || !v->property_collector || !v->session_manager ||
       !v->search_index || !v->view_manager) {
@@ -415,6 +428,7 @@ free_service (struct vs_service *v)
   xmlFree (v->search_index);
   xmlFree (v->view_manager);
   xmlFree (v->api_version);
+  xmlFree (v->api_type);
 }
 
 struct vs_session *
@@ -484,6 +498,12 @@ const struct vs_service *
 vs_session_service (const struct vs_session *s)
 {
   return &s->svc;
+}
+
+const char *
+vs_service_product (const struct vs_service *svc)
+{
+  return svc->esxi ? "the ESXi host" : "vCenter";
 }
 
 const struct vs_server *

@@ -5,6 +5,8 @@
 #ifndef VSPHERE_SOAP_H
 #define VSPHERE_SOAP_H
 
+#include <stdbool.h>
+
 #include <libxml/tree.h>
 
 #include "vsphere-server.h"
@@ -19,7 +21,12 @@ struct vs_service {
   char *search_index;
   char *view_manager;
   char *api_version;
+  char *api_type;               /* about.apiType: "VirtualCenter", ... */
+  bool esxi;                    /* apiType "HostAgent": a standalone ESXi host */
 };
+
+/* The one datacenter of a standalone ESXi host. */
+#define VS_ESXI_DATACENTER "ha-datacenter"
 
 /* A SOAP fault: TYPE is the fault's class (e.g. "NotAuthenticated"). */
 struct vs_fault {
@@ -35,6 +42,9 @@ void vs_session_close (struct vs_session *s);
 
 const struct vs_service *vs_session_service (const struct vs_session *s);
 const struct vs_server *vs_session_server (const struct vs_session *s);
+
+/* What the server is, for messages: "vCenter" or "the ESXi host". */
+const char *vs_service_product (const struct vs_service *svc);
 
 /* Copy the cookie header value into BUF and its generation into *GEN. */
 int vs_session_cookie (struct vs_session *s, char *buf, size_t len,

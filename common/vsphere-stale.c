@@ -39,8 +39,8 @@ check_one (void *opaque, const char *name, const char *ref,
   struct check *c = opaque;
   struct vs_owner o;
   enum vs_owner_state state = VS_OWNER_UNKNOWN;
-  char who[512];
-  const char *hint;
+  const char *product = vs_service_product (vs_session_service (c->s));
+  char who[512], hint[256];
   bool remove;
 
   if (vs_owner_parse (description, &o) == 0) {
@@ -57,13 +57,13 @@ check_one (void *opaque, const char *name, const char *ref,
   remove = c->policy == VS_STALE_REMOVE_ALL ||
     (c->policy == VS_STALE_REMOVE_DEAD && state == VS_OWNER_DEAD);
   if (remove)
-    hint = "removing it (remove-stale-snapshots=)";
+    snprintf (hint, sizeof hint, "removing it (remove-stale-snapshots=)");
   else if (state == VS_OWNER_DEAD)
-    hint = "remove it with remove-stale-snapshots=true, or delete it in "
-      "vCenter";
+    snprintf (hint, sizeof hint, "remove it with remove-stale-snapshots=true, "
+              "or delete it in %s", product);
   else
-    hint = "if that run is over, remove it with remove-stale-snapshots=all, "
-      "or delete it in vCenter";
+    snprintf (hint, sizeof hint, "if that run is over, remove it with "
+              "remove-stale-snapshots=all, or delete it in %s", product);
   vs_notice ("warning: VM %s has a temporary snapshot %s (%s) taken %s by "
              "another run (%s), %s; %s",
            c->vm_name, name, ref, created[0] ? created : "at an unknown time",

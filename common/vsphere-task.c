@@ -100,6 +100,7 @@ static enum step
 wait_task (struct vs_session *s, const char *task, const char *what,
            time_t deadline, unsigned max_failures, char **result)
 {
+  const char *product = vs_service_product (vs_session_service (s));
   struct timespec delay = { 0, POLL_FIRST_NS };
   char state[32] = "unknown";
   int progress = -1;
@@ -127,15 +128,15 @@ wait_task (struct vs_session *s, const char *task, const char *what,
   }
   if (vs_pause_stopped ())
     nbdkit_error ("%s: stopped while waiting for task %s (state %s); it may "
-                  "still end in vCenter", what, task, state);
+                  "still end in %s", what, task, state, product);
   else if (progress >= 0)
     nbdkit_error ("%s: task %s did not end within task-timeout= (state %s, "
-                  "%d%% done); it may still end in vCenter: look at the "
-                  "VM's recent tasks", what, task, state, progress);
+                  "%d%% done); it may still end in %s: look at the "
+                  "VM's recent tasks", what, task, state, progress, product);
   else
     nbdkit_error ("%s: task %s did not end within task-timeout= (state "
-                  "%s); it may still end in vCenter: look at the VM's "
-                  "recent tasks", what, task, state);
+                  "%s); it may still end in %s: look at the VM's "
+                  "recent tasks", what, task, state, product);
   return STEP_FAILED;
 }
 
@@ -145,6 +146,22 @@ vs_task_wait (struct vs_session *s, const char *task, const char *what,
 {
   return wait_task (s, task, what, deadline, UINT_MAX, result) == STEP_DONE
     ? 0 : -1;
+}
+
+/* RestrictedVersion: the host's license (the free vSphere Hypervisor
+ * one) lets the API read but change nothing, so trying again is useless.
+ */
+static void
+report_restricted (struct vs_session *s, const struct vs_task_call *c,
+                   const struct vs_fault *f)
+{
+  nbdkit_error ("%s failed: %s refused it (RestrictedVersion: %s): its "
+                "license lets the vSphere API read but change nothing, as "
+                "the free vSphere Hypervisor license does; %s", c->what,
+                vs_service_product (vs_session_service (s)),
+                f->message ? f->message : "",
+                c->restricted_hint ? c->restricted_hint
+                : "make the change by hand, or license the host");
 }
 
 /* Make the call; on success wait for its task. */
@@ -165,6 +182,10 @@ call_once (struct vs_session *s, const struct vs_task_call *c,
       end = STEP_UNREACHABLE;
     else if (fault_is (fault.type, "ManagedObjectNotFound"))
       end = STEP_GONE;
+    else if (fault_is (fault.type, "RestrictedVersion")) {
+      report_restricted (s, c, &fault);
+      end = STEP_FAILED;
+    }
     else {
       nbdkit_error ("%s failed: %s: %s", c->what, fault.type, fault.message);
       end = STEP_FAILED;
@@ -192,6 +213,7 @@ vs_task_run (struct vs_session *s, const struct vs_task_call *c,
              char **result)
 {
   const struct vs_server *srv = vs_session_server (s);
+  const char *product = vs_service_product (vs_session_service (s));
   time_t start = time (NULL);
   time_t deadline = start + vs_server_task_timeout (srv);
   time_t busy_deadline = start + c->busy_patience;
@@ -217,14 +239,15 @@ vs_task_run (struct vs_session *s, const struct vs_task_call *c,
     case STEP_UNREACHABLE:
       if (!c->idempotent)
         return -1;
-      nbdkit_debug ("%s: vCenter did not answer; trying again", c->what);
+      nbdkit_debug ("%s: %s did not answer; trying again", c->what,
+                    product);
       if (!vs_task_backoff (unreachable++, deadline)) {
         if (vs_pause_stopped ())
-          nbdkit_error ("%s: stopped while vCenter %s did not answer",
-                        c->what, srv->server);
+          nbdkit_error ("%s: stopped while %s %s did not answer",
+                        c->what, product, srv->server);
         else
-          nbdkit_error ("%s failed: vCenter %s did not answer for %ld s "
-                        "(task-timeout=)", c->what, srv->server,
+          nbdkit_error ("%s failed: %s %s did not answer for %ld s "
+                        "(task-timeout=)", c->what, product, srv->server,
                         (long) (time (NULL) - start));
         return -1;
       }

@@ -19,6 +19,10 @@ struct vs_task_call {
    * happen twice), and ManagedObjectNotFound means it already did.
    */
   bool idempotent;
+  /* What to do instead when the host's license forbids the call
+   * (RestrictedVersion), or NULL.
+   */
+  const char *restricted_hint;
   /* Told the task's moref as soon as vCenter gives it. */
   void (*started) (void *opaque, const char *task);
   void *opaque;

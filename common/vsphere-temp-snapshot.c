@@ -59,16 +59,18 @@ vs_temp_snapshot_remove (struct vs_temp_snapshot *t, struct vs_session *s,
         nbdkit_error ("the temporary snapshot %s (%s) of VM %s was NOT "
                       "removed; the guardian (pid %d) goes on trying for "
                       "task-timeout= after this process exits: if it "
-                      "cannot, delete it in vCenter (Snapshots > Manage)",
+                      "cannot, delete it in %s (Snapshots > Manage)",
                       t->name, t->ref, vm_name,
-                      (int) vs_guardian_pid (t->guardian));
+                      (int) vs_guardian_pid (t->guardian),
+                      vs_service_product (vs_session_service (s)));
       else if (present == -1)
         nbdkit_error ("could not remove the temporary snapshot %s (%s) of "
                       "VM %s, nor tell whether it is still there; the "
                       "guardian (pid %d) goes on trying for task-timeout= "
-                      "after this process exits: check in vCenter",
+                      "after this process exits: check in %s",
                       t->name, t->ref, vm_name,
-                      (int) vs_guardian_pid (t->guardian));
+                      (int) vs_guardian_pid (t->guardian),
+                      vs_service_product (vs_session_service (s)));
     }
     if (removed)
       nbdkit_debug ("removed temporary snapshot %s", t->ref);

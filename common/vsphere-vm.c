@@ -98,6 +98,14 @@ describe_type (const char *type)
   return "an object";
 }
 
+/* The inventory path of VM NAME as the server lays it out. */
+static const char *
+path_form (struct vs_session *s)
+{
+  return vs_session_service (s)->esxi ? VS_ESXI_DATACENTER "/vm/"
+    : "DATACENTER/vm/FOLDER/";
+}
+
 static char *
 find_by_path (struct vs_session *s, const char *path, bool *failed)
 {
@@ -109,8 +117,8 @@ find_by_path (struct vs_session *s, const char *path, bool *failed)
     nbdkit_error ("out of memory");
   if (r && type && strcmp (type, "VirtualMachine") != 0) {
     nbdkit_error ("vm=%s names %s (%s %s), not a virtual machine; the form "
-                  "is DATACENTER/vm/FOLDER/NAME", path, describe_type (type),
-                  type, r);
+                  "is %sNAME", path, describe_type (type), type, r,
+                  path_form (s));
     free (r);
     r = NULL;
     *failed = true;
@@ -267,8 +275,8 @@ find_by_name (struct vs_session *s, const char *name)
   }
   else if (nfound == 0)
     nbdkit_error ("vm=%s: no VM has this name (searched the names of all "
-                  "VMs); give an inventory path like DATACENTER/vm/FOLDER/%s, "
-                  "moref=, uuid= or instance-uuid=", name, name);
+                  "VMs); give an inventory path like %s%s, moref=, uuid= "
+                  "or instance-uuid=", name, path_form (s), name);
   goto out;
 
  oom:
@@ -289,6 +297,41 @@ find_by_name (struct vs_session *s, const char *name)
     found = NULL;
   }
   return found;
+}
+
+/* Nothing at inventory PATH: say what the server's paths look like. */
+static void
+no_vm_at_path (struct vs_session *s, const char *path)
+{
+  const char *dc = path + strspn (path, "/");
+  size_t dc_len = strcspn (dc, "/");
+  bool esxi = vs_session_service (s)->esxi;
+  bool esxi_dc = strncmp (dc, VS_ESXI_DATACENTER "/", dc_len + 1) == 0;
+
+  if (!esxi && esxi_dc)
+    nbdkit_error ("vm=%s: no VM at this inventory path: "
+                  VS_ESXI_DATACENTER " is the datacenter of a standalone "
+                  "ESXi host, but %s is vCenter, whose datacenters have "
+                  "names of their own: write DATACENTER/vm/FOLDER/NAME, or "
+                  "connect to the ESXi host itself", path,
+                  vs_session_server (s)->server);
+  else if (!esxi)
+    nbdkit_error ("vm=%s: no VM at this inventory path (looked up with "
+                  "FindByInventoryPath; the form is "
+                  "DATACENTER/vm/FOLDER/NAME, with any folders above the "
+                  "datacenter first)", path);
+  else if (!esxi_dc)
+    nbdkit_error ("vm=%s: no VM at this inventory path: %s is a "
+                  "standalone ESXi host, whose only datacenter is "
+                  VS_ESXI_DATACENTER " (not \"%.*s\"); write vm="
+                  VS_ESXI_DATACENTER "/vm/NAME, or connect to the vCenter "
+                  "that manages the host", path,
+                  vs_session_server (s)->server, (int) dc_len, dc);
+  else
+    nbdkit_error ("vm=%s: no VM at this inventory path (looked up with "
+                  "FindByInventoryPath on the ESXi host %s, which has no "
+                  "VM folders: the form is " VS_ESXI_DATACENTER "/vm/NAME)",
+                  path, vs_session_server (s)->server);
 }
 
 static bool
@@ -325,10 +368,7 @@ vs_vm_find (struct vs_session *s, const char *spec)
   }
   else if (strchr (spec, '/')) {
     if ((r = find_by_path (s, spec, &failed)) == NULL && !failed)
-      nbdkit_error ("vm=%s: no VM at this inventory path (looked up with "
-                    "FindByInventoryPath; the form is "
-                    "DATACENTER/vm/FOLDER/NAME, with any folders above the "
-                    "datacenter first)", spec);
+      no_vm_at_path (s, spec);
   }
   else
     r = find_by_name (s, spec);

@@ -87,10 +87,12 @@ check_cbt (struct cycle *c)
     tool_error ("VM %s does not have Changed Block Tracking on "
                 "(config.changeTrackingEnabled is false): run vsphere-sync "
                 "with --enable-cbt to turn it on, or turn it on yourself "
-                "(vCenter: Edit Settings > VM Options > Advanced > "
+                "(%s: Edit Settings > VM Options > Advanced > "
                 "Configuration Parameters, ctkEnabled = TRUE), then take "
                 "and remove a snapshot so that it takes effect",
-                c->target.vm_name);
+                c->target.vm_name,
+                vs_session_service (c->session)->esxi
+                ? "ESXi Host Client" : "vCenter");
     return -1;
   }
   tool_info ("turning on Changed Block Tracking on VM %s",
@@ -206,8 +208,9 @@ probe_change_id (struct cycle *c, struct sync_job *j)
   if (r == 0)
     return 0;
   if (vs_cbt_fault_refuses_change_id (&page.fault)) {
-    if (asprintf (&reason, "vCenter refuses its recorded changeId %s "
-                  "(%s: %s)", q.change_id, page.fault.type,
+    if (asprintf (&reason, "%s refuses its recorded changeId %s (%s: %s)",
+                  vs_service_product (vs_session_service (c->session)),
+                  q.change_id, page.fault.type,
                   page.fault.message ? page.fault.message : "") == -1)
       reason = NULL;
     else

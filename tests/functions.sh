@@ -115,15 +115,23 @@ xml_escape ()
   sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' <<< "$1"
 }
 
+# service_ref NAME: a manager of the ServiceContent (sessionManager,
+# propertyCollector, ...), whose morefs differ between vCenter and ESXi.
+service_ref ()
+{
+  soap_envelope '<RetrieveServiceContent xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></RetrieveServiceContent>' |
+    soap | sed -n "s:.*<$1 type=\"[A-Za-z]*\">\([^<]*\)</$1>.*:\1:p"
+}
+
 soap_login ()
 {
-  soap_envelope "<Login xmlns=\"urn:vim25\"><_this type=\"SessionManager\">SessionManager</_this><userName>$(xml_escape "$VCSIM_USER")</userName><password>$(xml_escape "$VCSIM_PASSWORD")</password></Login>" | soap > /dev/null
+  soap_envelope "<Login xmlns=\"urn:vim25\"><_this type=\"SessionManager\">$(service_ref sessionManager)</_this><userName>$(xml_escape "$VCSIM_USER")</userName><password>$(xml_escape "$VCSIM_PASSWORD")</password></Login>" | soap > /dev/null
 }
 
 # vm_property VMREF PATH: one property of a VM, as text.
 vm_property ()
 {
-  soap_envelope "<RetrievePropertiesEx xmlns=\"urn:vim25\"><_this type=\"PropertyCollector\">propertyCollector</_this><specSet><propSet><type>VirtualMachine</type><pathSet>$2</pathSet></propSet><objectSet><obj type=\"VirtualMachine\">$1</obj></objectSet></specSet><options/></RetrievePropertiesEx>" |
+  soap_envelope "<RetrievePropertiesEx xmlns=\"urn:vim25\"><_this type=\"PropertyCollector\">$(service_ref propertyCollector)</_this><specSet><propSet><type>VirtualMachine</type><pathSet>$2</pathSet></propSet><objectSet><obj type=\"VirtualMachine\">$1</obj></objectSet></specSet><options/></RetrievePropertiesEx>" |
     soap | sed -n 's:.*<val[^>]*>\([^<]*\)</val>.*:\1:p'
 }
 

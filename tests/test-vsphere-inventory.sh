@@ -47,3 +47,7 @@ echo "ok: VM name $name"
 copy "vm=$vm" "file=[ds 1+&%é] $name/$name.vmdk"
 same_bytes "$a" "$VCSIM_DIR/out.raw"
 echo "ok: file= with awkward names"
+
+# A standalone ESXi host's inventory path, given to vCenter.
+expect_error "ha-datacenter is the datacenter of a standalone ESXi host, but .* is vCenter" \
+  vm=ha-datacenter/vm/two-disks

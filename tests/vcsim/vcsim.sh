@@ -74,6 +74,11 @@ vcsim_start () {
     if [ -n "${VCSIM_DELTA_FORMAT:-}" ]; then
         set -- -delta-format "$VCSIM_DELTA_FORMAT" "$@"
     fi
+    # VCSIM_ESX=1 (or the -esx flag): a standalone ESXi host instead of
+    # vCenter; tests written for both use $VCSIM_DATACENTER, not DC0.
+    if [ "${VCSIM_ESX:-0}" = 1 ]; then
+        set -- -esx "$@"
+    fi
     TMPDIR=$VCSIM_DIR/tmp "$VCSIM_HARNESS" -dir "$VCSIM_DIR" "$@" \
         </dev/null >"$VCSIM_DIR/log" 2>&1 &
     VCSIM_PID=$!
@@ -96,7 +101,7 @@ vcsim_start () {
     source "$VCSIM_DIR/env"
     export VCSIM_SERVER VCSIM_HOST VCSIM_PORT VCSIM_USER VCSIM_PASSWORD \
         VCSIM_PASSWORD_FILE VCSIM_THUMBPRINT VCSIM_THUMBPRINT_SHA1 \
-        VCSIM_CAFILE VCSIM_CONTROL VCSIM_PID
+        VCSIM_CAFILE VCSIM_CONTROL VCSIM_PID VCSIM_DATACENTER VCSIM_API_TYPE
 }
 
 # vcsim_ctl METHOD PATH [curl args...]: call the control API; prints the

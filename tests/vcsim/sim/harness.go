@@ -1,7 +1,8 @@
 package simulator
 
-// The harness process: vcsim's VPX inventory behind our own TLS listener,
-// a plain-HTTP control listener, and a clean exit.
+// The harness process: vcsim's VPX inventory (or with -esx its standalone
+// ESXi host) behind our own TLS listener, a plain-HTTP control listener,
+// and a clean exit.
 
 import (
 	"context"
@@ -20,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vmware/govmomi/simulator/esx"
 	"github.com/vmware/govmomi/vim25"
 )
 
@@ -27,6 +29,7 @@ import (
 type HarnessConfig struct {
 	Dir            string
 	User, Password string
+	ESX            bool // a standalone ESXi host, not vCenter
 	Knobs          HarnessKnobs
 }
 
@@ -36,6 +39,7 @@ type harness struct {
 	client   *vim25.Client // in-process client, no session needed
 	mux      http.Handler  // vcsim's own handlers
 	mu       sync.Mutex    // serialises disk, snapshot and CBT changes
+	dc       string        // the datacenter of the default hosts and datastores
 	vsanDir  string        // objects of vsan disks, out of /folder's reach
 	ctx      context.Context
 	orphaned bool
@@ -54,7 +58,11 @@ func RunHarness(cfg HarnessConfig) error {
 	}
 
 	m := VPX()
-	m.Datastore = 2 // LocalDS_0 and LocalDS_1 in DC0
+	h.dc = "DC0"
+	if cfg.ESX {
+		m, h.dc = ESX(), esx.Datacenter.Name
+	}
+	m.Datastore = 2 // LocalDS_0 and LocalDS_1 in h.dc
 	h.model = m
 	if err := m.Create(); err != nil {
 		return err
@@ -171,6 +179,8 @@ func (h *harness) writeEnv(addr *net.TCPAddr, control string, cert *serverCert) 
 		"VCSIM_THUMBPRINT_SHA1": cert.sha1,
 		"VCSIM_CAFILE":          caFile,
 		"VCSIM_CONTROL":         "http://" + control,
+		"VCSIM_DATACENTER":      h.dc,
+		"VCSIM_API_TYPE":        Map.content().About.ApiType,
 		"VCSIM_PID":             fmt.Sprint(os.Getpid()),
 	}
 	var names []string

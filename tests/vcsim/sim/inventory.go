@@ -2,7 +2,9 @@ package simulator
 
 // Inventory shapes that break naive clients, added to vcsim's VPX default:
 // a datacenter inside a folder, nested VM folders, names with spaces,
-// + & % and non-ASCII letters, and a vsan datastore.
+// + & % and non-ASCII letters, and a vsan datastore.  A standalone ESXi
+// host has one datacenter and no VM folders: it gets only the vsan
+// datastore.
 
 import (
 	"context"
@@ -21,6 +23,15 @@ const (
 )
 
 func (h *harness) buildInventory() error {
+	if !h.cfg.ESX {
+		if err := h.buildAwkwardInventory(); err != nil {
+			return err
+		}
+	}
+	return h.addVsanDatastore(h.ctx)
+}
+
+func (h *harness) buildAwkwardInventory() error {
 	ctx := h.ctx
 	root := object.NewRootFolder(h.client)
 	folder, err := root.CreateFolder(ctx, awkwardFolder)
@@ -47,21 +58,19 @@ func (h *harness) buildInventory() error {
 	if err := h.model.createLocalDatastore(awkwardDatacenter, awkwardDatastore, []*object.HostSystem{host}); err != nil {
 		return err
 	}
-	if _, err := h.createVM(ctx, awkwardFolder+"/"+awkwardDatacenter+"/vm/"+awkwardVMFolder+"/"+awkwardVM, awkwardDatastore, vmHardware{}, false, false); err != nil {
-		return err
-	}
-	return h.addVsanDatastore(ctx)
+	_, err = h.createVM(ctx, awkwardFolder+"/"+awkwardDatacenter+"/vm/"+awkwardVMFolder+"/"+awkwardVM, awkwardDatastore, vmHardware{}, false, false)
+	return err
 }
 
-// addVsanDatastore mounts a datastore of type vsan on every DC0 host.
+// addVsanDatastore mounts a datastore of type vsan on every host of h.dc.
 func (h *harness) addVsanDatastore(ctx context.Context) error {
 	var hosts []*object.HostSystem
 	for _, e := range Map.All("HostSystem") {
-		if dc := Map.getEntityDatacenter(e); dc != nil && dc.Name == "DC0" {
+		if dc := Map.getEntityDatacenter(e); dc != nil && dc.Name == h.dc {
 			hosts = append(hosts, object.NewHostSystem(h.client, e.Reference()))
 		}
 	}
-	if err := h.model.createLocalDatastore("DC0", vsanDatastore, hosts); err != nil {
+	if err := h.model.createLocalDatastore(h.dc, vsanDatastore, hosts); err != nil {
 		return err
 	}
 	for _, e := range Map.All("Datastore") {

@@ -41,6 +41,7 @@ type HarnessKnobs struct {
 	Validators         string // "" (Last-Modified), etag (ETag too) or none
 	Trickle            int64  // bytes per second for each /folder body, flushed as sent
 	GuestShutdown      string // "" (at once), a duration, "ignore" or "no_tools"
+	FreeLicense        bool   // calls that change a VM answer RestrictedVersion
 }
 
 const defaultCBTPage = 512 << 30 // what real vCenter answers at most per call
@@ -69,6 +70,16 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("bad duration %q (e.g. 1.5s, 200ms)", s)
 	}
 	return d, nil
+}
+
+func parseFlag(s string) (bool, error) {
+	switch s {
+	case "0", "false", "off":
+		return false, nil
+	case "1", "true", "on":
+		return true, nil
+	}
+	return false, fmt.Errorf("want 1 or 0, not %q", s)
 }
 
 func parseWhole(s string) (int64, error) {
@@ -155,6 +166,9 @@ var knobTable = []knob{
 	{"trickle", "bytes per second for each /folder body, sent as they go (0 = off)",
 		func(k *HarnessKnobs, s string) (err error) { k.Trickle, err = parseWhole(s); return },
 		func(k *HarnessKnobs) string { return strconv.FormatInt(k.Trickle, 10) }},
+	{"free_license", "1: a host with the free vSphere Hypervisor license, whose API refuses every change to a VM (RestrictedVersion)",
+		func(k *HarnessKnobs, s string) (err error) { k.FreeLicense, err = parseFlag(s); return },
+		func(k *HarnessKnobs) string { return map[bool]string{false: "0", true: "1"}[k.FreeLicense] }},
 }
 
 // HarnessKnobFlags registers -session-idle-timeout, -fail503, ... on fs.

@@ -56,6 +56,9 @@ func (h *harness) serveMethod(w http.ResponseWriter, r *http.Request, method *Me
 		}))
 		return
 	}
+	if refusedByLicense(w, method.Name) {
+		return
+	}
 	snapshotCall := method.Name == "CreateSnapshot_Task" || method.Name == "RemoveSnapshot_Task"
 	if snapshotCall && takeBusyTask() {
 		// What vCenter answers while a consolidation or another

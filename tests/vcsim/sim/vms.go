@@ -22,7 +22,8 @@ func findByPath(p string) mo.Reference {
 	return nil
 }
 
-// findVM resolves an inventory path such as "DC0/vm/DC0_H0_VM0".
+// findVM resolves an inventory path such as "DC0/vm/DC0_H0_VM0" (with
+// -esx "ha-datacenter/vm/ha-host_VM0").
 func findVM(p string) (*VirtualMachine, error) {
 	if vm, ok := findByPath(p).(*VirtualMachine); ok {
 		return vm, nil
@@ -82,8 +83,13 @@ func (h *harness) createVM(ctx context.Context, p, dsName string, hw vmHardware,
 		return none, err
 	}
 	dc, ok := findByPath(dcPath).(*Datacenter)
-	if !ok {
+	switch {
+	case !ok && h.cfg.ESX:
+		return none, notFound("no datacenter %q: a standalone ESXi host has only %s", dcPath, h.dc)
+	case !ok:
 		return none, notFound("no datacenter %q", dcPath)
+	case h.cfg.ESX && len(folders) > 0:
+		return none, badRequest("path %q: a standalone ESXi host has no VM folders (%s/vm/NAME)", p, h.dc)
 	}
 	host, pool := firstHost(dc)
 	if host == nil {
