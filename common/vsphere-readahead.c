@@ -13,10 +13,15 @@
 
 #include "vsphere-readahead.h"
 
-/* A run of sequential reads is read ahead this many times its length. */
-#define RAMP 8
-/* The smallest block. */
-#define BLOCK_MIN (64 * 1024)
+/* A run of sequential reads is read ahead this many times its length,
+ * once it is this long: a client reading a few blocks here and there
+ * (as virt-v2v's inspection does) must not make the server send
+ * several times what it reads.
+ */
+#define RAMP 16
+#define RUN_MIN (256 * 1024)
+/* The smallest block read ahead: each GET costs a round trip. */
+#define BLOCK_MIN (1024 * 1024)
 /* How often a reader waiting for a block checks its client is there. */
 #define WAIT_POLL_MS 100
 
@@ -286,12 +291,11 @@ next_range (const struct vs_stream *s, uint64_t offset, uint64_t *start,
 /* Queue blocks where the client will read next: RAMP times as many
  * bytes as it has read as expected (so that a short run wastes little),
  * up to a whole block per thread and the one the client takes next, as
- * long as blocks are free.  The window is shared out among the threads
- * while it is small, and blocks are whole once the run is long enough,
- * whatever the client asks for: one large request costs the server less
- * than several small ones.  Block sizes are powers of two, and blocks
- * end on multiples of their size, so that they line up with the
- * requests of clients that align them.
+ * long as blocks are free.  While the window is small it is read in
+ * four blocks or so, at least BLOCK_MIN each, in parallel; blocks are
+ * whole once the run is long enough, whatever the client asks for: one
+ * large request costs the server less than several small ones.  Blocks
+ * end on multiples of their size, so that those of one size line up.
  */
 static void
 read_ahead (struct vs_stream *s)
@@ -305,10 +309,13 @@ read_ahead (struct vs_stream *s)
   uint32_t len;
   bool queued = false;
 
+  if (s->run < RUN_MIN)
+    return;
   if (window > RAMP * s->run)
     window = RAMP * s->run;
   for (block = ra->block_size;
-       block > BLOCK_MIN && block > window / (ra->threads + 1); block /= 2)
+       block / 2 >= BLOCK_MIN && block > window / 4;
+       block /= 2)
     ;
   while (s->queued < window && next_range (s, pos, &start, &end)) {
     len = block - start % block;

@@ -22,7 +22,7 @@ typedef int vs_read_fn (void *src, void *buf, uint32_t count,
 struct vs_readahead;
 
 /* THREADS readahead threads (started by vs_readahead_start) reading
- * into at most BLOCKS blocks of BLOCK_SIZE bytes (a power of two, 64 KiB
+ * into at most BLOCKS blocks of BLOCK_SIZE bytes (a multiple of 64 KiB, 1 MiB
  * or more), all streams together.
  * The blocks are kept for reuse until vs_readahead_free, so that memory
  * stays at most BLOCKS * BLOCK_SIZE, however malloc would fragment.

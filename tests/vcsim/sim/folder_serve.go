@@ -31,6 +31,17 @@ func withConnLimiter(ctx context.Context) context.Context {
 	return context.WithValue(ctx, limiterKey{}, &connLimiter{})
 }
 
+// restart paces the next answer from now: the latency a request waited
+// is lost time, not something the body may catch up on.
+func (l *connLimiter) restart() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.next = time.Now()
+	l.mu.Unlock()
+}
+
 func (l *connLimiter) wait(n int, bw int64) {
 	if bw <= 0 || l == nil {
 		return
@@ -147,6 +158,7 @@ func (h *harness) serveFolder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lim, _ := r.Context().Value(limiterKey{}).(*connLimiter)
+	lim.restart()
 	bw := k.Bandwidth
 	if k.Trickle > 0 {
 		lim, bw = &connLimiter{}, k.Trickle // paced per answer, not per connection
