@@ -31,6 +31,30 @@ among (const char *key, const char *const *list, size_t n)
   return false;
 }
 
+int
+tool_params_args (int argc, char *argv[], int optind, char ***params,
+                  size_t *n)
+{
+  int end;
+
+  if (optind < argc && strcmp (argv[optind - 1], "--") != 0) {
+    tool_error ("unexpected argument %s: the plugin parameters go after --",
+                argv[optind]);
+    return -1;
+  }
+  for (end = optind; end < argc && strcmp (argv[end], "--") != 0; end++)
+    ;
+  *params = &argv[optind];
+  *n = end - optind;
+  if (*n == 0) {
+    tool_error ("no plugin parameters: give -- server=HOST user=USER "
+                "password=+FILE vm=VM (see %s(1))",
+                program_invocation_short_name);
+    return -1;
+  }
+  return end;
+}
+
 static int
 parse_one (char *param, struct tool_params *p)
 {

@@ -19,6 +19,15 @@ struct tool_params {
   size_t n_forward;
 };
 
+/* The plugin parameters on the command line: after getopt, from
+ * OPTIND to the next "--" or the end, and given after a "--".  Sets
+ * *PARAMS and *N and returns where they end (ARGC, or the index of the
+ * next "--"), or -1 with the usage error reported (none given, or not
+ * after "--").
+ */
+int tool_params_args (int argc, char *argv[], int optind, char ***params,
+                      size_t *n);
+
 /* SNAPSHOT is --snapshot, or NULL for a snapshot of our own.  Returns
  * 0, or -1 with the error reported (a usage error).
  */

@@ -14,6 +14,7 @@
 #include "copy.h"
 #include "cycle.h"
 #include "tool-messages.h"
+#include "tool-params.h"
 #include "options.h"
 #include "tool-signals.h"
 #include "vsphere-debug.h"
@@ -130,7 +131,7 @@ static const struct option long_options[] = {
 static int
 parse_options (int argc, char *argv[], struct sync_options *o)
 {
-  int c;
+  int c, end;
 
   o->connections = DEFAULT_CONNECTIONS;
   o->checkpoint = DEFAULT_CHECKPOINT;
@@ -190,16 +191,11 @@ parse_options (int argc, char *argv[], struct sync_options *o)
     default: usage (stderr); return 2;
     }
   }
-  if (optind < argc && strcmp (argv[optind - 1], "--") != 0) {
-    tool_error ("unexpected argument %s: the plugin parameters go after --",
-                argv[optind]);
+  end = tool_params_args (argc, argv, optind, &o->params, &o->n_params);
+  if (end == -1)
     return 2;
-  }
-  o->params = &argv[optind];
-  o->n_params = argc - optind;
-  if (o->n_params == 0) {
-    tool_error ("no plugin parameters: give -- server=HOST user=USER "
-                "password=+FILE vm=VM (see vsphere-sync(1))");
+  if (end < argc) {
+    tool_error ("unexpected -- after the plugin parameters");
     return 2;
   }
   if (!o->output_dir && o->n_disk_outputs == 0) {

@@ -19,6 +19,7 @@
 #include "sync-lock.h"
 #include "tool-child.h"
 #include "tool-messages.h"
+#include "tool-params.h"
 #include "tool-signals.h"
 #include "v2v.h"
 #include "vsphere-debug.h"
@@ -69,30 +70,12 @@ static const struct option long_options[] = {
   { NULL, 0, NULL, 0 }
 };
 
-/* After the first "--": the plugin parameters, then, after a second
- * "--", what goes to virt-v2v.
- */
-static void
-split_args (int argc, char *argv[], struct v2v_options *o)
-{
-  int i;
-
-  o->params = &argv[optind];
-  for (i = optind; i < argc && strcmp (argv[i], "--") != 0; i++)
-    ;
-  o->n_params = i - optind;
-  if (i < argc) {
-    o->v2v_args = &argv[i + 1];
-    o->n_v2v_args = argc - i - 1;
-  }
-}
-
 /* Returns 0, or 2 for a usage error (reported). */
 static int
 parse_options (int argc, char *argv[], struct v2v_options *o)
 {
   int64_t port;
-  int c;
+  int c, end;
 
   o->nbd_port = DEFAULT_NBD_PORT;
   while ((c = getopt_long (argc, argv, "+qvV", long_options, NULL)) != -1) {
@@ -116,16 +99,15 @@ parse_options (int argc, char *argv[], struct v2v_options *o)
     default: usage (stderr); return 2;
     }
   }
-  if (optind < argc && strcmp (argv[optind - 1], "--") != 0) {
-    tool_error ("unexpected argument %s: the plugin parameters go after --",
-                argv[optind]);
+  /* After the plugin parameters, a second "--" and what goes to
+   * virt-v2v.
+   */
+  end = tool_params_args (argc, argv, optind, &o->params, &o->n_params);
+  if (end == -1)
     return 2;
-  }
-  split_args (argc, argv, o);
-  if (o->n_params == 0) {
-    tool_error ("no plugin parameters: give -- server=HOST user=USER "
-                "password=+FILE vm=VM (see vsphere-v2v(1))");
-    return 2;
+  if (end < argc) {
+    o->v2v_args = &argv[end + 1];
+    o->n_v2v_args = argc - end - 1;
   }
   if (o->in_place && !o->state_file) {
     tool_error ("--in-place converts vsphere-sync's copies: give --state "
