@@ -68,6 +68,7 @@ type folderWriter struct {
 	flush  bool // send each paced step at once (a trickle, not a buffered stall)
 	cut    bool
 	remain int64 // body bytes still allowed before the cut
+	stats  *folderCounters
 }
 
 func (w *folderWriter) WriteHeader(code int) {
@@ -102,7 +103,7 @@ func (w *folderWriter) Write(p []byte) (int, error) {
 		}
 		w.lim.wait(n, w.bw)
 		m, err := w.ResponseWriter.Write(p[done : done+n])
-		folderStats.countBytes(m)
+		w.stats.countBytes(m)
 		done += m
 		if err != nil {
 			return done, err
@@ -151,6 +152,16 @@ func (h *harness) serveFolder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	decodeQueryTwice(r)
+	serveKnobbed(w, r, &folderStats, func(fw http.ResponseWriter) {
+		if !h.serveFolderFile(fw, r) {
+			h.mux.ServeHTTP(fw, r)
+		}
+	})
+}
+
+// serveKnobbed answers an authenticated datastore read with serve, under
+// the latency, fault and pacing knobs; body bytes count in stats.
+func serveKnobbed(w http.ResponseWriter, r *http.Request, stats *folderCounters, serve func(http.ResponseWriter)) {
 	k := currentKnobs()
 	time.Sleep(k.Latency)
 	if folderStats.next503(k.Fail503) {
@@ -163,11 +174,9 @@ func (h *harness) serveFolder(w http.ResponseWriter, r *http.Request) {
 	if k.Trickle > 0 {
 		lim, bw = &connLimiter{}, k.Trickle // paced per answer, not per connection
 	}
-	fw := &folderWriter{ResponseWriter: w, lim: lim, bw: bw, flush: k.Trickle > 0}
+	fw := &folderWriter{ResponseWriter: w, lim: lim, bw: bw, flush: k.Trickle > 0, stats: stats}
 	fw.cut = r.Header.Get("Range") != "" && folderStats.nextCut(k.Cut)
-	if !h.serveFolderFile(fw, r) {
-		h.mux.ServeHTTP(fw, r)
-	}
+	serve(fw)
 }
 
 // Values of the validators knob; the zero value is what vcsim's file

@@ -1,6 +1,6 @@
 package simulator
 
-// Counters of /folder traffic and the deterministic sequences that decide
+// Counters of /folder traffic (to vCenter, and to the hosts directly) and the deterministic sequences that decide
 // which requests a fault-injection share hits.
 
 import (
@@ -11,11 +11,16 @@ import (
 
 type folderCounters struct {
 	sync.Mutex
+	name            string // prefix of the counters' names
 	requests, bytes int64
+	refused         int64 // service tickets refused (hosts only)
 	seq503, seqCut  int64
 }
 
-var folderStats folderCounters
+var (
+	folderStats = folderCounters{name: "folder"}
+	hostStats   = folderCounters{name: "host"}
+)
 
 // shareHits spreads a share evenly: with 0.25 exactly requests 4, 8, 12... hit.
 func shareHits(n int64, share float64) bool {
@@ -26,6 +31,12 @@ func shareHits(n int64, share float64) bool {
 func (s *folderCounters) countRequest() {
 	s.Lock()
 	s.requests++
+	s.Unlock()
+}
+
+func (s *folderCounters) countRefused() {
+	s.Lock()
+	s.refused++
 	s.Unlock()
 }
 
@@ -59,12 +70,16 @@ func (s *folderCounters) restartShares() {
 
 func (s *folderCounters) reset() {
 	s.Lock()
-	s.requests, s.bytes = 0, 0
+	s.requests, s.bytes, s.refused = 0, 0, 0
 	s.Unlock()
 }
 
 func (s *folderCounters) text() string {
 	s.Lock()
 	defer s.Unlock()
-	return fmt.Sprintf("folder_requests=%d\nfolder_bytes=%d\n", s.requests, s.bytes)
+	t := fmt.Sprintf("%s_requests=%d\n%s_bytes=%d\n", s.name, s.requests, s.name, s.bytes)
+	if s == &hostStats {
+		t += fmt.Sprintf("host_tickets_refused=%d\n", s.refused)
+	}
+	return t
 }

@@ -102,6 +102,21 @@ func RunHarness(cfg HarnessConfig) error {
 	defer srv.Close()
 	Map.SessionManager().ServiceHostName = ln.Addr().String()
 
+	// The ESXi hosts' own HTTPS, with the same certificate.
+	hln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hsrv := &http.Server{
+		Handler:      http.HandlerFunc(h.serveHost),
+		TLSConfig:    srv.TLSConfig,
+		TLSNextProto: srv.TLSNextProto,
+		ConnContext:  srv.ConnContext,
+		ErrorLog:     srv.ErrorLog,
+	}
+	go func() { _ = hsrv.ServeTLS(hln, "", "") }()
+	defer hsrv.Close()
+
 	cln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -110,7 +125,7 @@ func RunHarness(cfg HarnessConfig) error {
 	go func() { _ = ctl.Serve(cln) }()
 	defer ctl.Close()
 
-	if err := h.writeEnv(ln.Addr().(*net.TCPAddr), cln.Addr().String(), cert); err != nil {
+	if err := h.writeEnv(ln.Addr().(*net.TCPAddr), hln.Addr().String(), cln.Addr().String(), cert); err != nil {
 		return err
 	}
 	h.waitForEnd()
@@ -158,7 +173,7 @@ func shellQuote(s string) string {
 
 // writeEnv publishes NAME='value' lines for vcsim.sh; the rename makes the
 // file appear only once everything is listening.
-func (h *harness) writeEnv(addr *net.TCPAddr, control string, cert *serverCert) error {
+func (h *harness) writeEnv(addr *net.TCPAddr, hosts, control string, cert *serverCert) error {
 	dir := h.cfg.Dir
 	pwFile := filepath.Join(dir, "password")
 	caFile := filepath.Join(dir, "ca.pem")
@@ -170,6 +185,7 @@ func (h *harness) writeEnv(addr *net.TCPAddr, control string, cert *serverCert) 
 	}
 	vars := map[string]string{
 		"VCSIM_SERVER":          addr.String(),
+		"VCSIM_ESXI_ADDRESS":    hosts,
 		"VCSIM_HOST":            addr.IP.String(),
 		"VCSIM_PORT":            fmt.Sprint(addr.Port),
 		"VCSIM_USER":            h.cfg.User,

@@ -72,6 +72,9 @@ func (h *harness) serveMethod(w http.ResponseWriter, r *http.Request, method *Me
 		return
 	}
 	switch method.Name {
+	case "AcquireGenericServiceTicket":
+		h.serveTicket(w, r, method)
+		return
 	case "CreateSnapshot_Task":
 		vm, ok := Map.Get(method.This).(*VirtualMachine)
 		if ok {
