@@ -12,6 +12,7 @@
 
 #include "vsphere-http.h"
 #include "vsphere-http-version.h"
+#include "vsphere-hostdirect.h"
 #include "vsphere-debug.h"
 
 #define COOKIE_MAX 1024
@@ -40,6 +41,8 @@ struct vs_http_pool {
   unsigned created, max;
   bool serving;                 /* nbdkit_nanosleep may be called */
   bool abandoning;              /* a stalled read was abandoned */
+  bool direct;                  /* from the host, with service tickets */
+  struct curl_slist *connect_to; /* where the host is, if given */
 };
 
 struct vs_http_pool *
@@ -71,9 +74,33 @@ vs_http_pool_free (struct vs_http_pool *p)
     curl_easy_cleanup (c->curl);
     free (c);
   }
+  curl_slist_free_all (p->connect_to);
   pthread_cond_destroy (&p->freed);
   pthread_mutex_destroy (&p->lock);
   free (p);
+}
+
+int
+vs_http_pool_direct (struct vs_http_pool *p, const char *host,
+                     const char *connect_to)
+{
+  char *entry = NULL;
+  const char *colon = connect_to ? strrchr (connect_to, ':') : NULL;
+
+  p->direct = true;
+  if (!connect_to)
+    return 0;
+  /* curl's HOST:PORT:ADDRESS:PORT, the URL keeping the host's name. */
+  if (asprintf (&entry, "%s:443:%.*s:%s", host,
+                (int) (colon ? (size_t) (colon - connect_to) : strlen (connect_to)),
+                connect_to, colon ? colon + 1 : "443") == -1 ||
+      !(p->connect_to = curl_slist_append (NULL, entry))) {
+    nbdkit_error ("out of memory");
+    free (entry);
+    return -1;
+  }
+  free (entry);
+  return 0;
 }
 
 void
@@ -202,9 +229,11 @@ vs_folder_url (const char *server, const char *dc_path, const char *ds_name,
   }
   fprintf (fp, "https://%s/folder/", server);
   encode (fp, path, "/", false);
-  fprintf (fp, "?dcPath=");
-  encode_query_value (fp, dc_path);
-  fprintf (fp, "&dsName=");
+  if (dc_path) {
+    fprintf (fp, "?dcPath=");
+    encode_query_value (fp, dc_path);
+  }
+  fprintf (fp, dc_path ? "&dsName=" : "?dsName=");
   encode_query_value (fp, ds_name);
   if (fclose (fp) == EOF) {
     nbdkit_error ("out of memory");
@@ -332,6 +361,11 @@ judge_status (struct vs_http_pool *p, const struct vs_http_file *f,
               "(it ignored the Range header); refusing to use the bytes");
     return FAIL;
   case 401:
+    if (p->direct) {
+      snprintf (msg, msglen, "HTTP 401: the ESXi host refused the service "
+                "ticket vCenter issued for this read");
+      return FAIL;
+    }
     snprintf (msg, msglen, "HTTP 401: the session was not accepted");
     return RENEW;
   case 403:
@@ -376,7 +410,13 @@ attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
   long status = 0;
   CURLcode r;
 
-  if (vs_session_cookie (p->session, cookie, sizeof cookie, gen) == -1) {
+  if (p->direct) {
+    /* A ticket opens its URL once: one per GET, retries included. */
+    if (vs_service_ticket (p->session, url, cookie, sizeof cookie,
+                           msg, msglen) == -1)
+      return FAIL;
+  }
+  else if (vs_session_cookie (p->session, cookie, sizeof cookie, gen) == -1) {
     snprintf (msg, msglen, "not logged in");
     return FAIL;
   }
@@ -394,6 +434,7 @@ attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
   curl_easy_setopt (c->curl, CURLOPT_RANGE, range);
   curl_easy_setopt (c->curl, CURLOPT_HTTPHEADER, f ? f->condition : NULL);
   curl_easy_setopt (c->curl, CURLOPT_COOKIE, cookie);
+  curl_easy_setopt (c->curl, CURLOPT_CONNECT_TO, p->connect_to);
   curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, body_cb);
   curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, t);
   curl_easy_setopt (c->curl, CURLOPT_HEADERFUNCTION, header_cb);

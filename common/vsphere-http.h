@@ -22,7 +22,18 @@ void vs_http_pool_free (struct vs_http_pool *p);
  */
 void vs_http_pool_serving (struct vs_http_pool *p);
 
-/* The /folder URL of PATH on datastore DS_NAME in datacenter DC_PATH. */
+/* Read from the ESXi host HOST rather than through vCenter: each GET
+ * presents a fresh service ticket (single-use, for its URL) instead of
+ * the session cookie.  CONNECT_TO, if not NULL, is the ADDRESS[:PORT]
+ * to connect to for HOST instead of what its name resolves to.  Returns
+ * -1 with an error reported.
+ */
+int vs_http_pool_direct (struct vs_http_pool *p, const char *host,
+                         const char *connect_to);
+
+/* The /folder URL of PATH on datastore DS_NAME in datacenter DC_PATH
+ * (NULL on an ESXi host addressed directly, which has one datacenter).
+ */
 char *vs_folder_url (const char *server, const char *dc_path,
                      const char *ds_name, const char *path);
 

@@ -30,6 +30,7 @@
 #include "vsphere-temp-snapshot.h"
 #include "vmdk-chain.h"
 #include "vmdk-reader.h"
+#include "vsphere-hostdirect.h"
 
 /* -D vsphere.soap=1: log each SOAP call.  -D vsphere.http=1: log each
  * datastore request.  Neither logs bodies, passwords or cookies.
@@ -51,6 +52,10 @@ NBDKIT_DLL_PUBLIC int vsphere_debug_http = 0;
 static struct vs_server server;
 static struct vs_target_config target_config;
 static unsigned connections = DEFAULT_CONNECTIONS;
+/* transport=host: read from the ESXi host running the VM. */
+static bool transport_host;
+static const char *host_address;
+static char *direct_host;       /* that host's name */
 
 /* The block size: the largest whole number of 64 KiB within the budget
  * for one block per connection and one more.
@@ -117,6 +122,8 @@ release_all (void)
   exports = NULL;
   vs_http_pool_free (pool);
   pool = NULL;
+  free (direct_host);
+  direct_host = NULL;
   vs_temp_snapshot_remove (&created, session, target.vm_ref,
                            target.vm_name ? target.vm_name : target_config.vm);
   vs_target_free (&target);
@@ -153,6 +160,18 @@ vsphere_config (const char *key, const char *value)
     connections = n;
     return 0;
   }
+  if (strcmp (key, "transport") == 0) {
+    if (strcmp (value, "host") != 0 && strcmp (value, "vcenter") != 0) {
+      nbdkit_error ("transport=%s: expected vcenter or host", value);
+      return -1;
+    }
+    transport_host = strcmp (value, "host") == 0;
+    return 0;
+  }
+  if (strcmp (key, "host-address") == 0) {
+    host_address = value;
+    return 0;
+  }
   if (strcmp (key, "remove-stale-snapshots") == 0)
     return vs_stale_parse (value, &stale_policy);
   if (strcmp (key, "export") == 0) {
@@ -180,6 +199,10 @@ vsphere_config_complete (void)
   if (vs_server_config_complete (&server) == -1 ||
       vs_target_config_complete (&target_config) == -1)
     return -1;
+  if (host_address && !transport_host) {
+    nbdkit_error ("host-address= is only used with transport=host");
+    return -1;
+  }
   return 0;
 }
 
@@ -191,6 +214,10 @@ vsphere_config_complete (void)
   "                        may be opened as exports.\n" \
   "allocated-extents=false Block status of thin disks without asking\n" \
   "                        vSphere for their allocated areas.\n" \
+  "transport=vcenter|host  Read the disks through vCenter's /folder\n" \
+  "                        (default) or from the ESXi host running the VM.\n" \
+  "host-address=<ADDR>[:<PORT>]\n" \
+  "                        With transport=host, connect there for the host.\n" \
   "remove-stale-snapshots=true|all\n" \
   "                        With snapshot=create, remove temporary snapshots\n" \
   "                        that dead runs left on the VM."
@@ -293,6 +320,27 @@ open_allocs (void)
   return 0;
 }
 
+/* transport=host: reads go to the VM's host, addressed by its name. */
+static int
+setup_direct (struct vmdk_location *loc)
+{
+  if (vs_session_service (session)->esxi) {
+    nbdkit_error ("transport=host: %s is an ESXi host already; reads go "
+                  "to it without vCenter", server.server);
+    return -1;
+  }
+  direct_host = vs_vm_host_name (session, target.vm_ref);
+  if (!direct_host || vs_http_pool_direct (pool, direct_host,
+                                           host_address) == -1)
+    return -1;
+  nbdkit_debug ("reading from host %s%s%s with service tickets",
+                direct_host, host_address ? " at " : "",
+                host_address ? host_address : "");
+  loc->server = direct_host;
+  loc->dc_path = NULL;
+  return 0;
+}
+
 static int
 vsphere_get_ready (void)
 {
@@ -318,6 +366,8 @@ vsphere_get_ready (void)
     goto fail;
   loc.server = server.server;
   loc.dc_path = target.dc_path;
+  if (transport_host && setup_direct (&loc) == -1)
+    goto fail;
   loc.file = NULL;
   loc.datastore_for_volume = datastore_for_volume;
   loc.opaque = NULL;
