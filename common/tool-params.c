@@ -13,7 +13,9 @@
 static const char *const refused[] = { "disk", "file", "snapshot", "export" };
 
 /* The plugin's own parameters, handed on to it untouched. */
-static const char *const plugin_only[] = { "connections", "allocated-extents" };
+static const char *const plugin_only[] = {
+  "connections", "allocated-extents", "transport", "host-address"
+};
 
 /* Used here, not handed on: nbdkit gets the VM and snapshot by moref. */
 static const char *const kept[] = {

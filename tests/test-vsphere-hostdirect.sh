@@ -68,3 +68,19 @@ echo "ok: tickets are single-use, per URL and method"
 
 expect_error 'only used with transport=host' "vm=$vm" "host-address=$VCSIM_ESXI_ADDRESS"
 expect_error 'transport=bogus: expected vcenter or host' "vm=$vm" transport=bogus
+
+# vsphere-sync hands transport= and host-address= on to the plugin: a
+# cycle reads through the host too.
+export NBDKIT_VSPHERE_PLUGIN NBDKIT_CBT_FILTER
+mkdir "$VCSIM_DIR/sync"
+curl -sSf -o "$VCSIM_DIR/now.raw" "$VCSIM_CONTROL/disk/image?vm=$vm&disk=0"
+vcsim_ctl POST /counters/reset >/dev/null
+# shellcheck disable=SC2046
+"$abs_top_builddir/sync/vsphere-sync" -q --enable-cbt -o "$VCSIM_DIR/sync" \
+  -- $(vsphere_server_args) "vm=$vm" "${direct[@]}" ||
+  fail "vsphere-sync over transport=host failed"
+cmp "$VCSIM_DIR/now.raw" "$VCSIM_DIR/sync/hd-vm-disk0.raw" ||
+  fail "vsphere-sync over transport=host: the copy differs"
+[ "$(counter folder_requests)" = 0 ] && [ "$(counter host_requests)" -gt 0 ] ||
+  fail "vsphere-sync read through vCenter's /folder"
+echo "ok: vsphere-sync reads through the host with transport=host"
