@@ -48,7 +48,7 @@ serve_disks (struct v2v *v, const char *snapshot_ref,
   size_t i;
 
   for (i = 0; i < v->target.disks.n; i++) {
-    char disk[32], name[32];
+    char disk[48], name[48];
     const char *extra[] = { disk, NULL };
     struct tool_nbdkit how = {
       .vm_ref = v->target.vm_ref, .snapshot_ref = snapshot_ref,
