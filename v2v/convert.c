@@ -92,7 +92,8 @@ int
 v2v_run_converter (struct v2v *v, const char *program, const char *xml)
 {
   const char *base = strrchr (program, '/');
-  const char **argv = calloc (v->o->n_v2v_args + 4, sizeof *argv);
+  /* PROGRAM -i libvirtxml XML, the user's options, NULL. */
+  const char **argv = calloc (4 + v->o->n_v2v_args + 1, sizeof *argv);
   char *log = NULL;
   size_t n = 0, i;
   int r = -1;
