@@ -2,7 +2,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <libxml/tree.h>
 #include <nbdkit-plugin.h>
@@ -18,7 +17,7 @@ vs_vm_host_name (struct vs_session *s, const char *vm_ref)
   static const char *const host_paths[] = { "name", NULL };
   xmlDocPtr doc = vs_props_get (s, "VirtualMachine", vm_ref, vm_paths);
   char *host_ref = doc ? vs_props_text (doc, "runtime.host") : NULL;
-  char *name = NULL, *ret = NULL;
+  char *ret = NULL;
 
   if (doc && !host_ref)
     nbdkit_error ("VM %s runs on no host (runtime.host is unset): the "
@@ -29,13 +28,7 @@ vs_vm_host_name (struct vs_session *s, const char *vm_ref)
     return NULL;
   doc = vs_props_get (s, "HostSystem", host_ref, host_paths);
   xmlFree (host_ref);
-  if (doc && (name = vs_props_text (doc, "name")) != NULL) {
-    ret = strdup (name);
-    xmlFree (name);
-    if (!ret)
-      nbdkit_error ("strdup: out of memory");
-  }
-  else if (doc)
+  if (doc && !(ret = vs_xml_take (vs_props_text (doc, "name"))))
     nbdkit_error ("VM %s: its host has no name", vm_ref);
   if (doc)
     xmlFreeDoc (doc);

@@ -88,8 +88,6 @@ v2v_cold (struct v2v *v)
   struct tool_snapshot sn = { .existing = false };
   struct tool_child *servers = NULL;
   struct v2v_source *sources = NULL;
-  struct v2v_domain d;
-  char *xml = NULL;
   size_t n = 0;
   int r = -1;
 
@@ -103,20 +101,14 @@ v2v_cold (struct v2v *v)
   n = v->target.disks.n;
   servers = calloc (n, sizeof *servers);
   sources = calloc (n, sizeof *sources);
-  if (!servers || !sources || asprintf (&xml, "%s/domain.xml",
-                                        v->tmpdir) == -1) {
-    xml = NULL;
+  if (!servers || !sources) {
     tool_error ("out of memory");
     goto out;
   }
-  d = (struct v2v_domain) {
-    .server = v->params.server.server, .target = &v->target, .hw = &v->hw,
-    .source = sources,
-  };
   if (serve_disks (v, sn.ref, servers, sources) == -1 || tool_stopping () ||
-      v2v_domain_write (&d, xml) == -1)
+      v2v_write_domain (v, sources, v->xml) == -1)
     goto out;
-  r = v2v_run_converter (v, tool_env_or ("VIRT_V2V", "virt-v2v"), xml);
+  r = v2v_run_converter (v, tool_env_or ("VIRT_V2V", "virt-v2v"), v->xml);
  out:
   tool_signals_cleanup_phase ();
   if (stop_servers (servers, n) == -1)
@@ -126,6 +118,5 @@ v2v_cold (struct v2v *v)
   free (sn.ref);
   free (servers);
   free (sources);
-  free (xml);
   return r;
 }

@@ -102,16 +102,11 @@ v2v_in_place (struct v2v *v)
 {
   struct sync_state st = { 0 };
   struct v2v_source *sources = NULL;
-  struct v2v_domain d;
-  char *xml = NULL;
   int state_lock = -1, r = -1, loaded;
   size_t i;
 
   /* The VM's disks as they are now, which the state must all hold. */
-  if (vs_target_find_disk (v->session, &v->params.target, &v->target,
-                           NULL) == -1 ||
-      vs_hardware_get (v->session, v->target.vm_ref, NULL,
-                       v->target.vm_name, &v->hw) == -1)
+  if (v2v_read_live_vm (v) == -1)
     goto out;
   if (!v->o->print_xml &&
       (state_lock = sync_lock_state (v->o->state_file)) == -1)
@@ -131,24 +126,14 @@ v2v_in_place (struct v2v *v)
     if (set_source (sync_state_find (&st, v->target.disks.disk[i].key),
                     &sources[i]) == -1)
       goto out;
-  d = (struct v2v_domain) {
-    .server = v->params.server.server, .target = &v->target, .hw = &v->hw,
-    .source = sources,
-  };
   if (v->o->print_xml) {
-    r = v2v_domain_write (&d, "-");
+    r = v2v_write_domain (v, sources, "-");
     goto out;
   }
-  if (asprintf (&xml, "%s/domain.xml", v->tmpdir) == -1) {
-    xml = NULL;
-    tool_error ("out of memory");
+  if (v2v_write_domain (v, sources, v->xml) == -1 || tool_stopping ())
     goto out;
-  }
-  if (v2v_domain_write (&d, xml) == -1 || tool_stopping ())
-    goto out;
-  r = convert (v, &st, xml);
+  r = convert (v, &st, v->xml);
  out:
-  free (xml);
   free (sources);
   sync_state_free (&st);
   if (state_lock >= 0)

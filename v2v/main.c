@@ -137,17 +137,35 @@ parse_options (int argc, char *argv[], struct v2v_options *o)
 }
 
 int
+v2v_read_live_vm (struct v2v *v)
+{
+  if (vs_target_find_disk (v->session, &v->params.target, &v->target,
+                           NULL) == -1)
+    return -1;
+  return vs_hardware_get (v->session, v->target.vm_ref, NULL,
+                          v->target.vm_name, &v->hw);
+}
+
+int
+v2v_write_domain (const struct v2v *v, const struct v2v_source *sources,
+                  const char *path)
+{
+  const struct v2v_domain d = {
+    .server = v->params.server.server, .target = &v->target, .hw = &v->hw,
+    .source = sources,
+  };
+
+  return v2v_domain_write (&d, path);
+}
+
+int
 v2v_print_nbd (struct v2v *v)
 {
   struct v2v_source *sources;
-  struct v2v_domain d;
   size_t i;
-  int r = -1;
+  int r;
 
-  if (vs_target_find_disk (v->session, &v->params.target, &v->target,
-                           NULL) == -1 ||
-      vs_hardware_get (v->session, v->target.vm_ref, NULL,
-                       v->target.vm_name, &v->hw) == -1)
+  if (v2v_read_live_vm (v) == -1)
     return -1;
   sources = calloc (v->target.disks.n, sizeof *sources);
   if (!sources) {
@@ -158,11 +176,7 @@ v2v_print_nbd (struct v2v *v)
     sources[i] = (struct v2v_source) {
       .kind = V2V_NBD, .port = v->o->nbd_port + i, .format = "raw",
     };
-  d = (struct v2v_domain) {
-    .server = v->params.server.server, .target = &v->target, .hw = &v->hw,
-    .source = sources,
-  };
-  r = v2v_domain_write (&d, "-");
+  r = v2v_write_domain (v, sources, "-");
   free (sources);
   return r;
 }
@@ -192,14 +206,10 @@ run (struct v2v *v)
 static void
 remove_tmpdir (struct v2v *v, bool ok)
 {
-  char *xml;
-
   if (!v->tmpdir[0])
     return;
-  if (ok && asprintf (&xml, "%s/domain.xml", v->tmpdir) != -1) {
-    unlink (xml);
-    free (xml);
-  }
+  if (ok)
+    unlink (v->xml);
   if (rmdir (v->tmpdir) == 0)
     return;
   if (!ok && (errno == ENOTEMPTY || errno == EEXIST))
@@ -227,6 +237,7 @@ main (int argc, char *argv[])
   vs_pause_stop_when (tool_waits_stop);
   if (tool_make_tmpdir (v.tmpdir, sizeof v.tmpdir) == -1)
     return 1;
+  snprintf (v.xml, sizeof v.xml, "%s/domain.xml", v.tmpdir);
   curl_global_init (CURL_GLOBAL_DEFAULT);
   xmlInitParser ();
   usage_error = tool_params_parse (o.params, o.n_params, o.snapshot,

@@ -4,6 +4,7 @@
 #ifndef V2V_V2V_H
 #define V2V_V2V_H
 
+#include "domain.h"
 #include "options.h"
 #include "tool-params.h"
 #include "vsphere-hardware.h"
@@ -17,6 +18,7 @@ struct v2v {
   struct vs_target target;      /* the VM, and its disks once read */
   struct vs_hardware hw;
   char tmpdir[64];              /* the XML and virt-v2v's log */
+  char xml[80];                 /* TMPDIR/domain.xml */
   int vm_lock;                  /* shared with vsphere-sync */
 };
 
@@ -34,6 +36,17 @@ int v2v_in_place (struct v2v *v);
  * localhost, one port each from --nbd-port up.
  */
 int v2v_print_nbd (struct v2v *v);
+
+/* The VM's disks and hardware as they are now, not of a snapshot.
+ * Returns 0, or -1 (reported).
+ */
+int v2v_read_live_vm (struct v2v *v);
+
+/* The VM's domain XML, its disks read from SOURCES, into PATH ("-":
+ * standard output).  Returns 0, or -1 (reported).
+ */
+int v2v_write_domain (const struct v2v *v, const struct v2v_source *sources,
+                      const char *path);
 
 /* Run PROGRAM -i libvirtxml XML ARGS..., keeping its log in the
  * temporary directory.  Returns 0, or -1 (reported).
