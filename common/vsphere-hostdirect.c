@@ -10,29 +10,46 @@
 #include "vsphere-props.h"
 #include "vsphere-xml.h"
 
-char *
-vs_vm_host_name (struct vs_session *s, const char *vm_ref)
+int
+vs_vm_host (struct vs_session *s, const char *vm_ref, struct vs_vm_host *host)
 {
   static const char *const vm_paths[] = { "runtime.host", NULL };
-  static const char *const host_paths[] = { "name", NULL };
+  static const char *const host_paths[] = {
+    "name", "summary.config.sslThumbprint", NULL
+  };
   xmlDocPtr doc = vs_props_get (s, "VirtualMachine", vm_ref, vm_paths);
   char *host_ref = doc ? vs_props_text (doc, "runtime.host") : NULL;
-  char *ret = NULL;
 
+  host->name = host->thumbprint = NULL;
   if (doc && !host_ref)
     nbdkit_error ("VM %s runs on no host (runtime.host is unset): the "
                   "host cannot be read from directly", vm_ref);
   if (doc)
     xmlFreeDoc (doc);
   if (!host_ref)
-    return NULL;
+    return -1;
   doc = vs_props_get (s, "HostSystem", host_ref, host_paths);
   xmlFree (host_ref);
-  if (doc && !(ret = vs_xml_take (vs_props_text (doc, "name"))))
+  if (!doc)
+    return -1;
+  host->name = vs_xml_take (vs_props_text (doc, "name"));
+  host->thumbprint = vs_xml_take (vs_props_text (doc,
+                                                 "summary.config.sslThumbprint"));
+  xmlFreeDoc (doc);
+  if (!host->name) {
     nbdkit_error ("VM %s: its host has no name", vm_ref);
-  if (doc)
-    xmlFreeDoc (doc);
-  return ret;
+    vs_vm_host_clear (host);
+    return -1;
+  }
+  return 0;
+}
+
+void
+vs_vm_host_clear (struct vs_vm_host *host)
+{
+  free (host->name);
+  free (host->thumbprint);
+  host->name = host->thumbprint = NULL;
 }
 
 int

@@ -9,11 +9,18 @@
 
 #include "vsphere-soap.h"
 
-/* The inventory name of the host running VM_REF (runtime.host), which
- * is how vCenter reaches the host and so how clients address it.
- * Free with free.  NULL with an error reported.
- */
-char *vs_vm_host_name (struct vs_session *s, const char *vm_ref);
+/* The host running a VM (runtime.host). */
+struct vs_vm_host {
+  char *name;           /* its inventory name, how vCenter and clients
+                         * reach it */
+  char *thumbprint;     /* of its certificate, as vCenter knows it
+                         * (summary.config.sslThumbprint), or NULL */
+};
+
+/* Find the host running VM_REF.  -1 with an error reported. */
+int vs_vm_host (struct vs_session *s, const char *vm_ref,
+                struct vs_vm_host *host);
+void vs_vm_host_clear (struct vs_vm_host *host);
 
 /* A cookie header ("vmware_cgi_ticket=...") good for one GET of URL,
  * from vCenter's AcquireGenericServiceTicket.  -1 with MSG set.

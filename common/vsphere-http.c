@@ -42,6 +42,8 @@ struct vs_http_pool {
   bool serving;                 /* nbdkit_nanosleep may be called */
   bool abandoning;              /* a stalled read was abandoned */
   bool direct;                  /* from the host, with service tickets */
+  const char *host;             /* the host's name, if direct */
+  struct vs_tls host_tls;       /* how the host is trusted, if direct */
   struct curl_slist *connect_to; /* where the host is, if given */
 };
 
@@ -82,12 +84,28 @@ vs_http_pool_free (struct vs_http_pool *p)
 
 int
 vs_http_pool_direct (struct vs_http_pool *p, const char *host,
-                     const char *connect_to)
+                     const char *thumbprint, const char *connect_to)
 {
   char *entry = NULL;
   const char *colon = connect_to ? strrchr (connect_to, ':') : NULL;
 
+  /* vCenter's thumbprint= pins vCenter, not the host: vCenter, trusted
+   * already, vouches for the host's certificate instead.
+   */
+  p->host_tls = p->srv->tls;
+  p->host_tls.pin_len = 0;
+  if (thumbprint && *thumbprint && p->host_tls.verify &&
+      !vs_tls_parse_fingerprint (thumbprint, &p->host_tls)) {
+    nbdkit_error ("transport=host: vCenter's thumbprint of host %s's "
+                  "certificate is not a SHA-1 or SHA-256 fingerprint: %s",
+                  host, thumbprint);
+    return -1;
+  }
   p->direct = true;
+  p->host = host;
+  nbdkit_debug ("host %s: its certificate is %s", host,
+                p->host_tls.pin_len > 0 ? "pinned to vCenter's thumbprint"
+                : p->host_tls.verify ? "verified by the CAs" : "not verified");
   if (!connect_to)
     return 0;
   /* curl's HOST:PORT:ADDRESS:PORT, the URL keeping the host's name. */
@@ -157,7 +175,8 @@ acquire (struct vs_http_pool *p, bool *gone)
 
   if (create) {
     c = calloc (1, sizeof *c);
-    if (c && (c->curl = vs_curl_new (p->srv, &c->peer, c->errbuf)) == NULL) {
+    if (c && (c->curl = vs_curl_new (p->srv, p->direct ? &p->host_tls : NULL,
+                                     &c->peer, c->errbuf)) == NULL) {
       free (c);
       c = NULL;
     }
@@ -397,6 +416,34 @@ judge_status (struct vs_http_pool *p, const struct vs_http_file *f,
   }
 }
 
+/* Explain a TLS failure reading from the host: advice for vCenter's
+ * certificate would mislead here.
+ */
+static void
+report_host_tls (const struct vs_http_pool *p, const struct conn *c,
+                 CURLcode r)
+{
+  const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror (r);
+  const char *seen = c->peer.sha256;
+
+  if (!seen[0])
+    nbdkit_error ("transport=host: TLS handshake with host %s failed: %s",
+                  p->host, detail);
+  else if (p->host_tls.pin_len > 0)
+    nbdkit_error ("transport=host: host %s's certificate (SHA-256 "
+                  "fingerprint %s) is not the one vCenter knows for it "
+                  "(summary.config.sslThumbprint): its certificate changed "
+                  "since vCenter last connected to it, or host-address= "
+                  "leads elsewhere; reconnect the host in vCenter, or read "
+                  "through vCenter (transport=vcenter)", p->host, seen);
+  else
+    nbdkit_error ("transport=host: host %s's certificate could not be "
+                  "verified (%s; SHA-256 fingerprint %s) and vCenter knows "
+                  "no thumbprint for it: pass cainfo= with the CA that "
+                  "signed it (VMCA's root certificate), or read through "
+                  "vCenter (transport=vcenter)", p->host, detail, seen);
+}
+
 /* Perform one attempt of reading T->want bytes at OFFSET of the file at
  * URL and judge it.  F is the file, or NULL while it is being opened
  * (then a shorter file is fine).  MSG receives what went wrong.
@@ -462,8 +509,11 @@ attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
   if (r != CURLE_OK) {
     if (r == CURLE_PEER_FAILED_VERIFICATION || r == CURLE_SSL_CONNECT_ERROR ||
         r == CURLE_SSL_CACERT_BADFILE) {
-      vs_tls_report (r, c->errbuf, &c->peer, "datastore read",
-                     p->srv->server);
+      if (p->direct)
+        report_host_tls (p, c, r);
+      else
+        vs_tls_report (r, c->errbuf, &c->peer, "datastore read",
+                       p->srv->server);
       snprintf (msg, msglen, "TLS failure");
       return FAIL;
     }

@@ -24,12 +24,14 @@ void vs_http_pool_serving (struct vs_http_pool *p);
 
 /* Read from the ESXi host HOST rather than through vCenter: each GET
  * presents a fresh service ticket (single-use, for its URL) instead of
- * the session cookie.  CONNECT_TO, if not NULL, is the ADDRESS[:PORT]
- * to connect to for HOST instead of what its name resolves to.  Returns
- * -1 with an error reported.
+ * the session cookie.  The host's certificate must have THUMBPRINT,
+ * vCenter's record of it; with none (NULL), it is verified against the
+ * CAs as vCenter's would be.  CONNECT_TO, if not NULL, is the
+ * ADDRESS[:PORT] to connect to for HOST instead of what its name
+ * resolves to.  Returns -1 with an error reported.
  */
 int vs_http_pool_direct (struct vs_http_pool *p, const char *host,
-                         const char *connect_to);
+                         const char *thumbprint, const char *connect_to);
 
 /* The /folder URL of PATH on datastore DS_NAME in datacenter DC_PATH
  * (NULL on an ESXi host addressed directly, which has one datacenter).

@@ -191,8 +191,8 @@ vs_server_config_complete (const struct vs_server *srv)
 }
 
 CURL *
-vs_curl_new (const struct vs_server *srv, struct vs_tls_peer *peer,
-             char *errbuf)
+vs_curl_new (const struct vs_server *srv, const struct vs_tls *tls,
+             struct vs_tls_peer *peer, char *errbuf)
 {
   CURL *h = curl_easy_init ();
 
@@ -200,7 +200,7 @@ vs_curl_new (const struct vs_server *srv, struct vs_tls_peer *peer,
     nbdkit_error ("curl_easy_init failed");
     return NULL;
   }
-  peer->tls = &srv->tls;
+  peer->tls = tls ? tls : &srv->tls;
   errbuf[0] = '\0';
   /* A stalled transfer is one that moves less than VS_MIN_SPEED bytes a
    * second for the whole timeout: a server trickling a few bytes a

@@ -49,10 +49,11 @@ long vs_server_task_timeout (const struct vs_server *srv);
 /* Check that the required parameters were given. */
 int vs_server_config_complete (const struct vs_server *srv);
 
-/* A curl handle with the common options and TLS policy applied.  PEER
- * and ERRBUF (CURL_ERROR_SIZE) must outlive the handle.
+/* A curl handle with the common options and the TLS policy TLS applied
+ * (NULL: SRV's own).  TLS, PEER and ERRBUF (CURL_ERROR_SIZE) must
+ * outlive the handle.
  */
-CURL *vs_curl_new (const struct vs_server *srv, struct vs_tls_peer *peer,
-                   char *errbuf);
+CURL *vs_curl_new (const struct vs_server *srv, const struct vs_tls *tls,
+                   struct vs_tls_peer *peer, char *errbuf);
 
 #endif /* VSPHERE_SERVER_H */

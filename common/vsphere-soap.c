@@ -447,7 +447,7 @@ vs_session_open (const struct vs_server *srv)
     nbdkit_error ("asprintf: out of memory");
     goto fail;
   }
-  s->curl = vs_curl_new (srv, &s->peer, s->errbuf);
+  s->curl = vs_curl_new (srv, NULL, &s->peer, s->errbuf);
   if (!s->curl)
     goto fail;
   pthread_mutex_lock (&s->lock);

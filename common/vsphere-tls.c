@@ -13,8 +13,8 @@
 
 #include "vsphere-tls.h"
 
-int
-vs_tls_parse_thumbprint (const char *s, struct vs_tls *tls)
+bool
+vs_tls_parse_fingerprint (const char *s, struct vs_tls *tls)
 {
   size_t n = 0;
   const char *p = s;
@@ -26,16 +26,21 @@ vs_tls_parse_thumbprint (const char *s, struct vs_tls *tls)
     }
     if (!isxdigit ((unsigned char) p[0]) || !isxdigit ((unsigned char) p[1]) ||
         n == VS_FINGERPRINT_MAX)
-      goto bad;
+      return false;
     sscanf (p, "%2hhx", &tls->pin[n++]);
     p += 2;
   }
   if (n != 20 && n != 32)
-    goto bad;
+    return false;
   tls->pin_len = n;
-  return 0;
+  return true;
+}
 
- bad:
+int
+vs_tls_parse_thumbprint (const char *s, struct vs_tls *tls)
+{
+  if (vs_tls_parse_fingerprint (s, tls))
+    return 0;
   nbdkit_error ("thumbprint=%s: expected a SHA-256 (32 bytes) or SHA-1 "
                 "(20 bytes) fingerprint in hex, with or without colons", s);
   return -1;

@@ -26,7 +26,12 @@ struct vs_tls_peer {
   char sha256[VS_FINGERPRINT_STRLEN];   /* empty until a handshake */
 };
 
-/* Parse a thumbprint with or without colons.  Returns -1 with an error. */
+/* Parse a SHA-256 or SHA-1 fingerprint in hex, with or without colons,
+ * into TLS's pin.  false if S is not one.
+ */
+bool vs_tls_parse_fingerprint (const char *s, struct vs_tls *tls);
+
+/* The same for thumbprint=S.  Returns -1 with an error. */
 int vs_tls_parse_thumbprint (const char *s, struct vs_tls *tls);
 
 /* Apply the policy to a curl handle.  PEER must outlive the handle. */

@@ -34,6 +34,23 @@ check_copy ()
 }
 
 check_copy "live disk of a running VM"
+
+# The hosts have a certificate of their own, which vCenter vouches for
+# with its thumbprint (the copy above read through it): thumbprint=
+# pins vCenter only.
+[ "$VCSIM_ESXI_THUMBPRINT" != "$VCSIM_THUMBPRINT" ] ||
+  fail "the hosts share vCenter's certificate: the pin is not tested"
+# A host whose certificate is not the one vCenter knows is refused, with
+# its fingerprint named.
+vcsim_ctl POST "/host/thumbprint?value=$VCSIM_THUMBPRINT" >/dev/null
+expect_error "host DC0_H0's certificate \\(SHA-256 fingerprint $VCSIM_ESXI_THUMBPRINT\\) is not the one vCenter knows" \
+  "vm=$vm" "${direct[@]}"
+# When vCenter knows no thumbprint, the CAs decide, as for vCenter.
+vcsim_ctl POST "/host/thumbprint?value=" >/dev/null
+expect_error "vCenter knows no thumbprint for it: pass cainfo=" "vm=$vm" "${direct[@]}"
+check_copy "host verified by cainfo= when vCenter knows no thumbprint" \
+  "cainfo=$VCSIM_ESXI_CAFILE"
+vcsim_ctl POST "/host/thumbprint?value=$(openssl x509 -noout -fingerprint -sha1 < "$VCSIM_ESXI_CAFILE" | sed 's/.*=//')" >/dev/null
 check_copy "snapshot=create" snapshot=create
 soap_login
 soap_envelope "<CreateSnapshot_Task xmlns=\"urn:vim25\"><_this type=\"VirtualMachine\">$ref</_this><name>frozen</name><memory>false</memory><quiesce>false</quiesce></CreateSnapshot_Task>" | soap >/dev/null
@@ -47,10 +64,9 @@ ticket ()
   soap_envelope "<AcquireGenericServiceTicket xmlns=\"urn:vim25\"><_this type=\"SessionManager\">$(service_ref sessionManager)</_this><spec xsi:type=\"SessionManagerHttpServiceRequestSpec\"><url>$(xml_escape "$1")</url><method>$2</method></spec></AcquireGenericServiceTicket>" |
     soap | sed -n 's:.*<id>\([^<]*\)</id>.*:\1:p'
 }
-# -k: the hosts share vCenter's certificate, made for 127.0.0.1 only.
 get ()
 {
-  curl -sS -k -o /dev/null -w '%{http_code}' -r 0-9 \
+  curl -sS --cacert "$VCSIM_ESXI_CAFILE" -o /dev/null -w '%{http_code}' -r 0-9 \
     --connect-to "DC0_H0:443:${VCSIM_ESXI_ADDRESS%:*}:${VCSIM_ESXI_ADDRESS##*:}" \
     -b "vmware_cgi_ticket=$1" "$2"
 }

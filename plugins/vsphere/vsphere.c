@@ -55,7 +55,7 @@ static unsigned connections = DEFAULT_CONNECTIONS;
 /* transport=host: read from the ESXi host running the VM. */
 static bool transport_host;
 static const char *host_address;
-static char *direct_host;       /* that host's name */
+static struct vs_vm_host direct_host; /* that host */
 
 /* The block size: the largest whole number of 64 KiB within the budget
  * for one block per connection and one more.
@@ -122,8 +122,7 @@ release_all (void)
   exports = NULL;
   vs_http_pool_free (pool);
   pool = NULL;
-  free (direct_host);
-  direct_host = NULL;
+  vs_vm_host_clear (&direct_host);
   vs_temp_snapshot_remove (&created, session, target.vm_ref,
                            target.vm_name ? target.vm_name : target_config.vm);
   vs_target_free (&target);
@@ -329,14 +328,14 @@ setup_direct (struct vmdk_location *loc)
                   "to it without vCenter", server.server);
     return -1;
   }
-  direct_host = vs_vm_host_name (session, target.vm_ref);
-  if (!direct_host || vs_http_pool_direct (pool, direct_host,
-                                           host_address) == -1)
+  if (vs_vm_host (session, target.vm_ref, &direct_host) == -1 ||
+      vs_http_pool_direct (pool, direct_host.name, direct_host.thumbprint,
+                           host_address) == -1)
     return -1;
   nbdkit_debug ("reading from host %s%s%s with service tickets",
-                direct_host, host_address ? " at " : "",
+                direct_host.name, host_address ? " at " : "",
                 host_address ? host_address : "");
-  loc->server = direct_host;
+  loc->server = direct_host.name;
   loc->dc_path = NULL;
   return 0;
 }

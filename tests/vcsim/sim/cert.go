@@ -1,7 +1,7 @@
 package simulator
 
-// A fresh self-signed certificate per run, valid for 127.0.0.1 and
-// localhost, with the thumbprints clients pin.
+// A fresh self-signed certificate per run, valid for 127.0.0.1,
+// localhost and any further NAMES, with the thumbprints clients pin.
 
 import (
 	"crypto/ecdsa"
@@ -35,7 +35,7 @@ func thumbprint(sum []byte) string {
 	return strings.Join(parts, ":")
 }
 
-func newServerCert() (*serverCert, error) {
+func newServerCert(names ...string) (*serverCert, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -53,7 +53,7 @@ func newServerCert() (*serverCert, error) {
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true, // lets curl --cacert accept it as its own anchor
-		DNSNames:              []string{"localhost"},
+		DNSNames:              append([]string{"localhost"}, names...),
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)

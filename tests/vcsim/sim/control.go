@@ -89,6 +89,10 @@ func (h *harness) controlMux() http.Handler {
 			return knobsText(), nil
 		},
 	})
+	handle("/host/thumbprint", post(func(r *http.Request) (string, error) {
+		setHostThumbprints(r.URL.Query().Get("value"))
+		return "", nil
+	}))
 	handle("/soap/rewrite", post(ctlSOAPRewrite))
 	handle("/soap/rewrite/clear", post(ctlSOAPRewriteClear))
 	handle("/counters", get(func(*http.Request) (string, error) { return folderStats.text() + hostStats.text(), nil }))

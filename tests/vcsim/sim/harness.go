@@ -102,14 +102,18 @@ func RunHarness(cfg HarnessConfig) error {
 	defer srv.Close()
 	Map.SessionManager().ServiceHostName = ln.Addr().String()
 
-	// The ESXi hosts' own HTTPS, with the same certificate.
+	// The ESXi hosts' own HTTPS, with a certificate of their own.
+	hostCert, err := newHostCert()
+	if err != nil {
+		return err
+	}
 	hln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	hsrv := &http.Server{
 		Handler:      http.HandlerFunc(h.serveHost),
-		TLSConfig:    srv.TLSConfig,
+		TLSConfig:    &tls.Config{Certificates: []tls.Certificate{hostCert.tls}},
 		TLSNextProto: srv.TLSNextProto,
 		ConnContext:  srv.ConnContext,
 		ErrorLog:     srv.ErrorLog,
@@ -125,7 +129,7 @@ func RunHarness(cfg HarnessConfig) error {
 	go func() { _ = ctl.Serve(cln) }()
 	defer ctl.Close()
 
-	if err := h.writeEnv(ln.Addr().(*net.TCPAddr), hln.Addr().String(), cln.Addr().String(), cert); err != nil {
+	if err := h.writeEnv(ln.Addr().(*net.TCPAddr), hln.Addr().String(), cln.Addr().String(), cert, hostCert); err != nil {
 		return err
 	}
 	h.waitForEnd()
@@ -173,19 +177,25 @@ func shellQuote(s string) string {
 
 // writeEnv publishes NAME='value' lines for vcsim.sh; the rename makes the
 // file appear only once everything is listening.
-func (h *harness) writeEnv(addr *net.TCPAddr, hosts, control string, cert *serverCert) error {
+func (h *harness) writeEnv(addr *net.TCPAddr, hosts, control string, cert, hostCert *serverCert) error {
 	dir := h.cfg.Dir
 	pwFile := filepath.Join(dir, "password")
 	caFile := filepath.Join(dir, "ca.pem")
+	hostCAFile := filepath.Join(dir, "esxi-ca.pem")
 	if err := os.WriteFile(pwFile, []byte(h.cfg.Password), 0o600); err != nil {
 		return err
 	}
 	if err := os.WriteFile(caFile, cert.pem, 0o644); err != nil {
 		return err
 	}
+	if err := os.WriteFile(hostCAFile, hostCert.pem, 0o644); err != nil {
+		return err
+	}
 	vars := map[string]string{
 		"VCSIM_SERVER":          addr.String(),
 		"VCSIM_ESXI_ADDRESS":    hosts,
+		"VCSIM_ESXI_CAFILE":     hostCAFile,
+		"VCSIM_ESXI_THUMBPRINT": hostCert.sha256,
 		"VCSIM_HOST":            addr.IP.String(),
 		"VCSIM_PORT":            fmt.Sprint(addr.Port),
 		"VCSIM_USER":            h.cfg.User,

@@ -5,7 +5,9 @@ package simulator
 // tickets out but nothing checks them.  Here every host is served by one
 // extra TLS listener that tells the hosts apart by the Host header (the
 // host's inventory name, as a client's URL names it); a ticket opens
-// exactly the URL and method it was acquired for, once.
+// exactly the URL and method it was acquired for, once.  The hosts have
+// a certificate of their own, which vCenter knows by its thumbprint
+// (summary.config.sslThumbprint), as it knows each real host's.
 
 import (
 	"net"
@@ -53,6 +55,28 @@ func (h *harness) serveTicket(w http.ResponseWriter, r *http.Request, method *Me
 	}
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(body)
+}
+
+// newHostCert makes the hosts' certificate, valid for their names too,
+// and gives every host its SHA-1 thumbprint, as vCenter shows it.
+func newHostCert() (*serverCert, error) {
+	var names []string
+	for _, e := range Map.All("HostSystem") {
+		names = append(names, e.(*HostSystem).Name)
+	}
+	cert, err := newServerCert(names...)
+	if err == nil {
+		setHostThumbprints(cert.sha1)
+	}
+	return cert, err
+}
+
+// setHostThumbprints sets every host's thumbprint ("" unsets it).
+func setHostThumbprints(sum string) {
+	for _, e := range Map.All("HostSystem") {
+		host := e.(*HostSystem)
+		Map.WithLock(host, func() { host.Summary.Config.SslThumbprint = sum })
+	}
 }
 
 // hostNamed finds a HostSystem by its inventory name.
