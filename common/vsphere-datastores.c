@@ -50,12 +50,8 @@ vs_datastore_for_volume (struct vs_session *s, const char *vm_ref,
       continue;
     ds_ref = (char *) xmlNodeGetContent (ref);
     ds = ds_ref ? vs_props_get (s, "Datastore", ds_ref, ds_paths) : NULL;
-    if (ds && is_volume (ds, volume)) {
-      char *name = vs_props_text (ds, "name");
-
-      found = name ? strdup (name) : NULL;
-      xmlFree (name);
-    }
+    if (ds && is_volume (ds, volume))
+      found = vs_xml_take (vs_props_text (ds, "name"));
     xmlFreeDoc (ds);
     xmlFree (ds_ref);
   }
