@@ -63,27 +63,36 @@ get_number (xmlNodePtr node, const char *name, int64_t min, int64_t max,
 
 /* The name users know a NIC's network by: a standard network's own
  * name, a distributed port group's name (its key is its moref), or an
- * NSX opaque network's id.
+ * NSX opaque network's id; NULL if it has none.  -1 with one error
+ * reported if a distributed port group cannot be named.
  */
-static char *
-nic_network (struct vs_session *s, xmlNodePtr dev)
+static int
+nic_network (struct vs_session *s, xmlNodePtr dev, const char *vm,
+             char **network)
 {
   static const char *const paths[] = { "name", NULL };
   xmlNodePtr backing = vs_xml_child (dev, "backing");
   char *name = vs_xml_child_text (backing, "deviceName"), *key;
   xmlDocPtr doc;
 
-  if (name)
-    return vs_xml_take (name);
+  if (name) {
+    *network = vs_xml_take (name);
+    return 0;
+  }
   key = vs_xml_child_text (vs_xml_child (backing, "port"), "portgroupKey");
-  if (!key)
-    return vs_xml_take (vs_xml_child_text (backing, "opaqueNetworkId"));
+  if (!key) {
+    *network = vs_xml_take (vs_xml_child_text (backing, "opaqueNetworkId"));
+    return 0;
+  }
+  /* vs_props_get explains its own failure. */
   doc = vs_props_get (s, "DistributedVirtualPortgroup", (char *) key, paths);
-  if (doc)
-    name = vs_xml_take (vs_props_text (doc, "name"));
+  *network = doc ? vs_xml_take (vs_props_text (doc, "name")) : NULL;
+  if (doc && !*network)
+    nbdkit_error ("VM %s: its distributed port group %s has no name",
+                  vm, key);
   xmlFreeDoc (doc);
   xmlFree (key);
-  return name;
+  return *network ? 0 : -1;
 }
 
 static int
@@ -123,18 +132,11 @@ add_device (struct vs_session *s, xmlNodePtr dev, const char *vm,
     }
     else {
       hw->nic = n;
-      n[hw->n_nics++] = (struct vs_nic) {
+      n[hw->n_nics] = (struct vs_nic) {
         .model = m->libvirt,
         .mac = vs_xml_take (vs_xml_child_text (dev, "macAddress")),
-        .network = nic_network (s, dev),
       };
-      if (!n[hw->n_nics - 1].network &&
-          vs_xml_child (vs_xml_child (dev, "backing"), "port")) {
-        nbdkit_error ("VM %s: cannot name the distributed port group of "
-                      "its network adapter %s", vm, n[hw->n_nics - 1].mac
-                      ? n[hw->n_nics - 1].mac : "");
-        r = -1;
-      }
+      r = nic_network (s, dev, vm, &n[hw->n_nics++].network);
     }
   }
   xmlFree (type);
