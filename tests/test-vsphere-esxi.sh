@@ -5,7 +5,8 @@
 # snapshot (a point in time), snapshot=create and its guardian leaving
 # no snapshot behind, a free license's read-only API, the cbt filter's
 # incremental copy and a vsphere-sync cycle, full then incremental; and
-# messages that speak of ESXi, not vCenter.
+# messages that speak of ESXi, not vCenter; and vsphere-v2v's cold
+# route.
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"
@@ -132,3 +133,15 @@ for cycle in full incremental; do
   echo "ok: vsphere-sync, $cycle cycle"
   model_write "$vm" 0 model.img 3000000 70000
 done
+
+# vsphere-v2v's cold route (a stand-in converter copies what it is
+# served): the snapshot's bytes, its XML, and no snapshot left.
+export VIRT_V2V=$abs_srcdir/v2v-copy-converter V2V_TEST_DIR=$VCSIM_DIR/conv
+mkdir "$V2V_TEST_DIR"
+"$abs_top_builddir/v2v/vsphere-v2v" -q -- "${params[@]}" -- -o null ||
+  fail "vsphere-v2v against the ESXi host failed"
+same_bytes model.img "$V2V_TEST_DIR/disk-0.raw"
+grep -q "<name>$name</name>" "$V2V_TEST_DIR/seen.xml" ||
+  fail "vsphere-v2v's XML does not name the VM: $(cat "$V2V_TEST_DIR/seen.xml")"
+check_no_snapshot "$vm" "vsphere-v2v"
+echo "ok: vsphere-v2v's cold route reads the ESXi host"
