@@ -28,7 +28,9 @@ void vs_http_pool_serving (struct vs_http_pool *p);
  * vCenter's record of it; with none (NULL), it is verified against the
  * CAs as vCenter's would be.  CONNECT_TO, if not NULL, is the
  * ADDRESS[:PORT] to connect to for HOST instead of what its name
- * resolves to.  Returns -1 with an error reported.
+ * resolves to.  Call before the pool's first read: its connections
+ * keep the trust they were opened with.  Returns -1 with an error
+ * reported.
  */
 int vs_http_pool_direct (struct vs_http_pool *p, const char *host,
                          const char *thumbprint, const char *connect_to);
