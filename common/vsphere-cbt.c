@@ -50,7 +50,7 @@ explain_fault (struct vs_session *s, const struct vs_cbt_query *q,
                   "changeId is unknown or no longer valid (CBT was reset, "
                   "or it comes from another disk); a full copy is needed: "
                   "use cbt-changeid=*", q->disk_name,
-                  vs_service_product (vs_session_service (s)),
+                  vs_session_product (s),
                   q->change_id, f->type, f->message);
   else
     nbdkit_error ("%s: QueryChangedDiskAreas failed: %s: %s",

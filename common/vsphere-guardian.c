@@ -168,12 +168,12 @@ clean_up (const struct vs_server *srv, const char *vm_ref, struct orders *o)
     nbdkit_error ("guardian: the temporary snapshot %s (%s) of VM %s was "
                   "NOT removed: delete it in %s (Snapshots > Manage) "
                   "to avoid filling the datastore", o->name, o->ref, vm_ref,
-                  vs_service_product (vs_session_service (s)));
+                  vs_session_product (s));
   else
     nbdkit_error ("guardian: could not remove the temporary snapshot %s "
                   "(%s) of VM %s, nor tell whether it is still there: "
                   "check in %s", o->name, o->ref, vm_ref,
-                  vs_service_product (vs_session_service (s)));
+                  vs_session_product (s));
   vs_session_close (s);
   return r;
 }

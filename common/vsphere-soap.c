@@ -229,7 +229,7 @@ post (struct vs_session *s, const char *method, const char *envelope,
   if (status == 502 || status == 503 || status == 504) {
     nbdkit_error ("%s: %s: HTTP %ld: %s is not answering (starting, "
                   "restarting or overloaded)", s->srv->server, method,
-                  status, vs_service_product (&s->svc));
+                  status, vs_session_product (s));
     goto out;
   }
   if (status != 200 && status != 500) {
@@ -501,9 +501,9 @@ vs_session_service (const struct vs_session *s)
 }
 
 const char *
-vs_service_product (const struct vs_service *svc)
+vs_session_product (const struct vs_session *s)
 {
-  return svc->esxi ? "the ESXi host" : "vCenter";
+  return s->svc.esxi ? "the ESXi host" : "vCenter";
 }
 
 const struct vs_server *

@@ -44,7 +44,7 @@ const struct vs_service *vs_session_service (const struct vs_session *s);
 const struct vs_server *vs_session_server (const struct vs_session *s);
 
 /* What the server is, for messages: "vCenter" or "the ESXi host". */
-const char *vs_service_product (const struct vs_service *svc);
+const char *vs_session_product (const struct vs_session *s);
 
 /* Copy the cookie header value into BUF and its generation into *GEN. */
 int vs_session_cookie (struct vs_session *s, char *buf, size_t len,

@@ -39,7 +39,7 @@ check_one (void *opaque, const char *name, const char *ref,
   struct check *c = opaque;
   struct vs_owner o;
   enum vs_owner_state state = VS_OWNER_UNKNOWN;
-  const char *product = vs_service_product (vs_session_service (c->s));
+  const char *product = vs_session_product (c->s);
   char who[512], hint[256];
   bool remove;
 

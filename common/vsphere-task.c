@@ -100,7 +100,7 @@ static enum step
 wait_task (struct vs_session *s, const char *task, const char *what,
            time_t deadline, unsigned max_failures, char **result)
 {
-  const char *product = vs_service_product (vs_session_service (s));
+  const char *product = vs_session_product (s);
   struct timespec delay = { 0, POLL_FIRST_NS };
   char state[32] = "unknown";
   int progress = -1;
@@ -158,7 +158,7 @@ report_restricted (struct vs_session *s, const struct vs_task_call *c,
   nbdkit_error ("%s failed: %s refused it (RestrictedVersion: %s): its "
                 "license lets the vSphere API read but change nothing, as "
                 "the free vSphere Hypervisor license does; %s", c->what,
-                vs_service_product (vs_session_service (s)),
+                vs_session_product (s),
                 f->message ? f->message : "",
                 c->restricted_hint ? c->restricted_hint
                 : "make the change by hand, or license the host");
@@ -213,7 +213,7 @@ vs_task_run (struct vs_session *s, const struct vs_task_call *c,
              char **result)
 {
   const struct vs_server *srv = vs_session_server (s);
-  const char *product = vs_service_product (vs_session_service (s));
+  const char *product = vs_session_product (s);
   time_t start = time (NULL);
   time_t deadline = start + vs_server_task_timeout (srv);
   time_t busy_deadline = start + c->busy_patience;

@@ -62,7 +62,7 @@ vs_temp_snapshot_remove (struct vs_temp_snapshot *t, struct vs_session *s,
                       "cannot, delete it in %s (Snapshots > Manage)",
                       t->name, t->ref, vm_name,
                       (int) vs_guardian_pid (t->guardian),
-                      vs_service_product (vs_session_service (s)));
+                      vs_session_product (s));
       else if (present == -1)
         nbdkit_error ("could not remove the temporary snapshot %s (%s) of "
                       "VM %s, nor tell whether it is still there; the "
@@ -70,7 +70,7 @@ vs_temp_snapshot_remove (struct vs_temp_snapshot *t, struct vs_session *s,
                       "after this process exits: check in %s",
                       t->name, t->ref, vm_name,
                       (int) vs_guardian_pid (t->guardian),
-                      vs_service_product (vs_session_service (s)));
+                      vs_session_product (s));
     }
     if (removed)
       nbdkit_debug ("removed temporary snapshot %s", t->ref);

@@ -209,7 +209,7 @@ probe_change_id (struct cycle *c, struct sync_job *j)
     return 0;
   if (vs_cbt_fault_refuses_change_id (&page.fault)) {
     if (asprintf (&reason, "%s refuses its recorded changeId %s (%s: %s)",
-                  vs_service_product (vs_session_service (c->session)),
+                  vs_session_product (c->session),
                   q.change_id, page.fault.type,
                   page.fault.message ? page.fault.message : "") == -1)
       reason = NULL;
