@@ -94,6 +94,7 @@ vs_http_pool_direct (struct vs_http_pool *p, const char *host,
    */
   p->host_tls = p->srv->tls;
   p->host_tls.pin_len = 0;
+  p->host_tls.past_vcenter = true;
   if (thumbprint && *thumbprint && p->host_tls.verify &&
       !vs_tls_parse_fingerprint (thumbprint, &p->host_tls)) {
     nbdkit_error ("transport=host: vCenter's thumbprint of host %s's "
@@ -416,34 +417,6 @@ judge_status (struct vs_http_pool *p, const struct vs_http_file *f,
   }
 }
 
-/* Explain a TLS failure reading from the host: advice for vCenter's
- * certificate would mislead here.
- */
-static void
-report_host_tls (const struct vs_http_pool *p, const struct conn *c,
-                 CURLcode r)
-{
-  const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror (r);
-  const char *seen = c->peer.sha256;
-
-  if (!seen[0])
-    nbdkit_error ("transport=host: TLS handshake with host %s failed: %s",
-                  p->host, detail);
-  else if (p->host_tls.pin_len > 0)
-    nbdkit_error ("transport=host: host %s's certificate (SHA-256 "
-                  "fingerprint %s) is not the one vCenter knows for it "
-                  "(summary.config.sslThumbprint): its certificate changed "
-                  "since vCenter last connected to it, or host-address= "
-                  "leads elsewhere; reconnect the host in vCenter, or read "
-                  "through vCenter (transport=vcenter)", p->host, seen);
-  else
-    nbdkit_error ("transport=host: host %s's certificate could not be "
-                  "verified (%s; SHA-256 fingerprint %s) and vCenter knows "
-                  "no thumbprint for it: pass cainfo= with the CA that "
-                  "signed it (VMCA's root certificate), or read through "
-                  "vCenter (transport=vcenter)", p->host, detail, seen);
-}
-
 /* Perform one attempt of reading T->want bytes at OFFSET of the file at
  * URL and judge it.  F is the file, or NULL while it is being opened
  * (then a shorter file is fine).  MSG receives what went wrong.
@@ -509,11 +482,8 @@ attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
   if (r != CURLE_OK) {
     if (r == CURLE_PEER_FAILED_VERIFICATION || r == CURLE_SSL_CONNECT_ERROR ||
         r == CURLE_SSL_CACERT_BADFILE) {
-      if (p->direct)
-        report_host_tls (p, c, r);
-      else
-        vs_tls_report (r, c->errbuf, &c->peer, "datastore read",
-                       p->srv->server);
+      vs_tls_report (r, c->errbuf, &c->peer, "datastore read",
+                     p->direct ? p->host : p->srv->server);
       snprintf (msg, msglen, "TLS failure");
       return FAIL;
     }

@@ -165,7 +165,20 @@ vs_tls_report (CURLcode r, const char *errbuf,
     nbdkit_error ("%s: %s: %s", server, what, detail);
     return;
   }
-  if (peer->tls->pin_len > 0 && peer->sha256[0])
+  if (peer->tls->past_vcenter && peer->sha256[0] && peer->tls->pin_len > 0)
+    nbdkit_error ("transport=host: host %s's certificate (SHA-256 "
+                  "fingerprint %s) is not the one vCenter knows for it "
+                  "(summary.config.sslThumbprint): its certificate changed "
+                  "since vCenter last connected to it, or host-address= "
+                  "leads elsewhere; reconnect the host in vCenter, or read "
+                  "through vCenter (transport=vcenter)", server, peer->sha256);
+  else if (peer->tls->past_vcenter && peer->sha256[0])
+    nbdkit_error ("transport=host: host %s's certificate could not be "
+                  "verified (%s; SHA-256 fingerprint %s) and vCenter knows "
+                  "no thumbprint for it: pass cainfo= with the CA that "
+                  "signed it (VMCA's root certificate), or read through "
+                  "vCenter (transport=vcenter)", server, detail, peer->sha256);
+  else if (peer->tls->pin_len > 0 && peer->sha256[0])
     nbdkit_error ("%s: %s: the server's certificate does not match "
                   "thumbprint=; its SHA-256 fingerprint is %s. If you trust "
                   "this server, pass thumbprint=%s",

@@ -1,5 +1,6 @@
-/* TLS policy for every connection to vCenter: CA verification by
- * default, optional pinning by certificate fingerprint, and reporting
+/* TLS policy for every connection to vCenter or an ESXi host: CA
+ * verification by default, optional pinning by certificate
+ * fingerprint, and reporting
  * of the server's fingerprint when verification fails.
  */
 #ifndef VSPHERE_TLS_H
@@ -18,6 +19,10 @@ struct vs_tls {
   const char *cainfo;           /* cainfo=, or NULL for system CAs */
   unsigned char pin[VS_FINGERPRINT_MAX]; /* thumbprint=, if pin_len > 0 */
   size_t pin_len;               /* 20 (SHA-1) or 32 (SHA-256) */
+  /* An ESXi host read past vCenter (transport=host): the pin, if any,
+   * is vCenter's record of the host's certificate, not thumbprint=.
+   */
+  bool past_vcenter;
 };
 
 /* What one connection saw of the server's certificate. */
