@@ -1,7 +1,7 @@
 /* TLS policy for every connection to vCenter or an ESXi host: CA
  * verification by default, optional pinning by certificate
- * fingerprint, and reporting
- * of the server's fingerprint when verification fails.
+ * fingerprint, and reporting of the server's fingerprint when
+ * verification fails.
  */
 #ifndef VSPHERE_TLS_H
 #define VSPHERE_TLS_H
