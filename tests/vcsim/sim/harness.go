@@ -87,38 +87,22 @@ func RunHarness(cfg HarnessConfig) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, addr, err := serveTLS(h, cert)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:      h,
-		TLSConfig:    &tls.Config{Certificates: []tls.Certificate{cert.tls}},
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}, // HTTP/1.1 only: cuts close TCP
-		ConnContext:  func(ctx context.Context, _ net.Conn) context.Context { return withConnLimiter(ctx) },
-		ErrorLog:     log.New(os.Stderr, "vcsim-harness: ", 0),
-	}
-	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	defer srv.Close()
-	Map.SessionManager().ServiceHostName = ln.Addr().String()
+	Map.SessionManager().ServiceHostName = addr.String()
 
 	// The ESXi hosts' own HTTPS, with a certificate of their own.
 	hostCert, err := newHostCert()
 	if err != nil {
 		return err
 	}
-	hln, err := net.Listen("tcp", "127.0.0.1:0")
+	hsrv, haddr, err := serveTLS(http.HandlerFunc(h.serveHost), hostCert)
 	if err != nil {
 		return err
 	}
-	hsrv := &http.Server{
-		Handler:      http.HandlerFunc(h.serveHost),
-		TLSConfig:    &tls.Config{Certificates: []tls.Certificate{hostCert.tls}},
-		TLSNextProto: srv.TLSNextProto,
-		ConnContext:  srv.ConnContext,
-		ErrorLog:     srv.ErrorLog,
-	}
-	go func() { _ = hsrv.ServeTLS(hln, "", "") }()
 	defer hsrv.Close()
 
 	cln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -129,7 +113,7 @@ func RunHarness(cfg HarnessConfig) error {
 	go func() { _ = ctl.Serve(cln) }()
 	defer ctl.Close()
 
-	if err := h.writeEnv(ln.Addr().(*net.TCPAddr), hln.Addr().String(), cln.Addr().String(), cert, hostCert); err != nil {
+	if err := h.writeEnv(addr, haddr.String(), cln.Addr().String(), cert, hostCert); err != nil {
 		return err
 	}
 	h.waitForEnd()
@@ -137,6 +121,24 @@ func RunHarness(cfg HarnessConfig) error {
 		defer os.RemoveAll(cfg.Dir) // nobody is left to remove it
 	}
 	return nil
+}
+
+// serveTLS serves handler over HTTPS with cert on a port of 127.0.0.1
+// until the server is closed.
+func serveTLS(handler http.Handler, cert *serverCert) (*http.Server, *net.TCPAddr, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := &http.Server{
+		Handler:      handler,
+		TLSConfig:    &tls.Config{Certificates: []tls.Certificate{cert.tls}},
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}, // HTTP/1.1 only: cuts close TCP
+		ConnContext:  func(ctx context.Context, _ net.Conn) context.Context { return withConnLimiter(ctx) },
+		ErrorLog:     log.New(os.Stderr, "vcsim-harness: ", 0),
+	}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	return srv, ln.Addr().(*net.TCPAddr), nil
 }
 
 // waitForEnd returns on a signal or when the parent shell has gone away.
