@@ -57,16 +57,6 @@ static bool transport_host;
 static const char *host_address;
 static struct vs_vm_host direct_host; /* that host */
 
-/* The block size: the largest whole number of 64 KiB within the budget
- * for one block per connection and one more.
- */
-static uint32_t
-readahead_block (void)
-{
-  uint32_t block = READAHEAD_BUDGET / (connections + 1) / 65536 * 65536;
-
-  return block < READAHEAD_BLOCK_MAX ? block : READAHEAD_BLOCK_MAX;
-}
 static enum vs_stale_policy stale_policy = VS_STALE_REPORT;
 static const char *export_pattern;      /* export=, or NULL */
 static bool allocated_extents = true;   /* allocated-extents= */
@@ -317,6 +307,17 @@ open_allocs (void)
     allocs[i] = vs_alloc_new (session, target.vm_ref, target.snapshot_ref,
                               &target.disks.disk[i]);
   return 0;
+}
+
+/* The block size: the largest whole number of 64 KiB within the budget
+ * for one block per connection and one more.
+ */
+static uint32_t
+readahead_block (void)
+{
+  uint32_t block = READAHEAD_BUDGET / (connections + 1) / 65536 * 65536;
+
+  return block < READAHEAD_BLOCK_MAX ? block : READAHEAD_BLOCK_MAX;
 }
 
 /* transport=host: reads go to the VM's host, addressed by its name. */
