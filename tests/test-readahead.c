@@ -157,9 +157,9 @@ test_random (void)
   CU_ASSERT_EQUAL (src.by_threads, 0);
 }
 
-/* A short sequential run reads ahead eight times what it read (the
- * last block may go past that by its size, a ninth of the window, since
- * there are eight threads).
+/* A short sequential run, once 256 KiB long, reads ahead as far as
+ * the window goes (a block per thread and one more), which is less
+ * here than sixteen times what it read.
  */
 static void
 test_short_run (void)
