@@ -36,13 +36,6 @@ expect ()
   [ "$got" = "$2" ] || fail "$1 is \"$got\", expected \"$2\""
 }
 
-no_snapshot_left ()
-{
-  local left
-  left=$(vcsim_ctl GET "/snapshots?vm=$(vcsim_urlencode "$1")")
-  [ -z "$left" ] || fail "$2: a snapshot was left behind: $left"
-}
-
 # ---- the XML, for each kind of hardware ----
 
 vm=DC0/vm/v2v-efi
@@ -134,7 +127,7 @@ cmp -s "$VCSIM_DIR/now" "$VCSIM_DIR/scribble" ||
   fail "virt-v2v's options were not passed on: $(cat "$V2V_TEST_DIR/args")"
 grep -q 'Copying disks: done' "$VCSIM_DIR/v2v.out" ||
   fail "what the converter printed was not shown"
-no_snapshot_left $vm "cold conversion"
+check_no_snapshot $vm "cold conversion"
 [ -z "$(ls -A "$TMPDIR")" ] || fail "a successful run left $(ls "$TMPDIR")"
 echo "ok: cold: both disks as of the snapshot, options passed on, no snapshot left"
 
@@ -145,7 +138,7 @@ log=$(sed -n 's/.*what it printed is kept in \([^ ]*\.log\).*/\1/p' "$VCSIM_DIR/
 [ -n "$log" ] && grep -q 'failing as asked' "$log" ||
   fail "no log of the failure: $(cat "$VCSIM_DIR/v2v.err")"
 [ -f "$(dirname "$log")/domain.xml" ] || fail "the XML was not kept beside $log"
-no_snapshot_left $vm "failed conversion"
+check_no_snapshot $vm "failed conversion"
 echo "ok: a failed conversion keeps virt-v2v's log and the XML"
 
 # SIGTERM during the conversion: the converter and the servers stop,
@@ -161,7 +154,7 @@ rc=0
 wait $pid || rc=$?
 [ "$rc" -ne 0 ] || fail "vsphere-v2v stopped by SIGTERM exited with 0"
 [ $((SECONDS - start)) -lt 30 ] || fail "vsphere-v2v took $((SECONDS - start)) s to stop"
-no_snapshot_left $vm "SIGTERM"
+check_no_snapshot $vm "SIGTERM"
 ! pgrep -f "v2v-copy-converter" >/dev/null || fail "the converter outlived vsphere-v2v"
 echo "ok: SIGTERM stops the conversion and removes the snapshot"
 
