@@ -1,11 +1,19 @@
+/* vsphere-sync's state file: reading it strictly, writing it
+ * atomically, paths relative to its directory, and the checks of the
+ * images it names.
+ */
 #include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -13,6 +21,9 @@
 #include "tool-durable.h"
 #include "tool-messages.h"
 #include "sync-state.h"
+
+/* Far more than any VM's state; a larger file is not ours. */
+#define MAX_STATE_BYTES (16 * 1024 * 1024)
 
 const char *
 sync_format_name (enum sync_format f)
@@ -88,12 +99,170 @@ sync_state_add (struct sync_state *st)
   return &st->disk[st->n++];
 }
 
+const char *
+sync_state_newest_image (const struct sync_state_disk *d)
+{
+  return d->n_overlays ? d->overlays[d->n_overlays - 1] : d->output;
+}
+
+/* ---- the images ---- */
+
+int
+sync_identity_read (const char *path, struct sync_identity *id)
+{
+  struct stat sb;
+
+  memset (id, 0, sizeof *id);
+  if (stat (path, &sb) == -1)
+    return -1;
+  if (!S_ISREG (sb.st_mode))
+    return 0;
+  id->known = true;
+  id->inode = sb.st_ino;
+  id->bytes = sb.st_size;
+  id->mtime = sb.st_mtim;
+  return 0;
+}
+
+static int
+set_why (char **why, const char *fs, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+static int
+set_why (char **why, const char *fs, ...)
+{
+  va_list args;
+  int r;
+
+  va_start (args, fs);
+  r = vasprintf (why, fs, args);
+  va_end (args);
+  if (r == -1) {
+    *why = NULL;
+    tool_error ("out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+int
+sync_state_check_images (const struct sync_state_disk *d, char **why)
+{
+  const char *newest = sync_state_newest_image (d);
+  const struct sync_identity *was = &d->identity;
+  struct sync_identity now;
+  size_t i;
+
+  *why = NULL;
+  if (d->n_overlays && access (d->output, F_OK) == -1)
+    return set_why (why, "its output %s is missing (%m)", d->output);
+  for (i = 0; i < d->n_overlays; i++)
+    if (access (d->overlays[i], F_OK) == -1)
+      return set_why (why, "its overlay %s is missing", d->overlays[i]);
+  if (sync_identity_read (newest, &now) == -1)
+    return set_why (why, "its output %s is missing (%m)", newest);
+  if (!now.known)
+    return 0;                   /* a block device: sized when locked */
+  if (d->n_overlays == 0 && d->format == SYNC_RAW && now.bytes != d->size)
+    return set_why (why, "its output %s holds %" PRId64 " bytes, not the "
+                    "disk's %" PRId64 " (truncated or replaced)", newest,
+                    now.bytes, d->size);
+  if (!was->known)
+    return 0;
+  if (now.inode != was->inode)
+    return set_why (why, "%s is not the file that vsphere-sync wrote (inode "
+                    "%" PRIu64 ", was %" PRIu64 "): it was copied, restored "
+                    "or replaced", newest, now.inode, was->inode);
+  /* An update cut short changed it since: then its inode is what can
+   * be checked.
+   */
+  if (d->whole && now.bytes != was->bytes)
+    return set_why (why, "%s holds %" PRId64 " bytes, not the %" PRId64
+                    " that vsphere-sync left (truncated or written since)",
+                    newest, now.bytes, was->bytes);
+  if (d->whole && (now.mtime.tv_sec != was->mtime.tv_sec ||
+                   now.mtime.tv_nsec != was->mtime.tv_nsec))
+    return set_why (why, "%s was modified after vsphere-sync wrote it",
+                    newest);
+  return 0;
+}
+
+/* DIR/OUTPUT.N.qcow2, or with ".part". */
+bool
+sync_state_owns_overlay (const char *output, const char *path,
+                         bool temporary)
+{
+  size_t len = strlen (output);
+  const char *p = path + len, *digits;
+
+  if (strncmp (path, output, len) != 0 || *p != '.')
+    return false;
+  digits = ++p;
+  while (*p >= '0' && *p <= '9')
+    p++;
+  if (p == digits || *digits == '0')
+    return false;
+  return strcmp (p, temporary ? ".qcow2.part" : ".qcow2") == 0;
+}
+
+/* ---- paths relative to the state's directory ---- */
+
+/* The absolute directory of the state file PATH, or NULL (reported). */
+static char *
+state_dir (const char *path)
+{
+  char *copy = strdup (path), *dir = NULL;
+
+  if (copy && !(dir = realpath (dirname (copy), NULL)))
+    tool_error ("state file %s: its directory: %m", path);
+  else if (!copy)
+    tool_error ("strdup: %m");
+  free (copy);
+  return dir;
+}
+
+/* PATH as written in the file: relative to DIR when it lies in DIR. */
+static const char *
+relative_to (const char *dir, const char *path, bool absolute)
+{
+  size_t len = strlen (dir);
+
+  if (absolute || strcmp (dir, "/") == 0 || strncmp (path, dir, len) != 0 ||
+      path[len] != '/' || !path[len + 1])
+    return path;
+  return path + len + 1;
+}
+
 /* ---- reading ---- */
 
 struct reader {
   const char *path;
+  const char *dir;
   int bad;
 };
+
+/* One message for the first thing wrong; the file is not ours. */
+static void
+damaged (struct reader *r, const char *fs, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+static void
+damaged (struct reader *r, const char *fs, ...)
+{
+  va_list args;
+  char *what;
+
+  if (r->bad++)
+    return;
+  va_start (args, fs);
+  if (vasprintf (&what, fs, args) == -1)
+    what = NULL;
+  va_end (args);
+  tool_error ("state file %s is damaged: %s; restore it from a backup, or "
+              "run vsphere-sync with --full to start over with full copies",
+              r->path, what ? what : "out of memory");
+  free (what);
+}
 
 static json_object *
 member (struct reader *r, json_object *o, const char *name, json_type type,
@@ -104,12 +273,10 @@ member (struct reader *r, json_object *o, const char *name, json_type type,
   if (!json_object_object_get_ex (o, name, &v) ||
       (v == NULL && !nullable) ||
       (v != NULL && !json_object_is_type (v, type))) {
-    if (!r->bad)
-      tool_error ("state file %s: \"%s\" is missing or not a %s; the file "
-                  "was not written by this vsphere-sync: move it away to "
-                  "start over with full copies", r->path, name,
-                  json_type_to_name (type));
-    r->bad = 1;
+    damaged (r, "\"%s\" is missing or not a%s %s", name,
+             type == json_type_int || type == json_type_object
+             || type == json_type_array ? "n" : "",
+             type == json_type_int ? "integer" : json_type_to_name (type));
     return NULL;
   }
   return v;
@@ -125,60 +292,217 @@ string_member (struct reader *r, json_object *o, const char *name,
   if (!v)
     return NULL;
   if (!(s = strdup (json_object_get_string (v))))
-    r->bad = 1;
+    damaged (r, "out of memory");
   return s;
 }
 
+/* An integer from MIN to MAX: json-c keeps numbers past int64 at its
+ * limits, and the file's "4294969296" must not read as some other key.
+ */
 static int64_t
-int_member (struct reader *r, json_object *o, const char *name)
+int_member (struct reader *r, json_object *o, const char *name,
+            int64_t min, int64_t max)
 {
   json_object *v = member (r, o, name, json_type_int, false);
+  int64_t n;
 
-  return v ? json_object_get_int64 (v) : 0;
+  if (!v)
+    return 0;
+  errno = 0;
+  n = json_object_get_int64 (v);
+  if (errno || n < min || n > max ||
+      (n == INT64_MAX && json_object_get_uint64 (v) != (uint64_t) INT64_MAX)) {
+    damaged (r, "\"%s\" is %s, not a number from %" PRId64 " to %" PRId64,
+             name, json_object_to_json_string (v), min, max);
+    return 0;
+  }
+  return n;
+}
+
+static bool
+bool_member (struct reader *r, json_object *o, const char *name)
+{
+  json_object *v;
+
+  if (!json_object_object_get_ex (o, name, &v))
+    return false;
+  if (!json_object_is_type (v, json_type_boolean)) {
+    damaged (r, "\"%s\" is not true or false", name);
+    return false;
+  }
+  return json_object_get_boolean (v);
+}
+
+/* An output or overlay path, made absolute. */
+static char *
+path_member (struct reader *r, json_object *v, const char *name,
+             bool *absolute)
+{
+  const char *s = json_object_get_string (v);
+  char *p;
+
+  if (!*s) {
+    damaged (r, "\"%s\" is empty", name);
+    return NULL;
+  }
+  if (absolute)
+    *absolute = s[0] == '/';
+  if (s[0] == '/')
+    p = strdup (s);
+  else if (asprintf (&p, "%s%s%s", r->dir, strcmp (r->dir, "/") ? "/" : "",
+                     s) == -1)
+    p = NULL;
+  if (!p)
+    damaged (r, "out of memory");
+  return p;
 }
 
 static void
-read_disk (struct reader *r, json_object *o, struct sync_state_disk *d)
+read_identity (struct reader *r, json_object *o, struct sync_identity *id)
 {
-  json_object *ov, *partial, *converted;
-  char *format;
+  json_object *v;
+
+  if (!json_object_object_get_ex (o, "identity", &v) || !v)
+    return;
+  if (!json_object_is_type (v, json_type_object)) {
+    damaged (r, "\"identity\" is not an object");
+    return;
+  }
+  id->known = true;
+  id->inode = int_member (r, v, "inode", 0, INT64_MAX);
+  id->bytes = int_member (r, v, "bytes", 0, INT64_MAX);
+  id->mtime.tv_sec = int_member (r, v, "mtime_sec", 0, INT64_MAX);
+  id->mtime.tv_nsec = int_member (r, v, "mtime_nsec", 0, 999999999);
+}
+
+static void
+read_overlays (struct reader *r, json_object *o, struct sync_state_disk *d)
+{
+  json_object *ov = member (r, o, "overlays", json_type_array, false);
   size_t i;
 
-  d->key = int_member (r, o, "key");
-  d->label = string_member (r, o, "label", false);
-  d->path = string_member (r, o, "path", false);
-  d->uuid = string_member (r, o, "uuid", true);
-  d->size = int_member (r, o, "size");
-  d->change_id = string_member (r, o, "change_id", true);
-  d->output = string_member (r, o, "output", false);
-  format = string_member (r, o, "format", false);
-  if (format && strcmp (format, "qcow2") == 0)
-    d->format = SYNC_QCOW2;
-  else if (format && strcmp (format, "raw") != 0) {
-    tool_error ("state file %s: unknown format \"%s\"", r->path, format);
-    r->bad = 1;
-  }
-  free (format);
-  d->converted = json_object_object_get_ex (o, "converted", &converted) &&
-    json_object_get_boolean (converted);
-  if (json_object_object_get_ex (o, "partial", &partial) && partial) {
-    d->partial_change_id = string_member (r, partial, "change_id", false);
-    d->partial_copied = int_member (r, partial, "copied");
-  }
-  ov = member (r, o, "overlays", json_type_array, false);
   if (!ov)
     return;
   d->n_overlays = json_object_array_length (ov);
-  d->overlays = calloc (d->n_overlays, sizeof *d->overlays);
-  for (i = 0; d->overlays && i < d->n_overlays; i++) {
+  d->overlays = calloc (d->n_overlays + 1, sizeof *d->overlays);
+  if (!d->overlays) {
+    damaged (r, "out of memory");
+    return;
+  }
+  for (i = 0; !r->bad && i < d->n_overlays; i++) {
     json_object *e = json_object_array_get_idx (ov, i);
 
-    if (!json_object_is_type (e, json_type_string) ||
-        !(d->overlays[i] = strdup (json_object_get_string (e))))
-      r->bad = 1;
+    if (!json_object_is_type (e, json_type_string))
+      damaged (r, "overlay %zu is not a string", i);
+    else
+      d->overlays[i] = path_member (r, e, "overlays", NULL);
   }
-  if (!d->overlays)
-    r->bad = 1;
+}
+
+static void
+read_disk (struct reader *r, json_object *o, struct sync_state_disk *d,
+           int version)
+{
+  json_object *partial, *output;
+  char *format;
+
+  d->key = int_member (r, o, "key", 0, INT_MAX);
+  d->label = string_member (r, o, "label", false);
+  d->path = string_member (r, o, "path", false);
+  d->uuid = string_member (r, o, "uuid", true);
+  d->size = int_member (r, o, "size", 0, INT64_MAX);
+  d->change_id = string_member (r, o, "change_id", true);
+  /* Version 1 had no "whole": a changeId meant a whole copy. */
+  d->whole = version == 1 ? d->change_id != NULL
+    : bool_member (r, o, "whole");
+  output = member (r, o, "output", json_type_string, false);
+  if (output)
+    d->output = path_member (r, output, "output", &d->output_absolute);
+  format = string_member (r, o, "format", false);
+  if (format && strcmp (format, "qcow2") == 0)
+    d->format = SYNC_QCOW2;
+  else if (format && strcmp (format, "raw") != 0)
+    damaged (r, "unknown format \"%s\"", format);
+  free (format);
+  d->converted = bool_member (r, o, "converted");
+  if (json_object_object_get_ex (o, "partial", &partial) && partial) {
+    d->partial_change_id = string_member (r, partial, "change_id", false);
+    d->partial_copied = int_member (r, partial, "copied", 0, d->size);
+  }
+  if (d->whole && !d->change_id)
+    damaged (r, "disk %d is whole as of no changeId", d->key);
+  read_identity (r, o, &d->identity);
+  read_overlays (r, o, d);
+}
+
+/* PATH's JSON document, or NULL (reported). */
+static json_object *
+parse_file (struct reader *r)
+{
+  json_tokener *tok = NULL;
+  json_object *doc = NULL;
+  char *text = NULL;
+  ssize_t n;
+  size_t len = 0;
+  int fd = open (r->path, O_RDONLY | O_CLOEXEC);
+
+  if (fd == -1) {
+    tool_error ("state file %s: %m", r->path);
+    return NULL;
+  }
+  text = malloc (MAX_STATE_BYTES + 1);
+  if (!text) {
+    tool_error ("out of memory");
+    goto out;
+  }
+  while (len <= MAX_STATE_BYTES &&
+         (n = read (fd, text + len, MAX_STATE_BYTES + 1 - len)) != 0) {
+    if (n == -1) {
+      tool_error ("reading the state file %s: %m", r->path);
+      goto out;
+    }
+    len += n;
+  }
+  if (len == 0) {
+    damaged (r, "it is empty");
+    goto out;
+  }
+  if (len > MAX_STATE_BYTES) {
+    damaged (r, "it is larger than %d MiB", MAX_STATE_BYTES >> 20);
+    goto out;
+  }
+  tok = json_tokener_new ();
+  if (!tok) {
+    tool_error ("out of memory");
+    goto out;
+  }
+  doc = json_tokener_parse_ex (tok, text, len);
+  if (!doc && json_tokener_get_error (tok) == json_tokener_continue)
+    damaged (r, "it ends in the middle of its JSON (cut short after %zu "
+             "bytes)", len);
+  else if (!doc)
+    damaged (r, "it is not valid JSON (%s, at byte %zu)",
+             json_tokener_error_desc (json_tokener_get_error (tok)),
+             json_tokener_get_parse_end (tok));
+  else if (json_tokener_get_parse_end (tok) < len &&
+           strspn (text + json_tokener_get_parse_end (tok), " \t\r\n") !=
+           len - json_tokener_get_parse_end (tok)) {
+    damaged (r, "something follows its JSON document, at byte %zu",
+             json_tokener_get_parse_end (tok));
+    json_object_put (doc);
+    doc = NULL;
+  }
+  else if (!json_object_is_type (doc, json_type_object)) {
+    damaged (r, "it is not a JSON object");
+    json_object_put (doc);
+    doc = NULL;
+  }
+ out:
+  if (tok)
+    json_tokener_free (tok);
+  free (text);
+  close (fd);
+  return doc;
 }
 
 int
@@ -186,21 +510,30 @@ sync_state_load (const char *path, struct sync_state *st)
 {
   struct reader r = { .path = path };
   json_object *doc, *vm, *disks;
+  char *dir;
+  int64_t version;
   size_t i;
 
   memset (st, 0, sizeof *st);
   if (access (path, F_OK) == -1 && errno == ENOENT)
     return 1;
-  doc = json_object_from_file (path);
-  if (!doc) {
-    tool_error ("state file %s: %s", path, json_util_get_last_err ());
+  dir = state_dir (path);
+  if (!dir)
     return -1;
+  r.dir = dir;
+  doc = parse_file (&r);
+  if (!doc) {
+    free (dir);
+    return r.bad ? -2 : -1;
   }
-  if (int_member (&r, doc, "version") != SYNC_STATE_VERSION && !r.bad) {
-    tool_error ("state file %s has version %" PRId64 ", this vsphere-sync "
-                "reads version %d", path, int_member (&r, doc, "version"),
-                SYNC_STATE_VERSION);
-    r.bad = 1;
+  version = int_member (&r, doc, "version", 1, INT_MAX);
+  if (!r.bad && version > SYNC_STATE_VERSION) {
+    tool_error ("state file %s has version %" PRId64 ", and this "
+                "vsphere-sync reads versions up to %d: use a newer "
+                "vsphere-sync", path, version, SYNC_STATE_VERSION);
+    json_object_put (doc);
+    free (dir);
+    return -1;
   }
   vm = member (&r, doc, "vm", json_type_object, false);
   if (vm) {
@@ -208,28 +541,30 @@ sync_state_load (const char *path, struct sync_state *st)
     st->instance_uuid = string_member (&r, vm, "instance_uuid", true);
     st->vm_name = string_member (&r, vm, "name", false);
   }
-  st->cycle = int_member (&r, doc, "cycle");
+  st->cycle = int_member (&r, doc, "cycle", 0, UINT_MAX);
   disks = member (&r, doc, "disks", json_type_array, false);
   if (disks && !r.bad) {
     st->n = st->capacity = json_object_array_length (disks);
     st->disk = calloc (st->n ? st->n : 1, sizeof *st->disk);
     if (!st->disk)
-      r.bad = 1;
+      damaged (&r, "out of memory");
     for (i = 0; !r.bad && i < st->n; i++) {
       json_object *d = json_object_array_get_idx (disks, i);
 
-      if (!json_object_is_type (d, json_type_object)) {
-        tool_error ("state file %s: disk %zu is not an object", path, i);
-        r.bad = 1;
-      }
+      if (!json_object_is_type (d, json_type_object))
+        damaged (&r, "disk %zu is not an object", i);
       else
-        read_disk (&r, d, &st->disk[i]);
+        read_disk (&r, d, &st->disk[i], version);
     }
+    for (i = 0; !r.bad && i < st->n; i++)
+      if (sync_state_find (st, st->disk[i].key) != &st->disk[i])
+        damaged (&r, "disk key %d appears twice", st->disk[i].key);
   }
   json_object_put (doc);
+  free (dir);
   if (r.bad) {
     sync_state_free (st);
-    return -1;
+    return -2;
   }
   return 0;
 }
@@ -243,7 +578,25 @@ string_or_null (const char *s)
 }
 
 static json_object *
-disk_to_json (const struct sync_state_disk *d)
+identity_to_json (const struct sync_identity *id)
+{
+  json_object *o;
+
+  if (!id->known)
+    return NULL;
+  o = json_object_new_object ();
+  json_object_object_add (o, "inode", json_object_new_int64 (id->inode));
+  json_object_object_add (o, "bytes", json_object_new_int64 (id->bytes));
+  /* Two numbers that a reader with doubles (jq) keeps exact. */
+  json_object_object_add (o, "mtime_sec",
+                          json_object_new_int64 (id->mtime.tv_sec));
+  json_object_object_add (o, "mtime_nsec",
+                          json_object_new_int64 (id->mtime.tv_nsec));
+  return o;
+}
+
+static json_object *
+disk_to_json (const char *dir, const struct sync_state_disk *d)
 {
   json_object *o = json_object_new_object (), *ov = json_object_new_array ();
   size_t i;
@@ -254,12 +607,17 @@ disk_to_json (const struct sync_state_disk *d)
   json_object_object_add (o, "uuid", string_or_null (d->uuid));
   json_object_object_add (o, "size", json_object_new_int64 (d->size));
   json_object_object_add (o, "change_id", string_or_null (d->change_id));
-  json_object_object_add (o, "output", json_object_new_string (d->output));
+  json_object_object_add (o, "whole", json_object_new_boolean (d->whole));
+  json_object_object_add (o, "output", json_object_new_string
+                          (relative_to (dir, d->output, d->output_absolute)));
   json_object_object_add (o, "format",
                           json_object_new_string (sync_format_name (d->format)));
   for (i = 0; i < d->n_overlays; i++)
-    json_object_array_add (ov, json_object_new_string (d->overlays[i]));
+    json_object_array_add (ov, json_object_new_string
+                           (relative_to (dir, d->overlays[i],
+                                         d->output_absolute)));
   json_object_object_add (o, "overlays", ov);
+  json_object_object_add (o, "identity", identity_to_json (&d->identity));
   if (d->converted)
     json_object_object_add (o, "converted", json_object_new_boolean (1));
   if (d->partial_change_id) {
@@ -275,7 +633,7 @@ disk_to_json (const struct sync_state_disk *d)
 }
 
 static json_object *
-state_to_json (const struct sync_state *st)
+state_to_json (const char *dir, const struct sync_state *st)
 {
   json_object *doc = json_object_new_object ();
   json_object *vm = json_object_new_object ();
@@ -291,7 +649,7 @@ state_to_json (const struct sync_state *st)
   json_object_object_add (doc, "vm", vm);
   json_object_object_add (doc, "cycle", json_object_new_int64 (st->cycle));
   for (i = 0; i < st->n; i++)
-    json_object_array_add (disks, disk_to_json (&st->disk[i]));
+    json_object_array_add (disks, disk_to_json (dir, &st->disk[i]));
   json_object_object_add (doc, "disks", disks);
   return doc;
 }
@@ -299,14 +657,18 @@ state_to_json (const struct sync_state *st)
 int
 sync_state_save (const char *path, const struct sync_state *st)
 {
-  json_object *doc = state_to_json (st);
-  const char *text = json_object_to_json_string_ext (doc,
-                                                     JSON_C_TO_STRING_PRETTY |
-                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
+  char *dir = state_dir (path);
+  json_object *doc = dir ? state_to_json (dir, st) : NULL;
+  const char *text;
   char *tmp = NULL;
-  size_t len = strlen (text);
+  size_t len;
   int fd = -1, r = -1;
 
+  if (!doc)
+    goto out;
+  text = json_object_to_json_string_ext (doc, JSON_C_TO_STRING_PRETTY |
+                                         JSON_C_TO_STRING_NOSLASHESCAPE);
+  len = strlen (text);
   if (asprintf (&tmp, "%s.tmp", path) == -1) {
     tmp = NULL;
     tool_error ("asprintf: %m");
@@ -336,6 +698,7 @@ sync_state_save (const char *path, const struct sync_state *st)
   if (r == -1 && tmp)
     unlink (tmp);
   free (tmp);
+  free (dir);
   json_object_put (doc);
   return r;
 }

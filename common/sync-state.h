@@ -1,6 +1,8 @@
 /* The state of a VM's vsphere-sync between cycles (also read by
  * vsphere-v2v, which converts its outputs): a versioned JSON document,
- * written atomically.
+ * written atomically, that owns the outputs it names.  Paths in the
+ * file are relative to its own directory, so that a copied or moved
+ * directory works where it lies; in memory they are absolute.
  */
 #ifndef SYNC_STATE_H
 #define SYNC_STATE_H
@@ -8,10 +10,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
-#define SYNC_STATE_VERSION 1
+#define SYNC_STATE_VERSION 2
 
 enum sync_format { SYNC_RAW, SYNC_QCOW2 };
+
+/* A regular file as a cycle left it, after its last write: another
+ * inode, size or modification time means that something else wrote,
+ * truncated, restored or copied it since.
+ */
+struct sync_identity {
+  bool known;                   /* false: a block device, or not recorded */
+  uint64_t inode;
+  int64_t bytes;
+  struct timespec mtime;
+};
 
 struct sync_state_disk {
   int key;                      /* device key */
@@ -19,11 +33,19 @@ struct sync_state_disk {
   char *path;                   /* datastore path at the last cycle */
   char *uuid;                   /* the disk's backing uuid, or NULL */
   int64_t size;
-  char *change_id;              /* NULL: the output is not whole; copy in full */
+  /* WHOLE: the newest image holds the disk as of CHANGE_ID.  Not
+   * WHOLE with a CHANGE_ID: a cycle began updating the output in place
+   * from CHANGE_ID and did not finish, so that only the changes since
+   * CHANGE_ID can differ.  No CHANGE_ID: copy in full.
+   */
+  char *change_id;
+  bool whole;
   char *output;                 /* absolute path of the base image */
+  bool output_absolute;         /* recorded absolute: given so by --disk */
   enum sync_format format;      /* of the base image */
   char **overlays;              /* this output's overlays, oldest first */
   size_t n_overlays;
+  struct sync_identity identity;        /* of the newest image */
   /* An interrupted full copy (change_id is NULL): the output holds the
    * disk as of changeId PARTIAL_CHANGE_ID, or newer, below
    * PARTIAL_COPIED; NULL if there is none to resume.
@@ -44,7 +66,8 @@ struct sync_state {
 };
 
 /* Read PATH.  Returns 1 if it does not exist (ST is then empty), 0 if
- * read, -1 on error (reported).
+ * read, -1 on error, or -2 if the file is damaged (not a state file
+ * this program can read), each reported.
  */
 int sync_state_load (const char *path, struct sync_state *st);
 
@@ -66,6 +89,31 @@ int sync_state_reserve (struct sync_state *st, size_t n);
 
 /* A new, empty disk entry, in room made by sync_state_reserve. */
 struct sync_state_disk *sync_state_add (struct sync_state *st);
+
+/* The image of D that holds its newest copy: its newest overlay, else
+ * its output.
+ */
+const char *sync_state_newest_image (const struct sync_state_disk *d);
+
+/* What PATH is now, into *ID (not known for a block device).  Returns
+ * 0, or -1 with errno set.
+ */
+int sync_identity_read (const char *path, struct sync_identity *id);
+
+/* Whether D's images are still those the state records: every overlay
+ * there, the newest image the same file, of the same size and (when
+ * D is whole) not written since.  Returns 0 with *WHY NULL when they
+ * are, 0 with *WHY saying what differs when they are not, or -1 (out
+ * of memory, reported).
+ */
+int sync_state_check_images (const struct sync_state_disk *d, char **why);
+
+/* Whether PATH is an overlay that vsphere-sync named for OUTPUT:
+ * OUTPUT.N.qcow2 beside it (TEMPORARY: OUTPUT.N.qcow2.part).  Nothing
+ * else is ever removed on the state's word.
+ */
+bool sync_state_owns_overlay (const char *output, const char *path,
+                              bool temporary);
 
 const char *sync_format_name (enum sync_format f);
 

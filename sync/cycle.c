@@ -145,9 +145,13 @@ load_state (struct cycle *c)
   if (c->state_lock == -1)
     return -1;
   r = sync_state_load (c->state_path, &c->state);
-  if (r == -1)
+  if (r == -2 && c->o->full)
+    tool_info ("starting over from a damaged state file, as --full asks");
+  else if (r < 0)
     return -1;
-  if (r == 0 && (strcmp (st->vm_moref, c->target.vm_ref) != 0 ||
+  if (r < 0 || r == 1)
+    return 0;
+  if ((strcmp (st->vm_moref, c->target.vm_ref) != 0 ||
                  (st->instance_uuid && c->target.instance_uuid &&
                   strcmp (st->instance_uuid, c->target.instance_uuid) != 0))) {
     tool_error ("state file %s belongs to VM %s (%s, instance UUID %s), not "
@@ -291,26 +295,73 @@ set_unfinished (const struct sync_job *j, struct sync_state_disk *d)
   d->change_id = d->partial_change_id = NULL;
   d->partial_copied = 0;
   d->converted = false;
+  d->whole = false;
+  d->output_absolute = j->out.absolute;
+  memset (&d->identity, 0, sizeof d->identity);
   d->key = j->disk->key;
   d->size = j->disk->capacity;
   d->format = j->out.format;
   return 0;
 }
 
+/* The entry of J's disk, made for a disk new to the state. */
+static struct sync_state_disk *
+entry_of (struct cycle *c, const struct sync_job *j)
+{
+  struct sync_state_disk *d = sync_state_find (&c->state, j->disk->key);
+
+  if (!d && set_vm (c, &c->state) == 0)
+    d = sync_state_add (&c->state);
+  return d;
+}
+
+/* Remove PATH, an overlay of OUTPUT, if its name is one that
+ * vsphere-sync gives: the state file's word alone removes nothing.
+ */
 static int
-invalidate_full_copies (struct cycle *c)
+remove_overlay (const char *output, const char *path, bool part)
+{
+  if (!sync_state_owns_overlay (output, path, part)) {
+    tool_info ("warning: not removing %s: the state lists it as an overlay "
+               "of %s, but vsphere-sync names its overlays %s.N.qcow2",
+               path, output, output);
+    return 0;
+  }
+  if (unlink (path) == -1 && errno != ENOENT) {
+    tool_error ("removing the old overlay %s: %m", path);
+    return -1;
+  }
+  return 0;
+}
+
+/* Before the first byte is written: record every disk's output and
+ * format, a full copy as begun (not whole, no changeId) and an update in
+ * place as not whole, durably; then remove what a full copy replaces
+ * and what an interrupted cycle left half-written.
+ */
+static int
+record_intent (struct cycle *c)
 {
   bool changed = false;
   size_t i, k;
 
   for (i = 0; i < c->plan.n; i++) {
     const struct sync_job *j = &c->plan.job[i];
+    struct sync_state_disk *d;
 
-    if (!j->reason || j->resume_change_id || !j->old)
-      continue;
-    if (set_unfinished (j, sync_state_find (&c->state, j->disk->key)) == -1)
-      return -1;
-    changed = true;
+    if (j->resume_change_id)
+      continue;                 /* recorded as a partial copy already */
+    if (j->reason) {
+      d = entry_of (c, j);
+      if (!d || set_unfinished (j, d) == -1)
+        return -1;
+      changed = true;
+    }
+    else if (!j->out.overlay && j->old->whole) {
+      sync_state_find (&c->state, j->disk->key)->whole = false;
+      c->plan.job[i].marked_updating = true;
+      changed = true;
+    }
   }
   if (changed && sync_state_save (c->state_path, &c->state) == -1)
     return -1;
@@ -319,14 +370,44 @@ invalidate_full_copies (struct cycle *c)
    */
   for (i = 0; i < c->plan.n; i++) {
     const struct sync_job *j = &c->plan.job[i];
+    char *part;
 
-    for (k = 0; j->reason && j->old && k < j->old->n_overlays; k++)
-      if (unlink (j->old->overlays[k]) == -1 && errno != ENOENT) {
-        tool_error ("removing the old overlay %s: %m", j->old->overlays[k]);
+    if (!j->old)
+      continue;
+    for (k = 0; j->reason && k < j->old->n_overlays; k++)
+      if (remove_overlay (j->old->output, j->old->overlays[k], false) == -1)
         return -1;
-      }
+    part = sync_plan_overlay_name (j->old, true);
+    if (!part || (access (part, F_OK) == 0 &&
+                  remove_overlay (j->old->output, part, true) == -1)) {
+      free (part);
+      return -1;
+    }
+    free (part);
   }
   return 0;
+}
+
+/* After a failure: an output that this run marked as being updated
+ * and did not write to is as whole as it was.
+ */
+static void
+unmark_untouched (struct cycle *c)
+{
+  bool changed = false;
+  size_t i;
+
+  for (i = 0; i < c->plan.n; i++) {
+    const struct sync_job *j = &c->plan.job[i];
+    struct sync_state_disk *d = sync_state_find (&c->state, j->disk->key);
+
+    if (j->marked_updating && !j->out.written && d) {
+      d->whole = true;
+      changed = true;
+    }
+  }
+  if (changed)
+    sync_state_save (c->state_path, &c->state);
 }
 
 /* ---- nbdkit ---- */
@@ -442,25 +523,21 @@ struct copy_context {
 static int
 record_progress (struct cycle *c, struct sync_job *j, uint64_t copied)
 {
-  struct sync_state *st = &c->state;
-  struct sync_state_disk *d = sync_state_find (st, j->disk->key);
+  struct sync_state_disk *d = entry_of (c, j);
   char *id = strdup (j->resume_change_id ? j->resume_change_id
                      : j->disk->change_id);
 
-  if (!id) {
-    tool_error ("strdup: %m");
-    return -1;
-  }
-  if (!d && (set_vm (c, st) == -1 || !(d = sync_state_add (st)))) {
-    free (id);
-    return -1;
-  }
-  if (set_unfinished (j, d) == -1) {
+  if (!id || !d || set_unfinished (j, d) == -1) {
+    if (!id)
+      tool_error ("strdup: %m");
     free (id);
     return -1;
   }
   d->partial_change_id = id;
   d->partial_copied = copied;
+  /* Its inode, so that a resume goes on in this very file. */
+  if (sync_identity_read (j->out.path, &d->identity) == -1)
+    memset (&d->identity, 0, sizeof d->identity);
   return 0;
 }
 
@@ -622,6 +699,11 @@ commit_state (struct cycle *c)
          : copy_strings (&d->overlays, &d->n_overlays, j->old->overlays,
                          j->old->n_overlays, j->out.overlay) == -1))
       goto out;
+    d->whole = true;
+    if (sync_identity_read (sync_state_newest_image (d), &d->identity) == -1) {
+      tool_error ("%s: %m", sync_state_newest_image (d));
+      goto out;
+    }
   }
   r = sync_state_save (c->state_path, &next);
  out:
@@ -646,7 +728,7 @@ run (struct cycle *c)
       sync_plan_make (c->o, c->target.vm_name, &c->target.disks, &c->state,
                       &c->plan) == -1 ||
       lock_outputs (c) == -1 || probe_change_ids (c) == -1 || stopped () ||
-      invalidate_full_copies (c) == -1 ||
+      record_intent (c) == -1 ||
       write_changeids (c) == -1 || start_nbdkit (c, &c->nbdkit, true) == -1 ||
       count_changes (c) == -1 || prepare_outputs (c) == -1 ||
       copy_disks (c, &c->nbdkit, SYNC_COPY) == -1 || verify_disks (c) == -1 ||
@@ -697,6 +779,7 @@ sync_cycle (const struct sync_options *o)
   tool_signals_cleanup_phase ();
   tool_signals_unwatch ();
   if (!ok) {
+    unmark_untouched (&c);
     abort_outputs (&c);
     tool_nbdkit_stop (&c.nbdkit);
   }

@@ -36,7 +36,8 @@ usage (FILE *f)
 "snapshot.  Options:\n"
 "  -o, --output-dir DIR     one image per disk in DIR\n"
 "      --disk KEY|INDEX=PATH  one disk's output (a file or block device)\n"
-"  -f, --format raw|qcow2   output format (default raw)\n"
+"  -f, --format raw|qcow2   output format (default: the\n"
+"                           recorded one, or raw)\n"
 "      --overlay            each incremental cycle writes a new qcow2 overlay\n"
 "      --state FILE         the state file (default DIR/VM.vsphere-sync.json)\n"
 "      --snapshot NAME      copy from this existing snapshot\n"
@@ -142,6 +143,7 @@ parse_options (int argc, char *argv[], struct sync_options *o)
     case 'o': o->output_dir = optarg; break;
     case OPT_DISK: if (add_disk_output (o, optarg) == -1) return 2; break;
     case 'f':
+      o->format_given = true;
       if (strcmp (optarg, "raw") == 0)
         o->format = SYNC_RAW;
       else if (strcmp (optarg, "qcow2") == 0)

@@ -18,6 +18,7 @@ struct sync_options {
   struct sync_disk_output *disk_outputs;
   size_t n_disk_outputs;
   enum sync_format format;
+  bool format_given;            /* -f: else as the state records */
   bool overlay;
   const char *state_file;
   const char *snapshot;         /* --snapshot: existing one, not ours */

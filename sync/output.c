@@ -102,11 +102,11 @@ create_overlay (struct sync_output *o)
     tool_error ("strdup: %m");
     return -1;
   }
-  r = qemu_img_create (o->overlay, basename (copy), o->backing_format,
+  r = qemu_img_create (o->overlay_part, basename (copy), o->backing_format,
                        o->size);
   o->overlay_created = true;
   free (copy);
-  return r == 0 ? tool_fsync_dir_of (o->overlay) : -1;
+  return r == 0 ? tool_fsync_dir_of (o->overlay_part) : -1;
 }
 
 int
@@ -152,7 +152,7 @@ sync_output_prepare (struct sync_output *o, const char *tmpdir,
 {
   if (o->backing)
     return create_overlay (o) == 0
-      ? start_qemu_nbd (o, o->overlay, tmpdir, connections) : -1;
+      ? start_qemu_nbd (o, o->overlay_part, tmpdir, connections) : -1;
   if (o->full && !o->resume && !o->is_block) {
     if (o->format == SYNC_RAW) {
       if (ftruncate (o->fd, 0) == -1 || ftruncate (o->fd, o->size) == -1) {
@@ -191,7 +191,7 @@ sync_writer_new (struct sync_output *o)
   w->nbd = nbd_create ();
   if (!w->nbd || nbd_connect_unix (w->nbd, o->qemu_nbd.socket) == -1) {
     tool_error ("connecting to qemu-nbd for %s: %s",
-                o->overlay ? o->overlay : o->path, nbd_get_error ());
+                o->overlay ? o->overlay_part : o->path, nbd_get_error ());
     sync_writer_free (w);
     return NULL;
   }
@@ -213,7 +213,7 @@ sync_writer_free (struct sync_writer *w)
 static const char *
 writer_target (const struct sync_writer *w)
 {
-  return w->o->overlay ? w->o->overlay : w->o->path;
+  return w->o->overlay ? w->o->overlay_part : w->o->path;
 }
 
 /* All of LEN bytes to or from FD, through short transfers. */
@@ -242,6 +242,7 @@ int
 sync_writer_pwrite (struct sync_writer *w, const void *buf, uint64_t len,
                     uint64_t offset)
 {
+  __atomic_store_n (&w->o->written, true, __ATOMIC_RELAXED);
   if (w->nbd) {
     if (nbd_pwrite (w->nbd, buf, len, offset, 0) == -1) {
       tool_error ("writing %s: %s", writer_target (w), nbd_get_error ());
@@ -294,6 +295,7 @@ sync_writer_zero (struct sync_writer *w, uint64_t len, uint64_t offset)
 {
   uint64_t range[2] = { offset, len };
 
+  __atomic_store_n (&w->o->written, true, __ATOMIC_RELAXED);
   if (w->nbd) {
     /* No trimming: in an overlay a trimmed block would show its backing. */
     if (nbd_zero (w->nbd, len, offset, 0) == -1) {
@@ -348,9 +350,19 @@ sync_output_finish (struct sync_output *o)
   status = tool_child_stop (&o->qemu_nbd, 60);
   if (status != 0) {
     tool_child_describe (status, how, sizeof how);
-    tool_error ("qemu-nbd writing %s %s", o->overlay ? o->overlay : o->path,
+    tool_error ("qemu-nbd writing %s %s", o->overlay ? o->overlay_part : o->path,
                 how);
     r = -1;
+  }
+  /* Only a whole overlay takes the name of one. */
+  if (r == 0 && o->overlay) {
+    if (rename (o->overlay_part, o->overlay) == -1) {
+      tool_error ("renaming %s to %s: %m", o->overlay_part, o->overlay);
+      return -1;
+    }
+    o->overlay_created = false;
+    o->overlay_named = true;
+    r = tool_fsync_dir_of (o->overlay);
   }
   return r;
 }
@@ -358,9 +370,12 @@ sync_output_finish (struct sync_output *o)
 void
 sync_output_abort (struct sync_output *o)
 {
+  const char *unfinished = o->overlay_named ? o->overlay : o->overlay_part;
+
   tool_child_stop (&o->qemu_nbd, 10);
-  if (o->overlay_created && unlink (o->overlay) == -1 && errno != ENOENT)
-    tool_error ("removing the unfinished overlay %s: %m", o->overlay);
+  if ((o->overlay_created || o->overlay_named) &&
+      unlink (unfinished) == -1 && errno != ENOENT)
+    tool_error ("removing the unfinished overlay %s: %m", unfinished);
 }
 
 void

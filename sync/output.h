@@ -14,6 +14,7 @@
 struct sync_output {
   /* Set before sync_output_open. */
   char *path;                   /* the base image */
+  bool absolute;                /* recorded as an absolute path */
   enum sync_format format;      /* of the base image */
   bool full;                    /* a full copy: the base is written anew */
   bool resume;                  /* ... going on with what an earlier did */
@@ -21,11 +22,14 @@ struct sync_output {
   const char *backing;          /* set: write a new overlay on this */
   enum sync_format backing_format;
   char *overlay;                /* the new overlay's path */
+  char *overlay_part;           /* its name until it is whole */
 
   /* Set by sync_output_lock and sync_output_prepare. */
   bool is_block;
   bool fresh;                   /* reads as zeros before the copy */
   bool overlay_created;         /* by this run: remove it after a failure */
+  bool overlay_named;           /* ... renamed whole, but in no state yet */
+  bool written;                 /* by this run */
   int fd;                       /* holds the lock; raw writes go here */
   struct tool_child qemu_nbd;   /* for qcow2 */
 };
@@ -58,13 +62,14 @@ int sync_output_prepare (struct sync_output *o, const char *tmpdir,
  */
 int sync_output_flush (struct sync_output *o);
 
-/* Make everything written durable and release the writers' server.
- * Returns 0, or -1 with the error reported.
+/* Make everything written durable and release the writers' server;
+ * a new overlay takes its name.  Returns 0, or -1 with the error
+ * reported.
  */
 int sync_output_finish (struct sync_output *o);
 
 /* After a failure: stop the server and remove the new overlay, which
- * no state names.  The lock stays until sync_output_close.
+ * no state names, under either name.  The lock stays until sync_output_close.
  */
 void sync_output_abort (struct sync_output *o);
 

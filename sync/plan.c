@@ -146,10 +146,10 @@ taken (const char *path, int key, const struct sync_state *st,
  */
 static char *
 default_output (const struct sync_options *o, const char *vm_name,
-                const struct vs_disk *d, size_t index,
+                const struct vs_disk *d, size_t index, enum sync_format f,
                 const struct sync_state *st, const struct sync_plan *plan)
 {
-  const char *ext = sync_format_name (o->format);
+  const char *ext = sync_format_name (f);
   char *dir = absolute_dir (o->output_dir), *name = file_name_part (vm_name);
   char *path = NULL;
   unsigned n;
@@ -179,25 +179,90 @@ default_output (const struct sync_options *o, const char *vm_name,
   return path;
 }
 
+/* Whether PATH's extension names the other format than F. */
+static bool
+extension_contradicts (const char *path, enum sync_format f)
+{
+  const char *dot = strrchr (path, '.');
+
+  if (!dot || strchr (dot, '/'))
+    return false;
+  return f == SYNC_QCOW2 ? strcmp (dot, ".raw") == 0
+    : strcmp (dot, ".qcow2") == 0;
+}
+
+/* OLD's output under a new format F: its name with the extension of F
+ * where the name ends in the old format's, else NULL (reported).
+ */
+static char *
+renamed_output (const struct sync_state_disk *old, enum sync_format f,
+                size_t index)
+{
+  const char *was = sync_format_name (old->format);
+  size_t len = strlen (old->output), ext = strlen (was);
+  char *path;
+
+  if (len <= ext + 1 || old->output[len - ext - 1] != '.' ||
+      strcmp (old->output + len - ext, was) != 0) {
+    tool_error ("disk %zu (key %d): its output %s holds a %s image, and "
+                "-f %s would change its content but not its name: give "
+                "-f %s to go on with it, or --disk %d=NEW.%s for a new "
+                "output", index, old->key, old->output, was,
+                sync_format_name (f), was, old->key, sync_format_name (f));
+    return NULL;
+  }
+  if (asprintf (&path, "%.*s%s", (int) (len - ext), old->output,
+                sync_format_name (f)) == -1) {
+    tool_error ("asprintf: %m");
+    return NULL;
+  }
+  return path;
+}
+
+/* The output of disk D: given by --disk, recorded in the state (under
+ * a new name when -f changes the format), or a default one.
+ * *ABSOLUTE: to be recorded as an absolute path.
+ */
 static char *
 choose_output (const struct sync_options *o, const char *vm_name,
                const struct vs_disk *d, size_t index,
                const struct sync_state *st, const struct sync_plan *plan,
-               const struct sync_state_disk *old)
+               const struct sync_state_disk *old, enum sync_format f,
+               bool *absolute)
 {
   const char *given = given_output (o, d, index);
+  char *path;
 
-  if (given)
-    return absolute_output (given);
-  if (old)
-    return strdup (old->output);
-  if (!o->output_dir) {
+  *absolute = false;
+  if (given) {
+    *absolute = given[0] == '/';
+    path = absolute_output (given);
+  }
+  else if (old && old->format != f) {
+    *absolute = old->output_absolute;
+    path = renamed_output (old, f, index);
+  }
+  else if (old) {
+    *absolute = old->output_absolute;
+    path = strdup (old->output);
+  }
+  else if (!o->output_dir) {
     tool_error ("disk %zu \"%s\" (key %d) has no output: give -o DIR or "
                 "--disk %zu=PATH", index, d->label ? d->label : "", d->key,
                 index);
     return NULL;
   }
-  return default_output (o, vm_name, d, index, st, plan);
+  else
+    path = default_output (o, vm_name, d, index, f, st, plan);
+  if (path && extension_contradicts (path, f)) {
+    tool_error ("disk %zu (key %d): its output %s is named for another "
+                "format than %s: name it .%s, or give -f %s", index, d->key,
+                path, sync_format_name (f), sync_format_name (f),
+                sync_format_name (f == SYNC_RAW ? SYNC_QCOW2 : SYNC_RAW));
+    free (path);
+    return NULL;
+  }
+  return path;
 }
 
 static bool
@@ -208,51 +273,77 @@ output_present (const char *path)
   return stat (path, &st) == 0;
 }
 
-/* Why disk D must be copied in full, or NULL. */
-static char *
+/* Why J's disk D must be copied in full into OUTPUT of format F: into
+ * *REASON, left NULL for an incremental copy.  Returns 0, or -1 (out of
+ * memory, reported).
+ */
+static int
 full_copy_reason (const struct sync_options *o, const struct vs_disk *d,
-                  const struct sync_state_disk *old, const char *output)
+                  const struct sync_state_disk *old, const char *output,
+                  enum sync_format f, char **reason)
 {
   size_t uuid_len;
-  char *r = NULL;
   int n;
 
+  *reason = NULL;
   if (!old)
-    n = asprintf (&r, "it has no state yet");
+    n = asprintf (reason, "it has no state yet");
   else if (o->full)
-    n = asprintf (&r, "--full was given");
+    n = asprintf (reason, "--full was given");
   else if (!old->change_id && old->converted)
-    n = asprintf (&r, "vsphere-v2v converted its copy");
+    n = asprintf (reason, "vsphere-v2v converted its copy");
   else if (!old->change_id)
-    n = asprintf (&r, "its last copy did not finish");
+    n = asprintf (reason, "its last copy did not finish");
+  else if (old->format != f)
+    n = asprintf (reason, "its format changed from %s to %s (the %s copy "
+                  "%s is left alone)", sync_format_name (old->format),
+                  sync_format_name (f), sync_format_name (old->format),
+                  old->output);
   else if (strcmp (old->output, output) != 0)
-    n = asprintf (&r, "its output changed from %s", old->output);
-  else if (!output_present (output))
-    n = asprintf (&r, "its output %s is missing", output);
-  else if (old->format != o->format)
-    n = asprintf (&r, "its format changed from %s to %s",
-                  sync_format_name (old->format),
-                  sync_format_name (o->format));
+    n = asprintf (reason, "its output changed from %s", old->output);
   else if (old->n_overlays > 0 && !o->overlay)
-    n = asprintf (&r, "--overlay was dropped");
+    n = asprintf (reason, "--overlay was dropped");
+  else if (!old->whole && o->overlay)
+    n = asprintf (reason, "its last update did not finish, and an overlay "
+                  "needs a whole image below it");
   else if (old->uuid && d->uuid && strcmp (old->uuid, d->uuid) != 0)
-    n = asprintf (&r, "another disk now has its device key (its uuid is %s, "
-                  "was %s): the disk was replaced", d->uuid, old->uuid);
+    n = asprintf (reason, "another disk now has its device key (its uuid "
+                  "is %s, was %s): the disk was replaced", d->uuid,
+                  old->uuid);
   else if (old->size != d->capacity)
-    n = asprintf (&r, "it was resized from %" PRId64 " to %" PRId64
+    n = asprintf (reason, "it was resized from %" PRId64 " to %" PRId64
                   " bytes", old->size, d->capacity);
   else if ((uuid_len = vs_change_id_uuid_len (d->change_id)) == 0 ||
            strncmp (d->change_id, old->change_id, uuid_len + 1) != 0)
-    n = asprintf (&r, "its changeId %s is of another CBT epoch than the "
+    n = asprintf (reason, "its changeId %s is of another CBT epoch than the "
                   "recorded %s (CBT was reset, or the disk replaced)",
                   d->change_id, old->change_id);
   else
-    return NULL;
+    return sync_state_check_images (old, reason);
   if (n == -1) {
+    *reason = NULL;
     tool_error ("asprintf: %m");
-    return NULL;
+    return -1;
   }
-  return r;
+  return 0;
+}
+
+/* Whether OUTPUT is still the file the interrupted full copy wrote:
+ * the same inode when the checkpoint recorded one, and a raw file of
+ * the disk's size (a truncated one would read as zeros below the
+ * watermark).
+ */
+static bool
+partial_output_intact (const struct sync_state_disk *old, const char *output)
+{
+  struct sync_identity now;
+
+  if (sync_identity_read (output, &now) == -1)
+    return false;
+  if (!now.known)
+    return true;
+  return (!old->identity.known || now.inode == old->identity.inode) &&
+    (old->format != SYNC_RAW || now.bytes == old->size);
 }
 
 /* Whether the interrupted full copy recorded in OLD can go on into
@@ -260,13 +351,14 @@ full_copy_reason (const struct sync_options *o, const struct vs_disk *d,
  */
 static bool
 resumable (const struct sync_options *o, const struct vs_disk *d,
-           const struct sync_state_disk *old, const char *output)
+           const struct sync_state_disk *old, const char *output,
+           enum sync_format f)
 {
   size_t uuid_len = vs_change_id_uuid_len (d->change_id);
 
   return old && old->partial_change_id && !old->change_id && !o->full &&
-    strcmp (old->output, output) == 0 && output_present (output) &&
-    old->format == o->format && old->size == d->capacity &&
+    strcmp (old->output, output) == 0 && old->format == f &&
+    partial_output_intact (old, output) && old->size == d->capacity &&
     old->partial_copied > 0 && old->partial_copied <= d->capacity &&
     (!old->uuid || !d->uuid || strcmp (old->uuid, d->uuid) == 0) &&
     uuid_len > 0 &&
@@ -297,19 +389,28 @@ resume (struct sync_job *j)
   return 0;
 }
 
+char *
+sync_plan_overlay_name (const struct sync_state_disk *old, bool part)
+{
+  char *path;
+
+  if (asprintf (&path, "%s.%zu.qcow2%s", old->output, old->n_overlays + 1,
+                part ? ".part" : "") == -1) {
+    tool_error ("asprintf: %m");
+    return NULL;
+  }
+  return path;
+}
+
 static int
 overlay_path (struct sync_job *j, const struct sync_state_disk *old)
 {
   j->out.backing = old->n_overlays ? old->overlays[old->n_overlays - 1]
     : old->output;
   j->out.backing_format = old->n_overlays ? SYNC_QCOW2 : old->format;
-  if (asprintf (&j->out.overlay, "%s.%zu.qcow2", old->output,
-                old->n_overlays + 1) == -1) {
-    j->out.overlay = NULL;
-    tool_error ("asprintf: %m");
-    return -1;
-  }
-  return 0;
+  j->out.overlay = sync_plan_overlay_name (old, false);
+  j->out.overlay_part = sync_plan_overlay_name (old, true);
+  return j->out.overlay && j->out.overlay_part ? 0 : -1;
 }
 
 static int
@@ -331,14 +432,19 @@ plan_disk (const struct sync_options *o, const char *vm_name,
                 index, d->label ? d->label : "", d->key);
     return -1;
   }
-  j->out.path = choose_output (o, vm_name, d, index, st, plan, j->old);
+  /* Without -f, a disk keeps the format the state records. */
+  j->out.format = o->format_given || !j->old ? o->format : j->old->format;
+  j->out.path = choose_output (o, vm_name, d, index, st, plan, j->old,
+                               j->out.format, &j->out.absolute);
   if (!j->out.path)
     return -1;
-  j->out.format = o->format;
   j->out.size = d->capacity;
-  j->reason = full_copy_reason (o, d, j->old, j->out.path);
+  if (full_copy_reason (o, d, j->old, j->out.path, j->out.format,
+                        &j->reason) == -1)
+    return -1;
   j->out.full = j->reason != NULL;
-  if (j->out.full && resumable (o, d, j->old, j->out.path) &&
+  if (j->out.full &&
+      resumable (o, d, j->old, j->out.path, j->out.format) &&
       resume (j) == -1)
     return -1;
   if (!j->out.full && o->overlay && overlay_path (j, j->old) == -1)
@@ -362,7 +468,8 @@ sync_plan_full_copy (struct sync_job *j, char *reason)
   j->out.resume = false;
   j->out.backing = NULL;
   free (j->out.overlay);
-  j->out.overlay = NULL;
+  free (j->out.overlay_part);
+  j->out.overlay = j->out.overlay_part = NULL;
   j->copy.unchanged_below = 0;
 }
 
@@ -467,6 +574,7 @@ sync_plan_free (struct sync_plan *plan)
     free (plan->job[i].resume_change_id);
     free (plan->job[i].out.path);
     free (plan->job[i].out.overlay);
+    free (plan->job[i].out.overlay_part);
   }
   free (plan->job);
   free (plan->removed);

@@ -25,6 +25,7 @@ struct sync_job {
   uint64_t resume_from;
   char *resume_change_id;
   uint64_t checkpointed;        /* what the state records as copied */
+  bool marked_updating;         /* this run recorded its output not whole */
   struct sync_output out;
   struct sync_copy_disk copy;
 };
@@ -44,6 +45,11 @@ struct sync_plan {
 int sync_plan_make (const struct sync_options *o, const char *vm_name,
                     const struct vs_disks *disks, const struct sync_state *st,
                     struct sync_plan *plan);
+
+/* The name of the overlay that the next cycle writes on OLD's output,
+ * or while it writes it (PART), or NULL (reported).
+ */
+char *sync_plan_overlay_name (const struct sync_state_disk *old, bool part);
 
 /* Copy J in full after all, for REASON (which J now owns). */
 void sync_plan_full_copy (struct sync_job *j, char *reason);

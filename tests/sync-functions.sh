@@ -177,6 +177,22 @@ disk_get ()
     fail "state $1: no .$3 for disk $2: $(cat "$1")"
 }
 
+# state_path STATE PATH: PATH as vsphere-sync reads it from STATE:
+# relative to the state file's directory unless absolute.
+state_path ()
+{
+  case $2 in
+    /*) echo "$2" ;;
+    *) echo "$(cd "$(dirname "$1")" && pwd -P)/$2" ;;
+  esac
+}
+
+# disk_output STATE KEY: the absolute path of one disk's output.
+disk_output ()
+{
+  state_path "$1" "$(disk_get "$1" "$2" output)"
+}
+
 # json_get JQ-FILTER: a value of the last --json summary.
 json_get ()
 {

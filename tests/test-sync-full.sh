@@ -72,7 +72,7 @@ cycle ()
   [ "$(jq '.disks | length' "$state")" = "${#vm_keys[@]}" ] ||
     fail "$what: the state has $(jq '.disks | length' "$state") disks, the VM ${#vm_keys[@]}: $(cat "$state")"
   for key in "${vm_keys[@]}"; do
-    out=$(disk_get "$state" "$key" output)
+    out=$(disk_output "$state" "$key")
     same_image "$what, disk $key" "$(model_of "$key")" "$out" raw
     [ "$(json_disk "$key" output)" = "$out" ] || fail "$what: disk $key: summary output"
   done
@@ -121,13 +121,13 @@ cycle "a disk added"
 expect_mode "a disk added" "$ka" incremental
 expect_mode "a disk added" "$kb" incremental
 expect_mode "a disk added" "$kc" full
-[ "$(disk_get "$state" "$kc" output)" = "$dir/$name-disk2.raw" ] ||
-  fail "the added disk's output: $(disk_get "$state" "$kc" output)"
+[ "$(disk_output "$state" "$kc")" = "$dir/$name-disk2.raw" ] ||
+  fail "the added disk's output: $(disk_output "$state" "$kc")"
 echo "ok: a disk added is copied in full ($(json_disk "$kc" reason)), the others incrementally"
 
 # A disk removed: reported, dropped, its output left alone.
 change
-out_b=$(disk_get "$state" "$kb" output)
+out_b=$(disk_output "$state" "$kb")
 sum_b=$(sha256sum < "$out_b")
 detach "$kb"
 cycle "a disk removed"
@@ -138,13 +138,13 @@ jq -e --argjson k "$kb" '[.disks[].key] | index($k) == null' "$state" >/dev/null
 [ "$(sha256sum < "$out_b")" = "$sum_b" ] || fail "the removed disk's output was changed"
 expect_mode "a disk removed" "$ka" incremental
 expect_mode "a disk removed" "$kc" incremental
-[ "$(disk_get "$state" "$kc" output)" = "$dir/$name-disk2.raw" ] ||
-  fail "the output of disk $kc moved when its index changed: $(disk_get "$state" "$kc" output)"
+[ "$(disk_output "$state" "$kc")" = "$dir/$name-disk2.raw" ] ||
+  fail "the output of disk $kc moved when its index changed: $(disk_output "$state" "$kc")"
 echo "ok: a disk removed is reported ($(grep -E -m1 -- "($kb|d1\.vmdk|Hard disk 2)" "$VCSIM_DIR/sync.err")), dropped, its output left alone"
 
 # A disk replaced under the same key, with another size.
 change
-out_a=$(disk_get "$state" "$ka" output)
+out_a=$(disk_output "$state" "$ka")
 detach "$ka"
 attach LocalDS_1 7 "$ka"
 [ "$new_key" = "$ka" ] || fail "could not add a disk with key $ka"
@@ -153,7 +153,7 @@ expect_mode "a disk replaced, another size" "$ka" full "size|replac|path"
 expect_mode "a disk replaced, another size" "$kc" incremental
 [ "$(disk_get "$state" "$ka" size)" = $((7 << 20)) ] || fail "the replaced disk's size in the state"
 disk_get "$state" "$ka" path | grep -q "d3\.vmdk" || fail "the replaced disk's path in the state: $(disk_get "$state" "$ka" path)"
-echo "ok: a disk replaced with another size: full ($(json_disk "$ka" reason)); output $(disk_get "$state" "$ka" output) (was $out_a)"
+echo "ok: a disk replaced with another size: full ($(json_disk "$ka" reason)); output $(disk_output "$state" "$ka") (was $out_a)"
 
 # ... and with the same size (another file).
 change
@@ -227,7 +227,7 @@ echo "the new disk has key $kd"
 cycle "a disk added after a removal"
 expect_mode "a disk added after a removal" "$kd" full
 expect_mode "a disk added after a removal" "$kc" incremental
-out_d=$(disk_get "$state" "$kd" output)
+out_d=$(disk_output "$state" "$kd")
 [ "$out_d" != "$dir/$name-disk2.raw" ] || fail "the new disk $kd took disk $kc's output $out_d"
 [ "$out_d" != "$out_b" ] || fail "the new disk $kd took the removed disk's output $out_d"
 [ "$(sha256sum < "$out_b")" = "$sum_b" ] || fail "the removed disk's output was changed"

@@ -128,11 +128,11 @@ check_set ()
     ["version", .version], ["vm.name", .vm.name], ["vm.moref", .vm.moref],
     ["vm.instance_uuid", .vm.instance_uuid], ["cycle", .cycle], ["ndisks", (.disks | length)],
     (.disks[] | .key as $k |
-      (["output", "format", "size", "label", "path", "change_id"][] as $f | ["\($k).\($f)", .[$f]]),
+      (["output", "format", "size", "label", "path", "change_id", "whole"][] as $f | ["\($k).\($f)", .[$f]]),
       ["\($k).overlays", (.overlays | length)],
       (.overlays | to_entries[] | ["\($k).overlay.\(.key + 1)", .value]))
     | map(tostring) | join("\t")' "$state") || fail "$what: the state is not JSON: $(cat "$state")"
-  [ "${st[version]}" = 1 ] || fail "$what: state version ${st[version]}"
+  [ "${st[version]}" = 2 ] || fail "$what: state version ${st[version]}"
   [ "${st[vm.name]}" = "$name" ] || fail "$what: vm.name ${st[vm.name]}"
   [ "${st[vm.moref]}" = "$moref" ] || fail "$what: vm.moref ${st[vm.moref]}"
   [ -n "${st[vm.instance_uuid]}" ] && [ "${st[vm.instance_uuid]}" != null ] || fail "$what: no vm.instance_uuid"
@@ -158,7 +158,9 @@ check_set ()
     key=${keys[n]}
     out=${dir[$s]}/$name-disk$n.${ext[$s]}
     fmt=${ext[$s]}
-    [ "${st[$key.output]}" = "$out" ] || fail "$what: disk $key output ${st[$key.output]}, want $out"
+    # Named relative to the state file's directory.
+    [ "${st[$key.output]}" = "${out##*/}" ] || fail "$what: disk $key output ${st[$key.output]}, want ${out##*/}"
+    [ "${st[$key.whole]}" = true ] || fail "$what: disk $key is not whole"
     [ "${st[$key.format]}" = "$fmt" ] || fail "$what: disk $key format ${st[$key.format]}"
     [ "${st[$key.size]}" = "${sizes[n]}" ] || fail "$what: disk $key size ${st[$key.size]}"
     [ -n "${st[$key.label]}" ] && [ "${st[$key.label]}" != null ] || fail "$what: disk $key has no label"
@@ -193,8 +195,8 @@ check_set ()
       [ "${st[$key.overlays]}" = "$want_overlays" ] ||
         fail "$what: disk $key has ${st[$key.overlays]} overlays, want $want_overlays"
       for ((i = 1; i <= ${st[$key.overlays]}; i++)); do
-        [ "${st[$key.overlay.$i]}" = "$out.$i.qcow2" ] ||
-          fail "$what: disk $key: overlay $i is ${st[$key.overlay.$i]}, want $out.$i.qcow2"
+        [ "${st[$key.overlay.$i]}" = "${out##*/}.$i.qcow2" ] ||
+          fail "$what: disk $key: overlay $i is ${st[$key.overlay.$i]}, want ${out##*/}.$i.qcow2"
       done
       [ ! -e "$out.$(( ${st[$key.overlays]} + 1 )).qcow2" ] || fail "$what: an unlisted overlay"
       if [ "${st[$key.overlays]}" -gt 0 ]; then

@@ -168,7 +168,7 @@ cp "$VCSIM_DIR/v2v.out" "$xml"
 for i in 1 2; do
   expect "string(/domain/devices/disk[$i]/@type)" file
   key=$(jq -r ".disks[$((i - 1))].key" "$state")
-  expect "string(/domain/devices/disk[$i]/source/@file)" "$(jq -r ".disks[] | select(.key == $key) | .output" "$state")"
+  expect "string(/domain/devices/disk[$i]/source/@file)" "$(disk_output "$state" "$key")"
 done
 expect 'string(/domain/devices/disk[2]/target/@bus)' sata
 [ "$(jq '[.disks[].change_id | select(. != null)] | length' "$state")" = 2 ] ||
@@ -187,7 +187,7 @@ echo "ok: in place: the copies as files, changeIds forgotten, the next cycle is 
 # A disk the state has no copy of.
 vcsim_ctl POST "/disk/add?vm=$vmq&ds=LocalDS_0&name=v2v-cold/new&size=1048576" >/dev/null
 run_v2v --in-place --state "$state" -- $(server_params $vm)
-[ "$v2v_rc" = 1 ] && grep -q 'has no complete copy' "$VCSIM_DIR/v2v.err" ||
+[ "$v2v_rc" = 1 ] && grep -q 'has no copy in .*: it was added since' "$VCSIM_DIR/v2v.err" ||
   fail "in place with a disk not copied: rc $v2v_rc: $(cat "$VCSIM_DIR/v2v.err")"
 echo "ok: in place refuses a VM with a disk not copied"
 

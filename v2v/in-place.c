@@ -33,15 +33,40 @@ check_state (const struct v2v *v, const struct sync_state *st)
   for (i = 0; i < t->disks.n; i++) {
     const struct vs_disk *vd = &t->disks.disk[i];
     const struct sync_state_disk *d = sync_state_find (st, vd->key);
+    char *why = NULL;
 
-    if (!d || !d->change_id || d->size != vd->capacity) {
-      tool_error ("disk %zu \"%s\" (%s) of VM %s has no complete copy in "
-                  "%s%s: run vsphere-sync again (with --final for the last "
-                  "cycle), then convert", i, vd->label ? vd->label : "",
-                  vd->file, t->vm_name, v->o->state_file,
-                  d && d->size != vd->capacity ? " (its size changed)" : "");
+    if (!d)
+      tool_error ("disk %zu \"%s\" (%s) of VM %s has no copy in %s: it was "
+                  "added since; run vsphere-sync again (with --final for "
+                  "the last cycle), then convert", i,
+                  vd->label ? vd->label : "", vd->file, t->vm_name,
+                  v->o->state_file);
+    else if (!d->whole)
+      tool_error ("disk %zu \"%s\" (%s) of VM %s has no whole copy in %s: "
+                  "%s; run vsphere-sync again (with --final for the last "
+                  "cycle) to make it whole, then convert", i,
+                  vd->label ? vd->label : "", vd->file, t->vm_name,
+                  v->o->state_file,
+                  d->converted ? "vsphere-v2v converted it already"
+                  : d->change_id ? "its last cycle was cut short while it "
+                  "updated the copy in place"
+                  : "its copy has not finished");
+    else if (d->size != vd->capacity)
+      tool_error ("disk %zu \"%s\" (%s) of VM %s was resized since its copy "
+                  "in %s: run vsphere-sync again (with --final for the "
+                  "last cycle), then convert", i, vd->label ? vd->label : "",
+                  vd->file, t->vm_name, v->o->state_file);
+    else if (sync_state_check_images (d, &why) == -1)
       return -1;
-    }
+    else if (!why)
+      continue;
+    else
+      tool_error ("disk %zu \"%s\" (%s) of VM %s: %s since vsphere-sync "
+                  "copied it; run vsphere-sync again to copy it anew, then "
+                  "convert", i, vd->label ? vd->label : "", vd->file,
+                  t->vm_name, why);
+    free (why);
+    return -1;
   }
   return 0;
 }
@@ -78,6 +103,7 @@ forget_change_ids (const struct v2v *v, struct sync_state *st)
     free (st->disk[i].partial_change_id);
     st->disk[i].partial_change_id = NULL;
     st->disk[i].converted = true;
+    st->disk[i].whole = false;
   }
   return sync_state_save (v->o->state_file, st);
 }
