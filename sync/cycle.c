@@ -27,6 +27,7 @@
 #include "sync-state.h"
 #include "vsphere-cbt.h"
 #include "vsphere-cbt-enable.h"
+#include "vsphere-notice.h"
 #include "vsphere-power.h"
 #include "vsphere-snapshot.h"
 #include "vsphere-soap.h"
@@ -322,9 +323,9 @@ static int
 remove_overlay (const char *output, const char *path, bool part)
 {
   if (!sync_state_owns_overlay (output, path, part)) {
-    tool_info ("warning: not removing %s: the state lists it as an overlay "
-               "of %s, but vsphere-sync names its overlays %s.N.qcow2",
-               path, output, output);
+    vs_notice ("warning: not removing %s: the state lists it as an "
+               "overlay of %s, but vsphere-sync names its overlays "
+               "%s.N.qcow2", path, output, output);
     return 0;
   }
   if (unlink (path) == -1 && errno != ENOENT) {
