@@ -193,6 +193,19 @@ disk_output ()
   state_path "$1" "$(disk_get "$1" "$2" output)"
 }
 
+# same_state_but_whole BEFORE STATE WHAT: STATE is BEFORE, but that
+# outputs updated in place may be recorded as not whole: that is done
+# before their first byte is written (vsphere-sync(1), STATE).
+same_state_but_whole ()
+{
+  jq -e --slurpfile old "$1" \
+    '($old[0] | .disks |= map(del(.whole))) == (.disks |= map(del(.whole)))' \
+    "$2" >/dev/null || {
+    diff "$1" "$2" >&2 || true
+    fail "$3: the state changed beyond marking outputs as being updated"
+  }
+}
+
 # json_get JQ-FILTER: a value of the last --json summary.
 json_get ()
 {

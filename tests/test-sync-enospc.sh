@@ -70,8 +70,9 @@ check_set ()
   for n in 0 1; do
     model=$VCSIM_DIR/model$n.img
     if [ "$s" = overlay ]; then
-      top=$(jq -r --argjson k "${keys[n]}" '.disks[] | select(.key == $k) | if (.overlays | length) > 0 then .overlays[-1] else .output end' \
-            "$d/$name.vsphere-sync.json")
+      top=$(state_path "$d/$name.vsphere-sync.json" "$(jq -r --argjson k "${keys[n]}" \
+            '.disks[] | select(.key == $k) | if (.overlays | length) > 0 then .overlays[-1] else .output end' \
+            "$d/$name.vsphere-sync.json")")
       case $top in *.qcow2) same_image "$s, disk $n" "$model" "$top" qcow2 ;;
                    *) same_image "$s, disk $n" "$model" "$top" raw ;; esac
     else
@@ -100,7 +101,7 @@ for s in "${sets[@]}"; do
     fail "$s: the message does not name the output: $(cat "$VCSIM_DIR/sync.err")"
   jq -e '.result == "failed" and (.error | test("no space|ENOSPC|is full|disk full"; "i"))' "$VCSIM_DIR/sync.out" >/dev/null ||
     fail "$s: the --json summary: $(cat "$VCSIM_DIR/sync.out")"
-  cmp -s "$state" "$VCSIM_DIR/state.before" || fail "$s: the state changed after a failed cycle"
+  same_state_but_whole "$VCSIM_DIR/state.before" "$state" "$s: after a failed cycle"
   check_no_snapshot "$vm" "$s, destination full"
 done
 
