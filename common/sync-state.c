@@ -154,20 +154,19 @@ sync_state_check_images (const struct sync_state_disk *d, char **why)
   size_t i;
 
   *why = NULL;
-  if (d->n_overlays && access (d->output, F_OK) == -1)
+  if (sync_identity_read (d->output, &now) == -1)
     return set_why (why, "its output %s is missing (%m)", d->output);
+  /* A block device is sized when locked. */
+  if (now.known && d->format == SYNC_RAW && now.bytes != d->size)
+    return set_why (why, "its output %s holds %" PRId64 " bytes, not the "
+                    "disk's %" PRId64 " (truncated or replaced)", d->output,
+                    now.bytes, d->size);
   for (i = 0; i < d->n_overlays; i++)
     if (access (d->overlays[i], F_OK) == -1)
       return set_why (why, "its overlay %s is missing", d->overlays[i]);
   if (sync_identity_read (newest, &now) == -1)
-    return set_why (why, "its output %s is missing (%m)", newest);
-  if (!now.known)
-    return 0;                   /* a block device: sized when locked */
-  if (d->n_overlays == 0 && d->format == SYNC_RAW && now.bytes != d->size)
-    return set_why (why, "its output %s holds %" PRId64 " bytes, not the "
-                    "disk's %" PRId64 " (truncated or replaced)", newest,
-                    now.bytes, d->size);
-  if (!was->known)
+    return set_why (why, "its overlay %s is missing (%m)", newest);
+  if (!now.known || !was->known)
     return 0;
   if (now.inode != was->inode)
     return set_why (why, "%s is not the file that vsphere-sync wrote (inode "
@@ -418,6 +417,11 @@ read_disk (struct reader *r, json_object *o, struct sync_state_disk *d,
   output = member (r, o, "output", json_type_string, false);
   if (output)
     d->output = path_member (r, output, "output", &d->output_absolute);
+  /* Version 1 wrote every path absolute: those in the state's
+   * directory become relative.
+   */
+  if (version == 1)
+    d->output_absolute = false;
   format = string_member (r, o, "format", false);
   if (format && strcmp (format, "qcow2") == 0)
     d->format = SYNC_QCOW2;

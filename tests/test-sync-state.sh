@@ -222,6 +222,18 @@ sync_fails "-f raw into a .qcow2 name" 1 "named for another format" \
 check_no_snapshot "$vm" "-f raw into a .qcow2 name"
 echo "ok: a format change makes new files named for it"
 
+# ---- a version 1 state (absolute paths, no "whole") ----
+jq --arg d "$dir/" '.version = 1 | .disks |= map(del(.whole, .identity) | .output = $d + .output)' \
+  "$state" > "$state.new"
+mv "$state.new" "$state"
+change
+sync_ok "from a version 1 state" --json -o "$dir" -- "${params[@]}"
+[ "$(json_disk "$k0" mode)" = incremental ] || fail "a version 1 state: $(json_disk "$k0" reason)"
+check_outputs "from a version 1 state" "$dir" qcow2
+jq -e --arg o "$name-disk0.qcow2" '.version == 2 and (.disks[0].output == $o) and (.disks | all(.whole))' "$state" >/dev/null ||
+  fail "a version 1 state was not written as version 2 with relative paths: $(cat "$state")"
+echo "ok: a version 1 state goes on incrementally and is written as version 2"
+
 # ---- 11. a damaged state ----
 cp "$state" "$VCSIM_DIR/good.json"
 : > "$state"
