@@ -90,7 +90,7 @@ kill_mid_copy "an incremental cycle in place" -o "$dir"
 jq -e '[.disks[] | select(.whole == false and .change_id != null)] | length > 0' "$state" >/dev/null ||
   fail "an update in place was cut short, but the state records every output whole: $(cat "$state")"
 run_v2v --in-place --state "$state" -- "${params[@]}"
-[ "$v2v_rc" = 1 ] && grep -q "no whole copy.*cut short.*run vsphere-sync again" "$VCSIM_DIR/v2v.err" ||
+[ "$v2v_rc" = 1 ] && grep -q "no whole copy.*cut short.*run .vsphere-sync --state .* again" "$VCSIM_DIR/v2v.err" ||
   fail "vsphere-v2v --in-place on a half-updated copy: rc $v2v_rc: $(cat "$VCSIM_DIR/v2v.err")"
 [ -z "$(ls "$V2V_TEST_DIR")" ] || fail "vsphere-v2v ran the converter on a half-updated copy"
 echo "ok: a cut-short update in place is not whole, and vsphere-v2v refuses it: $(grep -m1 -o 'disk [0-9].*cut short[^;]*' "$VCSIM_DIR/v2v.err")"

@@ -43,14 +43,14 @@ check_state (const struct v2v *v, const struct sync_state *st)
                   v->o->state_file);
     else if (!d->whole)
       tool_error ("disk %zu \"%s\" (%s) of VM %s has no whole copy in %s: "
-                  "%s; run vsphere-sync again (with --final for the last "
-                  "cycle) to make it whole, then convert", i,
-                  vd->label ? vd->label : "", vd->file, t->vm_name,
-                  v->o->state_file,
+                  "%s; run 'vsphere-sync --state %s -- PARAMETERS' again "
+                  "(with --final for the last cycle) to make it whole, "
+                  "then convert", i, vd->label ? vd->label : "", vd->file,
+                  t->vm_name, v->o->state_file,
                   d->converted ? "vsphere-v2v converted it already"
                   : d->change_id ? "its last cycle was cut short while it "
                   "updated the copy in place"
-                  : "its copy has not finished");
+                  : "its copy has not finished", v->o->state_file);
     else if (d->size != vd->capacity)
       tool_error ("disk %zu \"%s\" (%s) of VM %s was resized since its copy "
                   "in %s: run vsphere-sync again (with --final for the "
