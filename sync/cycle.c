@@ -335,7 +335,9 @@ remove_overlay (const char *output, const char *path, bool part)
   return 0;
 }
 
-/* Before the first byte is written: record every disk's output and
+/* Before the first byte is written, and before a new output is
+ * created (a file of a name the state does not know would make the next
+ * run pick another): record every disk's output and
  * format, a full copy as begun (not whole, no changeId) and an update in
  * place as not whole, durably; then remove what a full copy replaces
  * and what an interrupted cycle left half-written.

@@ -109,20 +109,25 @@ create_overlay (struct sync_output *o)
   return r == 0 ? tool_fsync_dir_of (o->overlay_part) : -1;
 }
 
-int
-sync_output_lock (struct sync_output *o)
+/* Open and lock the output, creating it if CREATE. */
+static int
+open_and_lock (struct sync_output *o, bool create)
 {
-  int flags = O_RDWR | O_CLOEXEC;
-
-  o->is_block = sync_output_is_block (o->path);
-  if (!o->is_block)
-    flags |= O_CREAT;
-  o->fd = open (o->path, flags, 0644);
+  o->fd = open (o->path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+  if (o->fd == -1 && errno == ENOENT && !create)
+    return 0;
   if (o->fd == -1) {
     tool_error ("output %s: %m", o->path);
     return -1;
   }
-  if (sync_lock_output (o->fd, o->path) == -1)
+  return sync_lock_output (o->fd, o->path);
+}
+
+int
+sync_output_lock (struct sync_output *o)
+{
+  o->is_block = sync_output_is_block (o->path);
+  if (open_and_lock (o, false) == -1)
     return -1;
   if (!o->is_block)
     return 0;
@@ -150,6 +155,8 @@ int
 sync_output_prepare (struct sync_output *o, const char *tmpdir,
                      unsigned connections)
 {
+  if (o->fd == -1 && open_and_lock (o, true) == -1)
+    return -1;
   if (o->backing)
     return create_overlay (o) == 0
       ? start_qemu_nbd (o, o->overlay_part, tmpdir, connections) : -1;

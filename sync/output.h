@@ -37,9 +37,9 @@ struct sync_output {
 /* Whether PATH is a block device (following symbolic links). */
 bool sync_output_is_block (const char *path);
 
-/* Open the output (creating an empty file if there is none), lock it,
- * and check that it can take the disk.  Returns 0, or -1 with the
- * error reported.  O->fd must be -1 before.
+/* Open the output if it exists, lock it, and check that it can take
+ * the disk.  Returns 0, or -1 with the error reported.  O->fd must be
+ * -1 before, and stays -1 for an output not there yet.
  */
 int sync_output_lock (struct sync_output *o);
 
@@ -49,10 +49,10 @@ int sync_output_lock (struct sync_output *o);
 bool sync_output_same (const struct sync_output *a,
                        const struct sync_output *b);
 
-/* Make it ready for CONNECTIONS writers: create, truncate or format
- * what a full copy writes anew, or create the overlay; start qemu-nbd
- * for qcow2, with its socket in TMPDIR.  Returns 0, or -1 with the
- * error reported.
+/* Make it ready for CONNECTIONS writers: create and lock a new file;
+ * truncate or format what a full copy writes anew, or create the
+ * overlay; start qemu-nbd for qcow2, with its socket in TMPDIR.
+ * Returns 0, or -1 with the error reported.
  */
 int sync_output_prepare (struct sync_output *o, const char *tmpdir,
                          unsigned connections);
