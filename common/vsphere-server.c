@@ -9,6 +9,7 @@
 #include <nbdkit-plugin.h>
 
 #include "vsphere-server.h"
+#include "vsphere-secret.h"
 #include "vsphere-xml.h"
 #include "vsphere-notice.h"
 
@@ -125,9 +126,8 @@ vs_server_config (struct vs_server *srv, const char *key, const char *value)
   else if (strcmp (key, "user") == 0)
     srv->user = value;
   else if (strcmp (key, "password") == 0) {
-    free (srv->password);
-    srv->password = NULL;
-    if (nbdkit_read_password (value, &srv->password) == -1)
+    vs_server_clear (srv);
+    if (vs_read_password (value, &srv->password) == -1)
       return -1;
     warn_literal_password (value);
   }

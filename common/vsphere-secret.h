@@ -1,0 +1,22 @@
+/* Secrets: reading password= as nbdkit_read_password does but with
+ * +FILE and -FD read only up to a bound, for the plugin, the cbt filter
+ * and the tools alike.
+ */
+#ifndef VSPHERE_SECRET_H
+#define VSPHERE_SECRET_H
+
+/* The longest password read from a file or file descriptor, its
+ * newline not counted: far more than any real password, and all that
+ * a wrong file (a disk, /dev/zero, a FIFO that never ends) can make us
+ * read.
+ */
+#define VS_PASSWORD_MAX 4096
+
+/* password=VALUE: the password itself, "-" for the terminal, +FILE or
+ * -FD.  As in nbdkit 1.32, a file or file descriptor gives its first
+ * line without the newline, and a file descriptor is closed after.
+ * *PASSWORD is allocated; returns -1 (error reported) on failure.
+ */
+int vs_read_password (const char *value, char **password);
+
+#endif /* VSPHERE_SECRET_H */
