@@ -1,7 +1,7 @@
 /* Secrets: password=+FILE and password=-FD read up to VS_PASSWORD_MAX
  * bytes (nbdkit_read_password reads them with getline, which grows
  * without end on a file that holds no newline), the one reader of the
- * plugin, the cbt filter and the tools.
+ * plugin, the cbt filter and the tools; and their wiping.
  */
 #include <config.h>
 
@@ -92,4 +92,12 @@ vs_read_password (const char *value, char **password)
   r = read_line (fd, what, password);
   close (fd);
   return r;
+}
+
+void
+vs_free_secret (char *s)
+{
+  if (s)
+    explicit_bzero (s, strlen (s));
+  free (s);
 }

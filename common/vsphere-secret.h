@@ -1,6 +1,7 @@
-/* Secrets: reading password= as nbdkit_read_password does but with
- * +FILE and -FD read only up to a bound, for the plugin, the cbt filter
- * and the tools alike.
+/* Secrets (the password, session cookies, service tickets): reading
+ * password= as nbdkit_read_password does but with +FILE and -FD read
+ * only up to a bound, for the plugin, the cbt filter and the tools
+ * alike; and wiping them before they are freed.
  */
 #ifndef VSPHERE_SECRET_H
 #define VSPHERE_SECRET_H
@@ -18,5 +19,10 @@
  * *PASSWORD is allocated; returns -1 (error reported) on failure.
  */
 int vs_read_password (const char *value, char **password);
+
+/* Wipe the string S (NULL: nothing) and free it.  explicit_bzero, as a
+ * memset before free is optimised away.
+ */
+void vs_free_secret (char *s);
 
 #endif /* VSPHERE_SECRET_H */

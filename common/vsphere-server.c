@@ -28,9 +28,7 @@ vs_server_init (struct vs_server *srv)
 void
 vs_server_clear (struct vs_server *srv)
 {
-  if (srv->password)
-    memset (srv->password, 0, strlen (srv->password));
-  free (srv->password);
+  vs_free_secret (srv->password);
   srv->password = NULL;
 }
 
