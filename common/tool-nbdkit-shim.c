@@ -12,7 +12,6 @@
 #include <strings.h>
 #include <termios.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include <nbdkit-plugin.h>
 
@@ -61,48 +60,6 @@ nbdkit_parse_bool (const char *str)
   return -1;
 }
 
-/* Everything FD holds up to end of file, less one final newline. */
-static int
-read_secret (int fd, const char *what, char **out)
-{
-  size_t len = 0, cap = 256;
-  char *buf = malloc (cap), *p;
-  ssize_t r;
-
-  if (!buf) {
-    nbdkit_error ("malloc: %m");
-    return -1;
-  }
-  for (;;) {
-    if (len + 1 == cap) {
-      if (!(p = realloc (buf, cap *= 2))) {
-        nbdkit_error ("realloc: %m");
-        goto fail;
-      }
-      buf = p;
-    }
-    r = read (fd, buf + len, cap - 1 - len);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r == -1) {
-      nbdkit_error ("reading the password from %s: %m", what);
-      goto fail;
-    }
-    if (r == 0)
-      break;
-    len += r;
-  }
-  if (len > 0 && buf[len - 1] == '\n')
-    len--;
-  buf[len] = '\0';
-  *out = buf;
-  return 0;
- fail:
-  explicit_bzero (buf, cap);
-  free (buf);
-  return -1;
-}
-
 static int
 prompt_password (char **out)
 {
@@ -135,39 +92,15 @@ prompt_password (char **out)
   return 0;
 }
 
+/* vs_read_password reads +FILE and -FD itself (to a bound), so only
+ * "-" and the password itself come here.
+ */
 int
 nbdkit_read_password (const char *value, char **password)
 {
-  int fd, r;
-  char *end;
-  long n;
-
   *password = NULL;
   if (strcmp (value, "-") == 0)
     return prompt_password (password);
-  if (value[0] == '-') {
-    errno = 0;
-    n = strtol (value + 1, &end, 10);
-    if (errno || *end || end == value + 1 || n <= STDERR_FILENO ||
-        n > 65535) {
-      nbdkit_error ("password=%s: expected -FD, a file descriptor above 2",
-                    value);
-      return -1;
-    }
-    r = read_secret (n, value, password);
-    close (n);
-    return r;
-  }
-  if (value[0] == '+') {
-    fd = open (value + 1, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
-      nbdkit_error ("password=%s: %m", value);
-      return -1;
-    }
-    r = read_secret (fd, value + 1, password);
-    close (fd);
-    return r;
-  }
   *password = strdup (value);
   if (!*password) {
     nbdkit_error ("strdup: %m");

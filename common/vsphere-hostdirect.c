@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <libxml/tree.h>
 #include <nbdkit-plugin.h>
@@ -83,8 +84,12 @@ vs_service_ticket (struct vs_session *s, const char *url,
   else
     snprintf (msg, msglen, "vCenter's answer to AcquireGenericServiceTicket "
               "holds no usable ticket id");
-  if (id)
+  if (r == -1)
+    explicit_bzero (cookie, len);   /* snprintf may have left part of one */
+  if (id) {
+    explicit_bzero (id, strlen (id));
     xmlFree (id);
+  }
   vs_fault_free (&f);
   if (doc)
     xmlFreeDoc (doc);

@@ -466,7 +466,7 @@ attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
   r = curl_easy_perform (c->curl);
   /* The cookie must not stay behind in the handle. */
   curl_easy_setopt (c->curl, CURLOPT_COOKIE, NULL);
-  memset (cookie, 0, sizeof cookie);
+  explicit_bzero (cookie, sizeof cookie);
   curl_easy_getinfo (c->curl, CURLINFO_RESPONSE_CODE, &status);
   if (vs_debug_http)
     nbdkit_debug ("http: GET %s bytes=%s: curl %d, HTTP %ld, %zu bytes",

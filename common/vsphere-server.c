@@ -9,6 +9,7 @@
 #include <nbdkit-plugin.h>
 
 #include "vsphere-server.h"
+#include "vsphere-secret.h"
 #include "vsphere-xml.h"
 #include "vsphere-notice.h"
 
@@ -27,9 +28,7 @@ vs_server_init (struct vs_server *srv)
 void
 vs_server_clear (struct vs_server *srv)
 {
-  if (srv->password)
-    memset (srv->password, 0, strlen (srv->password));
-  free (srv->password);
+  vs_free_secret (srv->password);
   srv->password = NULL;
 }
 
@@ -125,9 +124,8 @@ vs_server_config (struct vs_server *srv, const char *key, const char *value)
   else if (strcmp (key, "user") == 0)
     srv->user = value;
   else if (strcmp (key, "password") == 0) {
-    free (srv->password);
-    srv->password = NULL;
-    if (nbdkit_read_password (value, &srv->password) == -1)
+    vs_server_clear (srv);
+    if (vs_read_password (value, &srv->password) == -1)
       return -1;
     warn_literal_password (value);
   }

@@ -12,6 +12,7 @@
 #include "vsphere-soap.h"
 #include "vsphere-debug.h"
 #include "vsphere-xml.h"
+#include "vsphere-secret.h"
 
 int vs_debug_soap;
 int vs_debug_http;
@@ -92,7 +93,7 @@ header_cb (char *ptr, size_t size, size_t nmemb, void *opaque)
   for (end = p; end < ptr + n && *end != ';' && *end != '\r' && *end != '\n';
        end++)
     ;
-  free (s->new_cookie);
+  vs_free_secret (s->new_cookie);
   s->new_cookie = strndup (p, end - p);
   return n;
 }
@@ -283,9 +284,9 @@ login_locked (struct vs_session *s)
   }
   env = build_envelope ("Login", "SessionManager", s->svc.session_manager,
                         args);
-  free (s->new_cookie);
+  vs_free_secret (s->new_cookie);
   s->new_cookie = NULL;
-  free (s->cookie);
+  vs_free_secret (s->cookie);
   s->cookie = NULL;
   if (env)
     doc = post (s, "Login", env, &f);
@@ -315,16 +316,10 @@ login_locked (struct vs_session *s)
   vs_fault_free (&f);
   xmlFreeDoc (doc);
   /* The arguments hold the password: wipe before freeing. */
-  if (args)
-    memset (args, 0, strlen (args));
-  if (env)
-    memset (env, 0, strlen (env));
-  free (args);
-  free (env);
+  vs_free_secret (args);
+  vs_free_secret (env);
   free (user);
-  if (pass)
-    memset (pass, 0, strlen (pass));
-  free (pass);
+  vs_free_secret (pass);
   return ret;
 }
 
@@ -488,8 +483,8 @@ vs_session_close (struct vs_session *s)
     curl_easy_cleanup (s->curl);
   free_service (&s->svc);
   free (s->url);
-  free (s->cookie);
-  free (s->new_cookie);
+  vs_free_secret (s->cookie);
+  vs_free_secret (s->new_cookie);
   pthread_mutex_destroy (&s->lock);
   free (s);
 }

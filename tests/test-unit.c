@@ -1,12 +1,17 @@
 /* CUnit tests of the shared code that needs no server: the VMDK
  * descriptor parser, datastore URLs, file versions, thumbprints, disk
- * selection, strict numbers and the refusal of DTDs in SOAP replies.
+ * selection, strict numbers, the refusal of DTDs in SOAP replies and
+ * the bound on password files.
  */
 #include <config.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <libxml/parser.h>
@@ -17,6 +22,7 @@
 #include "vsphere-disks.h"
 #include "vsphere-http.h"
 #include "vsphere-http-version.h"
+#include "vsphere-secret.h"
 #include "vsphere-server.h"
 #include "vsphere-tls.h"
 #include "vsphere-xml.h"
@@ -426,6 +432,87 @@ test_server_values (void)
   }
 }
 
+/* vs_read_password of a file holding LEN bytes of TEXT: returns what
+ * it returns, the password in *PW.
+ */
+static int
+read_password_file (const char *text, size_t len, char **pw)
+{
+  char path[] = "/tmp/test-unit-pw.XXXXXX", value[sizeof path + 1];
+  int fd = mkstemp (path), r;
+
+  CU_ASSERT_FATAL (fd >= 0);
+  CU_ASSERT_FATAL (write (fd, text, len) == (ssize_t) len);
+  close (fd);
+  snprintf (value, sizeof value, "+%s", path);
+  r = vs_read_password (value, pw);
+  unlink (path);
+  return r;
+}
+
+static void
+test_password_files (void)
+{
+  char big[VS_PASSWORD_MAX + 2], *pw;
+  int fd;
+
+  /* The first line, without its newline, as nbdkit reads it. */
+  CU_ASSERT_EQUAL_FATAL (read_password_file ("pw\n", 3, &pw), 0);
+  CU_ASSERT_STRING_EQUAL (pw, "pw");
+  free (pw);
+  CU_ASSERT_EQUAL_FATAL (read_password_file ("p w\nmore\n", 10, &pw), 0);
+  CU_ASSERT_STRING_EQUAL (pw, "p w");
+  free (pw);
+  CU_ASSERT_EQUAL_FATAL (read_password_file ("", 0, &pw), 0);
+  CU_ASSERT_STRING_EQUAL (pw, "");
+  free (pw);
+
+  /* VS_PASSWORD_MAX bytes are a password, with a newline or without. */
+  memset (big, 'x', sizeof big);
+  big[VS_PASSWORD_MAX] = '\n';
+  CU_ASSERT_EQUAL_FATAL (read_password_file (big, VS_PASSWORD_MAX, &pw), 0);
+  CU_ASSERT_EQUAL (strlen (pw), VS_PASSWORD_MAX);
+  free (pw);
+  CU_ASSERT_EQUAL_FATAL (read_password_file (big, VS_PASSWORD_MAX + 1, &pw),
+                         0);
+  CU_ASSERT_EQUAL (strlen (pw), VS_PASSWORD_MAX);
+  free (pw);
+
+  /* One more byte is refused, as is a file without end. */
+  big[VS_PASSWORD_MAX] = 'x';
+  stub_last_error[0] = '\0';
+  CU_ASSERT_EQUAL (read_password_file (big, VS_PASSWORD_MAX + 1, &pw), -1);
+  CU_ASSERT_PTR_NULL (pw);
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error,
+                                  "holds more than 4096 bytes before its "
+                                  "first newline"));
+  CU_ASSERT_EQUAL (vs_read_password ("+/dev/zero", &pw), -1);
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "password file /dev/zero "
+                                  "holds more than 4096 bytes"));
+  CU_ASSERT_EQUAL (vs_read_password ("+/nonexistent/pw", &pw), -1);
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error,
+                                  "password file /nonexistent/pw: "));
+
+  /* -FD is read, then closed; stdin, stdout, stderr are refused. */
+  fd = open ("/dev/zero", O_RDONLY);
+  CU_ASSERT_FATAL (fd > STDERR_FILENO);
+  snprintf (big, sizeof big, "-%d", fd);
+  CU_ASSERT_EQUAL (vs_read_password (big, &pw), -1);
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "password file "
+                                  "descriptor"));
+  CU_ASSERT (fcntl (fd, F_GETFD) == -1 && errno == EBADF);
+  CU_ASSERT_EQUAL (vs_read_password ("-2", &pw), -1);
+  CU_ASSERT_EQUAL (vs_read_password ("--3", &pw), -1);
+  CU_ASSERT_EQUAL (vs_read_password ("-3x", &pw), -1);
+  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "expected -FD"));
+
+  /* The password itself. */
+  CU_ASSERT_EQUAL (vs_read_password ("-pw", &pw), -1);
+  CU_ASSERT_EQUAL_FATAL (vs_read_password ("pw", &pw), 0);
+  CU_ASSERT_STRING_EQUAL (pw, "pw");
+  free (pw);
+}
+
 static void
 test_changes (void)
 {
@@ -476,6 +563,7 @@ main (void)
   CU_add_test (s, "DOCTYPE refused", test_doctype_refused);
   CU_add_test (s, "disk sizes", test_disk_sizes);
   CU_add_test (s, "server= values", test_server_values);
+  CU_add_test (s, "password files", test_password_files);
   CU_basic_set_mode (CU_BRM_VERBOSE);
   CU_basic_run_tests ();
   failed = CU_get_number_of_failures ();
