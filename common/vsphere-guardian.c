@@ -21,6 +21,7 @@
 #include "vsphere-soap.h"
 #include "vsphere-task.h"
 #include "vsphere-notice.h"
+#include "vsphere-pause.h"
 
 #define VALUE_MAX 256
 
@@ -193,6 +194,10 @@ guardian_main (int fd, const struct vs_server *srv, const char *vm_ref)
   signal (SIGTERM, SIG_IGN);
   signal (SIGHUP, SIG_IGN);
   signal (SIGPIPE, SIG_IGN);
+  /* The program's stop (a signal it got before the fork) is not ours:
+   * the guardian's waits and calls run their course.
+   */
+  vs_pause_stop_when (NULL);
   prctl (PR_SET_NAME, "vsphere-guard");
   null = open ("/dev/null", O_RDWR);
   if (null >= 0) {

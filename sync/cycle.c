@@ -69,11 +69,7 @@ elapsed (const struct cycle *c)
 static bool
 stopped (void)
 {
-  if (!tool_stopping ())
-    return false;
-  tool_error ("stopped by signal %d (%s)", tool_stop_signal (),
-              strsignal (tool_stop_signal ()));
-  return true;
+  return tool_report_stop ();
 }
 
 /* ---- the VM and the state ---- */
@@ -694,6 +690,8 @@ sync_cycle (const struct sync_options *o)
                             &c.params) == -1;
   ok = !usage && tool_signals_watch (tool_child_terminate_all) == 0 &&
     run (&c) == 0;
+  if (!ok)
+    stopped ();
   tool_signals_cleanup_phase ();
   tool_signals_unwatch ();
   if (!ok) {
