@@ -371,6 +371,7 @@ start_nbdkit (struct cycle *c, struct tool_child *child, bool filtered)
   struct tool_nbdkit how = {
     .vm_ref = c->target.vm_ref, .snapshot_ref = c->snapshot.ref,
     .verbose = c->o->verbose, .extra = extra,
+    .guardian = c->snapshot.temp.guardian,
   };
   int r;
 
