@@ -18,6 +18,7 @@
 
 #include "tool-child.h"
 #include "tool-messages.h"
+#include "tool-signals.h"
 
 /* The first fd that socket activation passes. */
 #define LISTEN_FDS_START 3
@@ -361,7 +362,7 @@ tool_child_stop (struct tool_child *c, unsigned timeout)
         break;
       }
       if (++waited >= timeout * 50UL && !killed) {
-        if (timeout)
+        if (timeout && !tool_stopping ())
           tool_error ("%s (pid %d) did not stop within %u seconds; "
                       "killing it", c->name, (int) c->pid, timeout);
         signal_child (c->pid, SIGKILL);

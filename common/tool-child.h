@@ -39,9 +39,10 @@ int tool_child_wait (struct tool_child *c);
 /* Whether it has exited already (reaping it); its status in *STATUS. */
 int tool_child_exited (struct tool_child *c, int *status);
 
-/* SIGTERM, then SIGKILL after TIMEOUT seconds, and remove the socket.
- * Returns its wait status, or -1 if there was none to wait for.  Safe
- * to call again.
+/* SIGTERM, then SIGKILL after TIMEOUT seconds (reported, unless a
+ * stop signal made that expected), and remove the socket.  Returns its
+ * wait status, or -1 if there was none to wait for.  Safe to call
+ * again.
  */
 int tool_child_stop (struct tool_child *c, unsigned timeout);
 

@@ -8,9 +8,15 @@
 
 #include "tool-messages.h"
 #include "tool-nbdkit.h"
+#include "tool-signals.h"
 
-/* Seconds nbdkit gets to stop before SIGKILL. */
+/* Seconds nbdkit gets to stop before SIGKILL: to log out, normally;
+ * after a stop signal, only a moment, as it may be finishing reads for
+ * no one (nbdkit 1.32 waits for those in flight), and the snapshot's
+ * removal must still fit in the time a stop gets.
+ */
 #define STOP_TIMEOUT 30
+#define STOP_GRACE 2
 
 static int
 password_pipe (const char *pw)
@@ -79,6 +85,11 @@ tool_nbdkit_start (struct tool_child *child, const struct tool_params *p,
     argv[n++] = how->extra[i];
   argv[n] = NULL;
   r = tool_child_start (child, dir, name, (char *const *) argv, fd);
+  /* nbdkit 1.32 makes its own parent-death signal SIGTERM, after which
+   * it finishes the reads in flight: only the guardian stops it sooner.
+   */
+  if (r == 0)
+    vs_guardian_reader (how->guardian, child->pid);
  out:
   close (fd);
   free (argv);
@@ -97,9 +108,13 @@ tool_nbdkit_stop (struct tool_child *child)
 
   if (!child->pid)
     return 0;
-  status = tool_child_stop (child, STOP_TIMEOUT);
+  status = tool_child_stop (child, tool_stopping () ? STOP_GRACE
+                            : STOP_TIMEOUT);
   if (status == 0)
     return 0;
+  /* Killed, or cut short as it stopped: the stop is the news. */
+  if (tool_stopping ())
+    return -1;
   tool_child_describe (status, how, sizeof how);
   tool_error ("nbdkit %s", how);
   return -1;

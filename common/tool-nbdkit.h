@@ -8,6 +8,7 @@
 
 #include "tool-child.h"
 #include "tool-params.h"
+#include "vsphere-guardian.h"
 
 struct tool_nbdkit {
   const char *vm_ref;
@@ -15,12 +16,14 @@ struct tool_nbdkit {
   const char *filter;           /* a --filter= value, or NULL */
   const char *const *extra;     /* more KEY=VALUE, NULL-terminated, or NULL */
   bool verbose;                 /* nbdkit -v */
+  struct vs_guardian *guardian; /* of the snapshot, or NULL */
 };
 
 /* Start nbdkit as CHILD (see tool_child_start for DIR and NAME), with
  * the parameters P forwards and the password through a pipe, never on
  * a command line.  $NBDKIT and $NBDKIT_VSPHERE_PLUGIN override the
- * programs.  Returns 0, or -1 with the error reported.
+ * programs.  If this process dies, the snapshot's guardian (if given)
+ * kills nbdkit.  Returns 0, or -1 with the error reported.
  */
 int tool_nbdkit_start (struct tool_child *child, const struct tool_params *p,
                        const struct tool_nbdkit *how, const char *dir,

@@ -6,14 +6,23 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tool-messages.h"
 #include "tool-signals.h"
 
+/* After a stop signal, cleaning up (stopping nbdkit, removing the
+ * snapshot) may wait on vCenter this long: with the second or so that
+ * the cycle takes to notice the signal, the whole stop stays within
+ * 10 s, as service managers expect; what is left is the guardian's.
+ */
+#define STOP_CLEANUP_S 7
+
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t signals_seen;
 static sig_atomic_t seen_before_cleanup = -1;   /* -1: not cleaning up */
+static struct timespec cleanup_deadline;        /* if stopped before it */
 static int stop_pipe[2] = { -1, -1 };
 
 static void
@@ -61,29 +70,49 @@ tool_stopping (void)
   return stop_signal != 0;
 }
 
+bool
+tool_report_stop (void)
+{
+  static bool reported;
+
+  if (!stop_signal)
+    return false;
+  if (!reported)
+    tool_error ("stopped by signal %d (%s)", stop_signal,
+                strsignal (stop_signal));
+  reported = true;
+  return true;
+}
+
 int
 tool_stop_fd (void)
 {
   return stop_pipe[0];
 }
 
-int
-tool_stop_signal (void)
-{
-  return stop_signal;
-}
-
 void
 tool_signals_cleanup_phase (void)
 {
   seen_before_cleanup = signals_seen;
+  clock_gettime (CLOCK_MONOTONIC, &cleanup_deadline);
+  cleanup_deadline.tv_sec += STOP_CLEANUP_S;
 }
 
 bool
 tool_waits_stop (void)
 {
-  return seen_before_cleanup < 0 ? signals_seen > 0
-    : signals_seen > seen_before_cleanup;
+  struct timespec now;
+
+  if (seen_before_cleanup < 0)
+    return signals_seen > 0;
+  if (signals_seen > seen_before_cleanup)
+    return true;
+  if (seen_before_cleanup == 0)
+    return false;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  return now.tv_sec > cleanup_deadline.tv_sec ||
+    (now.tv_sec == cleanup_deadline.tv_sec &&
+     now.tv_nsec >= cleanup_deadline.tv_nsec);
 }
 
 static pthread_t watcher;

@@ -10,6 +10,11 @@ int tool_signals_install (void);
 
 bool tool_stopping (void);
 
+/* If a stop signal came, say so (the first time only: whatever it cut
+ * short says nothing) and return true.  Call from the main thread.
+ */
+bool tool_report_stop (void);
+
 /* Readable once a stop signal has arrived, for poll. */
 int tool_stop_fd (void);
 
@@ -20,15 +25,15 @@ int tool_signals_watch (void (*on_stop) (void));
 void tool_signals_unwatch (void);
 
 /* From here on, cleaning up: waits on vCenter (removing the snapshot)
- * go on despite the signal that stopped the cycle, and only a further
- * one cuts them short, leaving the rest to the guardian.
+ * go on despite the signal that stopped the cycle, for a few seconds
+ * at most; a further signal cuts them short at once.  What is left
+ * is the guardian's.
  */
 void tool_signals_cleanup_phase (void);
 
-/* Whether waits on vCenter should end now. */
+/* Whether waits on vCenter, and the calls in flight, should end now:
+ * the predicate for vs_pause_stop_when.
+ */
 bool tool_waits_stop (void);
-
-/* The signal that stopped us, for the message; 0 if none. */
-int tool_stop_signal (void);
 
 #endif /* TOOL_SIGNALS_H */

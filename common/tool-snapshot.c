@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "tool-messages.h"
+#include "tool-signals.h"
 #include "tool-snapshot.h"
+#include "vsphere-guardian.h"
 #include "vsphere-snapshot.h"
 
 int
@@ -75,8 +77,17 @@ tool_snapshot_remove (struct tool_snapshot *sn, struct vs_session *s,
   int r = 0;
 
   if (!sn->existing && sn->temp.guardian) {
-    tool_info ("removing the snapshot %s", sn->temp.ref ? sn->temp.ref : "");
+    if (sn->temp.ref)
+      tool_info ("removing the snapshot %s", sn->temp.ref);
+    else
+      tool_error ("taking the snapshot %s of VM %s did not finish: its "
+                  "guardian (pid %d) removes it if it was taken",
+                  sn->temp.name, t->vm_name,
+                  (int) vs_guardian_pid (sn->temp.guardian));
     r = vs_temp_snapshot_remove (&sn->temp, s, t->vm_ref, t->vm_name);
+    /* A signal that came while removing it stopped the program too. */
+    if (r == -1)
+      tool_report_stop ();
   }
   return r;
 }

@@ -9,8 +9,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <libxml/tree.h>
@@ -21,8 +23,11 @@
 #include "vsphere-soap.h"
 #include "vsphere-task.h"
 #include "vsphere-notice.h"
+#include "vsphere-pause.h"
 
 #define VALUE_MAX 256
+/* As many as a program runs children at once. */
+#define MAX_READERS 64
 
 struct vs_guardian {
   pid_t pid;
@@ -33,6 +38,8 @@ struct vs_guardian {
 struct orders {
   char name[VALUE_MAX], task[VALUE_MAX], ref[VALUE_MAX];
   bool done;
+  int readers[MAX_READERS];     /* pidfds of the snapshot's readers */
+  size_t n_readers;
 };
 
 static void
@@ -57,20 +64,53 @@ take_line (struct orders *o, const char *line)
     snprintf (dst, VALUE_MAX, "%s", v + 1);
 }
 
+/* Keep the pidfds that came with MSG (see vs_guardian_reader). */
+static void
+take_readers (struct orders *o, struct msghdr *msg)
+{
+  struct cmsghdr *c;
+  size_t i, n;
+  int fd;
+
+  for (c = CMSG_FIRSTHDR (msg); c; c = CMSG_NXTHDR (msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+      continue;
+    n = (c->cmsg_len - CMSG_LEN (0)) / sizeof fd;
+    for (i = 0; i < n; i++) {
+      memcpy (&fd, CMSG_DATA (c) + i * sizeof fd, sizeof fd);
+      if (o->n_readers < MAX_READERS)
+        o->readers[o->n_readers++] = fd;
+      else
+        close (fd);
+    }
+  }
+}
+
 /* Read orders until every nbdkit process holding the other end is gone. */
 static void
 read_orders (int fd, struct orders *o)
 {
   char buf[4 * VALUE_MAX], *line, *nl;
+  union {
+    char buf[CMSG_SPACE (4 * sizeof (int))];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov;
+  struct msghdr msg;
   size_t len = 0;
   ssize_t n;
 
   for (;;) {
-    n = read (fd, buf + len, sizeof buf - 1 - len);
+    iov = (struct iovec) { buf + len, sizeof buf - 1 - len };
+    msg = (struct msghdr) { .msg_iov = &iov, .msg_iovlen = 1,
+                            .msg_control = control.buf,
+                            .msg_controllen = sizeof control.buf };
+    n = recvmsg (fd, &msg, MSG_CMSG_CLOEXEC);
     if (n == -1 && errno == EINTR)
       continue;
     if (n <= 0)
       break;
+    take_readers (o, &msg);
     len += n;
     buf[len] = '\0';
     for (line = buf; (nl = strchr (line, '\n')) != NULL; line = nl + 1) {
@@ -82,6 +122,18 @@ read_orders (int fd, struct orders *o)
     if (len == sizeof buf - 1)  /* a line too long to be ours */
       len = 0;
   }
+}
+
+/* The program died: what still reads the snapshot for it stops now,
+ * rather than finish its reads for no one while the snapshot goes.
+ */
+static void
+kill_readers (const struct orders *o)
+{
+  size_t i;
+
+  for (i = 0; i < o->n_readers; i++)
+    pidfd_send_signal (o->readers[i], SIGKILL, NULL, 0);
 }
 
 struct by_name {
@@ -193,6 +245,10 @@ guardian_main (int fd, const struct vs_server *srv, const char *vm_ref)
   signal (SIGTERM, SIG_IGN);
   signal (SIGHUP, SIG_IGN);
   signal (SIGPIPE, SIG_IGN);
+  /* The program's stop (a signal it got before the fork) is not ours:
+   * the guardian's waits and calls run their course.
+   */
+  vs_pause_stop_when (NULL);
   prctl (PR_SET_NAME, "vsphere-guard");
   null = open ("/dev/null", O_RDWR);
   if (null >= 0) {
@@ -207,6 +263,8 @@ guardian_main (int fd, const struct vs_server *srv, const char *vm_ref)
 
   memset (&o, 0, sizeof o);
   read_orders (3, &o);
+  if (!o.done)
+    kill_readers (&o);
   if (o.done || (!o.name[0] && !o.task[0] && !o.ref[0]))
     _exit (EXIT_SUCCESS);
   _exit (clean_up (srv, vm_ref, &o) == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
@@ -280,6 +338,40 @@ void
 vs_guardian_ref (struct vs_guardian *g, const char *ref)
 {
   tell (g, "ref", ref);
+}
+
+void
+vs_guardian_reader (struct vs_guardian *g, pid_t pid)
+{
+  static const char line[] = "reader\n";
+  union {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = { (void *) line, sizeof line - 1 };
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = control.buf,
+                        .msg_controllen = sizeof control.buf };
+  struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
+  int fd;
+
+  if (!g || g->fd == -1)
+    return;
+  /* A pidfd, not a PID, which another process may have once this one
+   * is reaped.
+   */
+  fd = pidfd_open (pid, 0);
+  if (fd == -1) {
+    nbdkit_debug ("guardian: pidfd_open %d: %m", (int) pid);
+    return;
+  }
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN (sizeof fd);
+  memcpy (CMSG_DATA (c), &fd, sizeof fd);
+  if (sendmsg (g->fd, &msg, MSG_NOSIGNAL) != (ssize_t) iov.iov_len)
+    nbdkit_debug ("guardian: cannot send a reader: %m");
+  close (fd);
 }
 
 void

@@ -25,6 +25,11 @@ void vs_guardian_name (struct vs_guardian *g, const char *name);
 void vs_guardian_task (struct vs_guardian *g, const char *task);
 void vs_guardian_ref (struct vs_guardian *g, const char *ref);
 
+/* PID, a child of ours, reads the snapshot for us: if we die, the
+ * guardian kills it (SIGKILL) before it removes the snapshot.
+ */
+void vs_guardian_reader (struct vs_guardian *g, pid_t pid);
+
 /* nbdkit is done with the guardian.  REMOVED: the snapshot is gone, and
  * the guardian exits at once; otherwise it goes on trying to remove it
  * once nbdkit has exited.

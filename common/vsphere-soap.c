@@ -11,6 +11,7 @@
 
 #include "vsphere-soap.h"
 #include "vsphere-debug.h"
+#include "vsphere-pause.h"
 #include "vsphere-xml.h"
 #include "vsphere-secret.h"
 
@@ -104,6 +105,17 @@ vs_fault_free (struct vs_fault *f)
   free (f->type);
   free (f->message);
   f->type = f->message = NULL;
+}
+
+/* A program that stops abandons its calls in flight: curl calls this
+ * about once a second even while the server is silent.  In nbdkit
+ * nothing is abandoned, so that its shutdown still logs out.
+ */
+static int
+progress_cb (void *opaque, curl_off_t dltotal, curl_off_t dlnow,
+             curl_off_t ultotal, curl_off_t ulnow)
+{
+  return vs_pause_stopped ();
 }
 
 static xmlNodePtr
@@ -208,11 +220,18 @@ post (struct vs_session *s, const char *method, const char *envelope,
   curl_easy_setopt (s->curl, CURLOPT_WRITEDATA, &b);
   curl_easy_setopt (s->curl, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt (s->curl, CURLOPT_HEADERDATA, s);
+  curl_easy_setopt (s->curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
+  curl_easy_setopt (s->curl, CURLOPT_NOPROGRESS, 0L);
   s->errbuf[0] = '\0';
   r = curl_easy_perform (s->curl);
   curl_slist_free_all (hdrs);
   curl_easy_setopt (s->curl, CURLOPT_POSTFIELDS, NULL);
 
+  /* The program says why it stops; this is no error of its own. */
+  if (r == CURLE_ABORTED_BY_CALLBACK) {
+    nbdkit_debug ("%s: %s: abandoned: stopping", s->srv->server, method);
+    goto out;
+  }
   if (r == CURLE_WRITE_ERROR && b.too_large) {
     nbdkit_error ("%s: %s: response too large: the server sent more than "
                   "%d MiB, the most this plugin accepts; refusing it",

@@ -6,6 +6,7 @@
 #include <nbdkit-plugin.h>
 
 #include "vsphere-guardian.h"
+#include "vsphere-pause.h"
 #include "vsphere-temp-snapshot.h"
 
 static void
@@ -52,7 +53,14 @@ vs_temp_snapshot_remove (struct vs_temp_snapshot *t, struct vs_session *s,
   /* Without a moref, the guardian looks for the task or the name. */
   if (t->ref) {
     removed = vs_snapshot_remove (s, t->ref) == 0;
-    if (!removed) {
+    /* A program that stops waits no longer on vCenter (never nbdkit). */
+    if (!removed && vs_pause_stopped ())
+      nbdkit_error ("the temporary snapshot %s (%s) of VM %s is left to the "
+                    "guardian (pid %d), which removes it once %s answers "
+                    "(for task-timeout=)", t->name, t->ref, vm_name,
+                    (int) vs_guardian_pid (t->guardian),
+                    vs_session_product (s));
+    else if (!removed) {
       present = vs_snapshot_present (s, vm_ref, t->ref);
       removed = present == 0;
       if (present == 1)

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +21,78 @@
 #define ZERO_CHUNK (1024 * 1024 * 1024)
 #define STATUS_SPAN (1024 * 1024 * 1024)
 
+/* An error of the copy, unless a stop signal cut it short: the cycle
+ * says that.
+ */
+static void __attribute__ ((format (printf, 1, 2)))
+copy_error (const char *fs, ...)
+{
+  va_list args;
+
+  if (tool_stopping ())
+    return;
+  va_start (args, fs);
+  tool_verror (fs, args);
+  va_end (args);
+}
+
+/* Run H until DONE (H, COOKIE) returns 1 (then 0) or -1 (then -1).  As
+ * nbd_poll, but a stop signal also ends the wait (then -1): whatever
+ * is in flight is abandoned, as the server may take minutes to answer.
+ */
+static int
+run_until (struct nbd_handle *h, int (*done) (struct nbd_handle *, int64_t),
+           int64_t cookie)
+{
+  struct pollfd fds[2] = { { .fd = -1 },
+                           { .fd = tool_stop_fd (), .events = POLLIN } };
+  unsigned dir;
+  int r;
+
+  while ((r = done (h, cookie)) == 0) {
+    fds[0].fd = nbd_aio_get_fd (h);
+    if (fds[0].fd == -1)
+      return -1;
+    dir = nbd_aio_get_direction (h);
+    fds[0].events = (dir & LIBNBD_AIO_DIRECTION_READ ? POLLIN : 0) |
+      (dir & LIBNBD_AIO_DIRECTION_WRITE ? POLLOUT : 0);
+    if (poll (fds, 2, -1) == -1) {
+      if (errno == EINTR)
+        continue;
+      copy_error ("poll: %m");
+      return -1;
+    }
+    if (fds[1].revents)
+      return -1;
+    /* One notification at a time, reads first, as nbd_poll does. */
+    if (fds[0].revents & (POLLIN | POLLHUP))
+      r = nbd_aio_notify_read (h);
+    else if (fds[0].revents & POLLOUT)
+      r = nbd_aio_notify_write (h);
+    else if (fds[0].revents & (POLLERR | POLLNVAL)) {
+      copy_error ("the NBD server closed the connection");
+      return -1;
+    }
+    if (r == -1)
+      return -1;
+  }
+  return r == 1 ? 0 : -1;
+}
+
+static int
+connected (struct nbd_handle *h, int64_t unused)
+{
+  if (nbd_aio_is_connecting (h))
+    return 0;
+  return nbd_aio_is_ready (h) ? 1 : -1;
+}
+
+static int
+completed (struct nbd_handle *h, int64_t cookie)
+{
+  return cookie == -1 ? -1 : nbd_aio_command_completed (h, cookie);
+}
+
 static struct nbd_handle *
 connect_source (const char *socket, const char *export_name)
 {
@@ -27,8 +101,9 @@ connect_source (const char *socket, const char *export_name)
   if (!h ||
       nbd_set_export_name (h, export_name) == -1 ||
       nbd_add_meta_context (h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1 ||
-      nbd_connect_unix (h, socket) == -1) {
-    tool_error ("opening export \"%s\": %s", export_name, nbd_get_error ());
+      nbd_aio_connect_unix (h, socket) == -1 ||
+      run_until (h, connected, 0) == -1) {
+    copy_error ("opening export \"%s\": %s", export_name, nbd_get_error ());
     if (h)
       nbd_close (h);
     return NULL;
@@ -40,7 +115,11 @@ static void
 disconnect (struct nbd_handle *h)
 {
   if (h) {
-    nbd_shutdown (h, 0);
+    /* After a stop, a request may be in flight, which the polite
+     * disconnect would wait for.
+     */
+    if (!tool_stopping ())
+      nbd_shutdown (h, 0);
     nbd_close (h);
   }
 }
@@ -78,11 +157,13 @@ fetch_status (struct nbd_handle *h, struct sync_copy_disk *d,
 
   if (count > STATUS_SPAN)
     count = STATUS_SPAN;
-  if (nbd_block_status (h, count, offset,
-                        (nbd_extent_callback) { .callback = keep_status,
-                                                .user_data = &a },
-                        0) == -1) {
-    tool_error ("block status of export \"%s\" at %" PRIu64 ": %s",
+  if (run_until (h, completed,
+                 nbd_aio_block_status (h, count, offset,
+                                       (nbd_extent_callback) {
+                                         .callback = keep_status,
+                                         .user_data = &a },
+                                       NBD_NULL_COMPLETION, 0)) == -1) {
+    copy_error ("block status of export \"%s\" at %" PRIu64 ": %s",
                 d->export_name, offset, nbd_get_error ());
     free (a.entries);
     return -1;
@@ -278,6 +359,14 @@ leave_disk (struct run *run, struct sync_copy_disk *d)
   pthread_mutex_unlock (&run->lock);
 }
 
+static int
+pread_source (struct nbd_handle *h, void *buf, size_t count, uint64_t offset)
+{
+  return run_until (h, completed,
+                    nbd_aio_pread (h, buf, count, offset,
+                                   NBD_NULL_COMPLETION, 0));
+}
+
 /* Compare the output with the source (or with zeros) over C. */
 static int
 verify_chunk (struct sync_copy_disk *d, struct nbd_handle *src,
@@ -290,8 +379,8 @@ verify_chunk (struct sync_copy_disk *d, struct nbd_handle *src,
     len = c->offset + c->length - off;
     if (len > DATA_CHUNK)
       len = DATA_CHUNK;
-    if (c->data && nbd_pread (src, buf, len, off, 0) == -1) {
-      tool_error ("reading export \"%s\" at %" PRIu64 ": %s",
+    if (c->data && pread_source (src, buf, len, off) == -1) {
+      copy_error ("reading export \"%s\" at %" PRIu64 ": %s",
                   d->export_name, off, nbd_get_error ());
       return -1;
     }
@@ -315,8 +404,8 @@ copy_chunk (struct sync_copy_disk *d, struct nbd_handle *src,
 {
   if (!c->data)
     return sync_writer_zero (w, c->length, c->offset);
-  if (nbd_pread (src, buf, c->length, c->offset, 0) == -1) {
-    tool_error ("reading export \"%s\" at %" PRIu64 ": %s", d->export_name,
+  if (pread_source (src, buf, c->length, c->offset) == -1) {
+    copy_error ("reading export \"%s\" at %" PRIu64 ": %s", d->export_name,
                 c->offset, nbd_get_error ());
     return -1;
   }

@@ -70,11 +70,7 @@ elapsed (const struct cycle *c)
 static bool
 stopped (void)
 {
-  if (!tool_stopping ())
-    return false;
-  tool_error ("stopped by signal %d (%s)", tool_stop_signal (),
-              strsignal (tool_stop_signal ()));
-  return true;
+  return tool_report_stop ();
 }
 
 /* ---- the VM and the state ---- */
@@ -459,6 +455,7 @@ start_nbdkit (struct cycle *c, struct tool_child *child, bool filtered)
   struct tool_nbdkit how = {
     .vm_ref = c->target.vm_ref, .snapshot_ref = c->snapshot.ref,
     .verbose = c->o->verbose, .extra = extra,
+    .guardian = c->snapshot.temp.guardian,
   };
   int r;
 
@@ -779,6 +776,8 @@ sync_cycle (const struct sync_options *o)
                             &c.params) == -1;
   ok = !usage && tool_signals_watch (tool_child_terminate_all) == 0 &&
     run (&c) == 0;
+  if (!ok)
+    stopped ();
   tool_signals_cleanup_phase ();
   tool_signals_unwatch ();
   if (!ok) {

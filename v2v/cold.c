@@ -42,7 +42,7 @@ check_server (const struct tool_child *server, const struct vs_disk *disk)
  * virt-v2v 2.2 takes neither a Unix socket nor an export name.
  */
 static int
-serve_disks (struct v2v *v, const char *snapshot_ref,
+serve_disks (struct v2v *v, const struct tool_snapshot *sn,
              struct tool_child *servers, struct v2v_source *sources)
 {
   size_t i;
@@ -51,8 +51,9 @@ serve_disks (struct v2v *v, const char *snapshot_ref,
     char disk[48], name[48];
     const char *extra[] = { disk, NULL };
     struct tool_nbdkit how = {
-      .vm_ref = v->target.vm_ref, .snapshot_ref = snapshot_ref,
+      .vm_ref = v->target.vm_ref, .snapshot_ref = sn->ref,
       .extra = extra, .verbose = v->o->verbose,
+      .guardian = sn->temp.guardian,
     };
 
     snprintf (disk, sizeof disk, "disk=%zu", i);
@@ -105,7 +106,7 @@ v2v_cold (struct v2v *v)
     tool_error ("out of memory");
     goto out;
   }
-  if (serve_disks (v, sn.ref, servers, sources) == -1 || tool_stopping () ||
+  if (serve_disks (v, &sn, servers, sources) == -1 || tool_stopping () ||
       v2v_write_domain (v, sources, v->xml) == -1)
     goto out;
   r = v2v_run_converter (v, tool_env_or ("VIRT_V2V", "virt-v2v"), v->xml);

@@ -245,8 +245,8 @@ main (int argc, char *argv[])
   ok = !usage_error && tool_signals_watch (tool_child_terminate_all) == 0 &&
     run (&v) == 0;
   tool_signals_unwatch ();
-  if (!ok && tool_stop_signal ())
-    tool_error ("stopped by signal %d", tool_stop_signal ());
+  if (!ok)
+    tool_report_stop ();
   remove_tmpdir (&v, ok);
   if (v.vm_lock >= 0)
     close (v.vm_lock);
