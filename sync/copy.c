@@ -389,6 +389,7 @@ verify_chunk (struct sync_copy_disk *d, struct nbd_handle *src,
     if (sync_writer_pread (w, out, len, off) == -1)
       return -1;
     if (memcmp (buf, out, len) != 0) {
+      __atomic_store_n (&d->differs, true, __ATOMIC_RELAXED);
       tool_error ("verify: the output of export \"%s\" differs from the "
                   "snapshot in the %" PRIu64 " bytes at offset %" PRIu64,
                   d->export_name, len, off);

@@ -26,6 +26,7 @@ struct sync_copy_disk {
   uint64_t to_copy;             /* data bytes, from sync_copy_count */
   uint64_t copied;              /* of those, written (atomic) */
   uint64_t verified;            /* bytes compared (atomic) */
+  bool differs;                 /* verifying found a difference */
 
   /* Private to the copy. */
   pthread_mutex_t lock;

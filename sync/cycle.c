@@ -607,6 +607,33 @@ copy_disks (struct cycle *c, const struct tool_child *source,
   return r;
 }
 
+/* An output that differs from the snapshot is not what the state says
+ * either: its disk is copied in full next time.
+ */
+static void
+forget_differing (struct cycle *c)
+{
+  bool changed = false;
+  size_t i;
+
+  for (i = 0; i < c->plan.n; i++) {
+    struct sync_job *j = &c->plan.job[i];
+    struct sync_state_disk *d;
+
+    if (!j->copy.differs)
+      continue;
+    d = entry_of (c, j);
+    if (!d || set_unfinished (j, d) == -1)
+      return;
+    j->marked_updating = false;         /* not whole, untouched or not */
+    tool_info ("disk %zu (key %d): the next cycle copies it in full",
+               j->index, j->disk->key);
+    changed = true;
+  }
+  if (changed)
+    sync_state_save (c->state_path, &c->state);
+}
+
 /* --verify: compare the outputs with the snapshot before they count.
  * The whole disk is read past the cbt filter, which hides what did not
  * change.
@@ -627,6 +654,8 @@ verify_disks (struct cycle *c)
                   whole ? SYNC_VERIFY_ALL : SYNC_VERIFY);
   if (tool_nbdkit_stop (&all) == -1)
     r = -1;
+  if (r == -1)
+    forget_differing (c);
   c->verified = r == 0;
   return r;
 }

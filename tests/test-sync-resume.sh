@@ -107,9 +107,16 @@ touch -r "$VCSIM_DIR/times" "$out/resume-disk1.raw"
 sync_fails "--verify=all finds a changed byte" 1 "differs from the snapshot" \
   --json --verify=all -o "$out" -- "${params[@]}"
 [ "$(json_get .result)" = failed ] || fail "--verify=all: $(cat "$VCSIM_DIR/sync.out")"
-[ "$(cat "$state")" = "$before" ] || fail "a failed --verify advanced the state"
+[ "$(jq -c '.cycle, [.disks[].change_id]' "$state")" != "$(jq -c '.cycle, [.disks[].change_id]' <<< "$before")" ] ||
+  fail "a failed --verify left the state as it was: the damage would stay"
+[ "$(jq '.cycle' "$state")" = "$(jq '.cycle' <<< "$before")" ] || fail "a failed --verify advanced the state"
+[ "$(jq -r '.disks[] | select(.key == 2001) | .change_id' "$state")" = null ] ||
+  fail "the damaged disk keeps its changeId: $(cat "$state")"
+[ "$(jq -r '.disks[] | select(.key == 2000) | .change_id' "$state")" = "$(jq -r '.disks[] | select(.key == 2000) | .change_id' <<< "$before")" ] ||
+  fail "the undamaged disk lost its changeId: $(cat "$state")"
 expect_no_snapshot "$vm" "a failed --verify"
-sync_ok "a full copy repairs it" --full --verify=all -o "$out" -- "${params[@]}"
+sync_ok "the next cycle repairs it" --json --verify=all -o "$out" -- "${params[@]}"
+[ "$(json_disk 2001 mode)" = full ] || fail "the damaged disk was copied $(json_disk 2001 mode)"
 same_image "disk 1 repaired" "$VCSIM_DIR/m1.img" "$out/resume-disk1.raw" raw
-echo "ok: --verify=all finds the damage, and the state stays"
+echo "ok: --verify=all finds the damage, and the next cycle copies that disk in full ($(json_disk 2001 reason))"
 sync_done
