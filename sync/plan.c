@@ -293,8 +293,8 @@ full_copy_reason (const struct sync_options *o, const struct vs_disk *d,
   else if (!old->change_id && old->converted)
     n = asprintf (reason, "vsphere-v2v converted its copy");
   else if (!old->change_id)
-    n = asprintf (reason, "it has no whole copy (its last copy did not "
-                  "finish, or --verify found it different)");
+    n = asprintf (reason, "its last copy did not finish, or --verify "
+                  "found it different");
   else if (old->format != f)
     n = asprintf (reason, "its format changed from %s to %s (the %s copy "
                   "%s is left alone)", sync_format_name (old->format),
