@@ -332,11 +332,11 @@ remove_overlay (const char *output, const char *path, bool part)
 }
 
 /* Before the first byte is written, and before a new output is
- * created (a file of a name the state does not know would make the next
- * run pick another): record every disk's output and
- * format, a full copy as begun (not whole, no changeId) and an update in
- * place as not whole, durably; then remove what a full copy replaces
- * and what an interrupted cycle left half-written.
+ * created (a file of a name the state does not know would make the
+ * next run pick another): record durably every disk's output and
+ * format, a full copy as begun (not whole, no changeId), an update in
+ * place as not whole; then remove what a full copy replaces and what an
+ * interrupted cycle left half-written.
  */
 static int
 record_intent (struct cycle *c)
