@@ -1,4 +1,4 @@
-/* libFuzzer target: a whole disk chain (common/vmdk-chain.c) where
+/* libFuzzer target: a whole disk chain (common/vmdk/vmdk-chain.c) where
  * every file the descriptors name, the disk itself, its extents and its
  * parents, holds the input.  Exercises descriptor parsing, hosted
  * sparse embedding, parent hints, CID and loop checks together, then

@@ -8,20 +8,20 @@ FUZZ_SECONDS = 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
 	-Wall -Wextra -Werror -Wno-unused-parameter \
-	-I$(top_builddir) -I$(top_srcdir)/common $(NBDKIT_CFLAGS)
+	-I$(top_builddir) -I$(top_srcdir)/common/vmdk $(NBDKIT_CFLAGS)
 FUZZ_TARGETS = fuzz/fuzz-descriptor fuzz/fuzz-hosted fuzz/fuzz-cowd \
 	fuzz/fuzz-sesparse fuzz/fuzz-chain
-FUZZ_DESCRIPTOR_SRC = $(top_srcdir)/common/vmdk-descriptor.c \
+FUZZ_DESCRIPTOR_SRC = $(top_srcdir)/common/vmdk/vmdk-descriptor.c \
 	$(top_srcdir)/tests/nbdkit-stubs.c
 FUZZ_SPARSE_SRC = $(FUZZ_DESCRIPTOR_SRC) \
-	$(top_srcdir)/common/vmdk-sparse.c \
-	$(top_srcdir)/common/vmdk-hosted.c \
-	$(top_srcdir)/common/vmdk-cowd.c \
-	$(top_srcdir)/common/vmdk-sesparse.c
+	$(top_srcdir)/common/vmdk/vmdk-sparse.c \
+	$(top_srcdir)/common/vmdk/vmdk-hosted.c \
+	$(top_srcdir)/common/vmdk/vmdk-cowd.c \
+	$(top_srcdir)/common/vmdk/vmdk-sesparse.c
 FUZZ_SPARSE_DEPS = $(FUZZ_SPARSE_SRC) $(top_srcdir)/fuzz/fuzz-sparse.c \
 	$(top_srcdir)/fuzz/fuzz-input.h \
-	$(top_srcdir)/common/vmdk-sparse.h \
-	$(top_srcdir)/common/vmdk-sparse-impl.h
+	$(top_srcdir)/common/vmdk/vmdk-sparse.h \
+	$(top_srcdir)/common/vmdk/vmdk-sparse-impl.h
 
 EXTRA_DIST += fuzz/README.md fuzz/fuzz.mk fuzz/fuzz-descriptor.c \
 	fuzz/fuzz-sparse.c fuzz/fuzz-chain.c fuzz/fuzz-input.h
@@ -38,10 +38,10 @@ fuzz/fuzz-descriptor: $(top_srcdir)/fuzz/fuzz-descriptor.c \
 		$(FUZZ_DESCRIPTOR_SRC)
 
 fuzz/fuzz-chain: $(FUZZ_SPARSE_DEPS) $(top_srcdir)/fuzz/fuzz-chain.c \
-		$(top_srcdir)/common/vmdk-chain.c $(top_srcdir)/common/vmdk-chain.h
+		$(top_srcdir)/common/vmdk/vmdk-chain.c $(top_srcdir)/common/vmdk/vmdk-chain.h
 	@$(MKDIR_P) fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(top_srcdir)/fuzz/fuzz-chain.c \
-		$(top_srcdir)/common/vmdk-chain.c $(FUZZ_SPARSE_SRC)
+		$(top_srcdir)/common/vmdk/vmdk-chain.c $(FUZZ_SPARSE_SRC)
 
 fuzz/fuzz-hosted: $(FUZZ_SPARSE_DEPS)
 	@$(MKDIR_P) fuzz

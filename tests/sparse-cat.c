@@ -1,5 +1,5 @@
 /* Print the raw content of a local VMDK disk and its chain of parents,
- * read through the same chain code as the plugin (common/vmdk-chain.c),
+ * read through the same chain code as the plugin (common/vmdk/vmdk-chain.c),
  * for comparison with qemu-img:
  *
  *   sparse-cat DISK.vmdk [OFFSET LENGTH] > disk.raw

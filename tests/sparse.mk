@@ -1,4 +1,4 @@
-# Sparse VMDK decoders (common/vmdk-sparse.c and the format files):
+# Sparse VMDK decoders (common/vmdk/vmdk-sparse.c and the format files):
 # CUnit tests on synthetic images, and byte-for-byte comparison with
 # qemu-img on chains of real and synthesized extents.
 # Included from tests/Makefile.am.
@@ -7,10 +7,9 @@ check_PROGRAMS += test-sparse sparse-cat sparse-mkimage
 TESTS += test-sparse test-sparse-oracle.sh
 EXTRA_DIST += test-sparse-oracle.sh sparse.mk
 
-SPARSE_CPPFLAGS = -I$(top_srcdir)/common
+SPARSE_CPPFLAGS = $(VMDK_CPPFLAGS)
 SPARSE_CFLAGS = $(WARNINGS_CFLAGS) $(NBDKIT_CFLAGS)
-SPARSE_LDADD = $(top_builddir)/common/libvsphere.la \
-	$(CURL_LIBS) $(XML_LIBS) $(SSL_LIBS)
+SPARSE_LDADD = $(VMDK_LIB)
 
 test_sparse_SOURCES = test-sparse.c sparse-image.c sparse-image.h \
 	nbdkit-stubs.c nbdkit-stubs.h

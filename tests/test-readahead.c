@@ -1,4 +1,4 @@
-/* CUnit tests of common/vsphere-readahead.c against a synthetic
+/* CUnit tests of plugins/vsphere/vsphere-readahead.c against a synthetic
  * source that records every read: the bytes, what is read ahead and
  * when, the budget, failures, and streams freed while being read.
  */

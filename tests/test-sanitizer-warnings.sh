@@ -12,7 +12,7 @@ src=${abs_top_srcdir:?}
 
 status=0
 for opt in -O1 -O2; do
-  for f in "$src"/common/*.c "$src"/plugins/vsphere/*.c \
+  for f in "$src"/common/*/*.c "$src"/plugins/vsphere/*.c \
            "$src"/filters/cbt/*.c "$src"/tests/*.c; do
     # shellcheck disable=SC2086
     $SANITIZER_CC $SANITIZER_CFLAGS -fsanitize=address,undefined $opt \

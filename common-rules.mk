@@ -1,0 +1,24 @@
+# Included by every Makefile.am: where the headers of common/'s
+# libraries are, each with those of the libraries it builds on, and
+# the rule that makes a man page of a POD file.
+
+UTILS_CPPFLAGS = -I$(top_srcdir)/common/utils
+VMDK_CPPFLAGS = -I$(top_srcdir)/common/vmdk
+VSPHERE_CPPFLAGS = -I$(top_srcdir)/common/vsphere $(UTILS_CPPFLAGS)
+TOOL_CPPFLAGS = -I$(top_srcdir)/common/tool $(VSPHERE_CPPFLAGS)
+PLUGIN_CPPFLAGS = -I$(top_srcdir)/plugins/vsphere
+
+UTILS_LIB = $(top_builddir)/common/utils/libutils.la
+VMDK_LIB = $(top_builddir)/common/vmdk/libvmdk.la
+VSPHERE_LIB = $(top_builddir)/common/vsphere/libvsphere.la
+TOOL_LIB = $(top_builddir)/common/tool/libvsphere-tool.la
+PLUGIN_READER = $(top_builddir)/plugins/vsphere/libvsphere-reader.la
+# The tools' stand-in for nbdkit's functions, last on the link line so
+# that it serves every library before it.
+TOOL_SHIM = $(top_builddir)/common/tool/libnbdkit-shim.la
+
+SUFFIXES = .pod .1
+.pod.1:
+	$(AM_V_GEN)$(POD2MAN) --section=1 --center="nbdkit-vsphere" \
+	  --release="$(PACKAGE_NAME)-$(PACKAGE_VERSION)" \
+	  --name=`basename $@ .1` $< > $@.t && mv $@.t $@
