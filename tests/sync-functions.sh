@@ -84,6 +84,12 @@ sync_fails ()
   echo "ok: $what: $(grep -E -m1 -- "$pattern" "$VCSIM_DIR/sync.err")"
 }
 
+# The simulator's knobs, SOAP rewrites and /folder byte counter.
+knob () { vcsim_ctl POST "/knobs?$1" >/dev/null; }
+knob_value () { vcsim_ctl GET /knobs | sed -n "s/^$1=//p"; }
+rewrite () { vcsim_ctl POST /soap/rewrite -G "$@" >/dev/null; }
+folder_bytes () { vcsim_ctl GET /counters | sed -n 's/^folder_bytes=//p'; }
+
 snapshots () { vcsim_ctl GET "/snapshots?vm=$1"; }
 no_snapshot () { [ -z "$(snapshots "$1")" ]; }
 has_snapshot () { [ -n "$(snapshots "$1")" ]; }

@@ -32,8 +32,6 @@ for n in 0 1 2; do
   add_disk "$vm" "LocalDS_$((n % 2))" "$name/disk$n" "$VCSIM_DIR/model$n.img" >/dev/null
 done
 params=($(server_params "$vm"))
-knob () { vcsim_ctl POST "/knobs?$1" >/dev/null; }
-folder_bytes () { vcsim_ctl GET /counters | sed -n 's/^folder_bytes=//p'; }
 
 # The images of a mode's state: the newest of each disk, its format.
 newest_images ()

@@ -12,6 +12,7 @@
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"
+source "$srcdir/sync-stop-functions.sh"
 requires setsid pgrep
 
 vcsim_start
@@ -28,29 +29,7 @@ params=($(server_params "$vm"))
 dir=$VCSIM_DIR/out
 mkdir "$dir"
 state=$dir/$name.vsphere-sync.json
-rewrite () { vcsim_ctl POST /soap/rewrite -G "$@" >/dev/null; }
-knob () { vcsim_ctl POST "/knobs?$1" >/dev/null; }
-knob_value () { vcsim_ctl GET /knobs | sed -n "s/^$1=//p"; }
-folder_bytes () { vcsim_ctl GET /counters | sed -n 's/^folder_bytes=//p'; }
 copying () { [ "$(folder_bytes)" -gt 200000 ]; }
-
-check_outputs ()
-{
-  same_image "$1, disk 0" "$model0" "$dir/$name-disk0.raw" raw
-  same_image "$1, disk 1" "$model1" "$dir/$name-disk1.raw" raw
-}
-
-# start_cycle: a cycle in the background, in a process group of its
-# own ($pid = its PGID), with SIGINT at its default (a background job
-# would start with it ignored), one NBD connection.
-start_cycle ()
-{
-  : > "$VCSIM_DIR/cycle.err"
-  setsid env --default-signal=INT "$sync_tool" --connections 1 -o "$dir" -- "${params[@]}" \
-    2> "$VCSIM_DIR/cycle.err" &
-  pid=$!
-  vcsim_on_exit "kill -9 -- -$pid 2>/dev/null || true"
-}
 
 # stop_cycle WHAT SIG TARGET: send SIG to vsphere-sync (TARGET=proc) or
 # to its process group (TARGET=group); it must exit with 1 within 10 s.
@@ -127,21 +106,6 @@ after_stop ()
       fail "$what: the first cycle was stopped, but its state records changeIds: $(cat "$state")"
     echo "note: $what: an interrupted first cycle left a partial state"
   fi
-}
-
-# next_cycle WHAT: the following cycle works and is exact.
-next_cycle ()
-{
-  sync_ok "$1: the next cycle" -o "$dir" -- "${params[@]}"
-  check_outputs "$1: the next cycle"
-  check_no_snapshot "$vm" "$1: the next cycle"
-}
-
-# change: what the next cycle has to copy: all of disk 0, some of disk 1.
-change ()
-{
-  model_write "$vm" 0 "$model0" 0 $((16 << 20))
-  model_write "$vm" 1 "$model1" $((RANDOM * 64)) 100000
 }
 
 # run_case PHASE SIG TARGET

@@ -37,8 +37,6 @@ export VIRT_V2V_IN_PLACE=$abs_srcdir/v2v-copy-converter
 export V2V_TEST_DIR=$VCSIM_DIR/conv
 mkdir "$V2V_TEST_DIR"
 
-knob () { vcsim_ctl POST "/knobs?$1" >/dev/null; }
-folder_bytes () { vcsim_ctl GET /counters | sed -n 's/^folder_bytes=//p'; }
 copying () { [ "$(folder_bytes)" -gt 300000 ]; }
 change ()
 {

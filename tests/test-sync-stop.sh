@@ -13,6 +13,7 @@
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"
+source "$srcdir/sync-stop-functions.sh"
 requires setsid pgrep
 
 vcsim_start
@@ -31,30 +32,9 @@ params=($(server_params "$vm"))
 dir=$VCSIM_DIR/out
 mkdir "$dir"
 state=$dir/$name.vsphere-sync.json
-knob () { vcsim_ctl POST "/knobs?$1" >/dev/null; }
-knob_value () { vcsim_ctl GET /knobs | sed -n "s/^$1=//p"; }
-rewrite () { vcsim_ctl POST /soap/rewrite -G "$@" >/dev/null; }
-folder_bytes () { vcsim_ctl GET /counters | sed -n 's/^folder_bytes=//p'; }
 copying () { [ "$(folder_bytes)" -gt 100000 ]; }
 freeze () { kill -STOP "$VCSIM_PID"; }
 thaw () { kill -CONT "$VCSIM_PID"; }
-
-check_outputs ()
-{
-  same_image "$1, disk 0" "$model0" "$dir/$name-disk0.raw" raw
-  same_image "$1, disk 1" "$model1" "$dir/$name-disk1.raw" raw
-}
-
-# start_cycle: a cycle in the background, in a process group of its
-# own ($pid = its PGID), with SIGINT at its default.
-start_cycle ()
-{
-  : > "$VCSIM_DIR/cycle.err"
-  setsid env --default-signal=INT "$sync_tool" --connections 1 -o "$dir" \
-    -- "${params[@]}" 2> "$VCSIM_DIR/cycle.err" &
-  pid=$!
-  vcsim_on_exit "kill -9 -- -$pid 2>/dev/null || true"
-}
 
 # stop_cycle WHAT: SIGTERM to vsphere-sync; it must exit with 1 within
 # 10 s, saying once that a signal stopped it, and its nbdkit must be
@@ -126,20 +106,6 @@ after_stop ()
       fail "$what: the state file changed"
     }
   fi
-}
-
-next_cycle ()
-{
-  sync_ok "$1: the next cycle" -o "$dir" -- "${params[@]}"
-  check_outputs "$1: the next cycle"
-  check_no_snapshot "$vm" "$1: the next cycle"
-}
-
-# change: what the next cycle has to copy: all of disk 0, some of disk 1.
-change ()
-{
-  model_write "$vm" 0 "$model0" 0 $((16 << 20))
-  model_write "$vm" 1 "$model1" $((RANDOM * 64)) 100000
 }
 
 run_case ()
