@@ -1,7 +1,28 @@
 # The two-disk VM of the tests that stop cycles (test-sync-signals.sh,
-# test-sync-stop.sh): with $vm, $name, $dir, $params, $model0 and
-# $model1 set.  Source after sync-functions.sh.
+# test-sync-stop.sh).  Source after sync-functions.sh, then call
+# stop_vm_create once the simulator runs.
 # shellcheck shell=bash
+
+# stop_vm_create NAME: VM DC0/vm/NAME with a 16 and a 4 MiB disk on two
+# datastores; sets $name, $vm, $model0, $model1, $params, $dir (the
+# output directory, made) and $state.
+stop_vm_create ()
+{
+  name=$1
+  vm=DC0/vm/$name
+  new_vm "$vm" >/dev/null
+  model0=$VCSIM_DIR/model0.img
+  model1=$VCSIM_DIR/model1.img
+  make_image "$model0" 16
+  make_image "$model1" 4
+  add_disk "$vm" LocalDS_0 "$name/disk0" "$model0" >/dev/null
+  add_disk "$vm" LocalDS_1 "$name/disk1" "$model1" >/dev/null
+  # shellcheck disable=SC2207
+  params=($(server_params "$vm"))
+  dir=$VCSIM_DIR/out
+  mkdir "$dir"
+  state=$dir/$name.vsphere-sync.json
+}
 
 # check_outputs WHAT: both outputs equal the disks.
 check_outputs ()

@@ -16,19 +16,7 @@ source "$srcdir/sync-stop-functions.sh"
 requires setsid pgrep
 
 vcsim_start
-name="sig-vm"
-vm=DC0/vm/$name
-new_vm "$vm" >/dev/null
-model0=$VCSIM_DIR/model0.img
-model1=$VCSIM_DIR/model1.img
-make_image "$model0" 16
-make_image "$model1" 4
-add_disk "$vm" LocalDS_0 "$name/disk0" "$model0" >/dev/null
-add_disk "$vm" LocalDS_1 "$name/disk1" "$model1" >/dev/null
-params=($(server_params "$vm"))
-dir=$VCSIM_DIR/out
-mkdir "$dir"
-state=$dir/$name.vsphere-sync.json
+stop_vm_create sig-vm
 copying () { [ "$(folder_bytes)" -gt 200000 ]; }
 
 # stop_cycle WHAT SIG TARGET: send SIG to vsphere-sync (TARGET=proc) or

@@ -19,19 +19,7 @@ requires setsid pgrep
 vcsim_start
 # Never leave the harness stopped: its own clean-up needs it running.
 vcsim_on_exit 'kill -CONT $VCSIM_PID 2>/dev/null || true'
-name="stop-vm"
-vm=DC0/vm/$name
-new_vm "$vm" >/dev/null
-model0=$VCSIM_DIR/model0.img
-model1=$VCSIM_DIR/model1.img
-make_image "$model0" 16
-make_image "$model1" 4
-add_disk "$vm" LocalDS_0 "$name/disk0" "$model0" >/dev/null
-add_disk "$vm" LocalDS_1 "$name/disk1" "$model1" >/dev/null
-params=($(server_params "$vm"))
-dir=$VCSIM_DIR/out
-mkdir "$dir"
-state=$dir/$name.vsphere-sync.json
+stop_vm_create stop-vm
 copying () { [ "$(folder_bytes)" -gt 100000 ]; }
 freeze () { kill -STOP "$VCSIM_PID"; }
 thaw () { kill -CONT "$VCSIM_PID"; }
