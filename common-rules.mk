@@ -3,9 +3,12 @@
 # the rule that makes a man page of a POD file.
 
 UTILS_CPPFLAGS = -I$(top_srcdir)/common/utils
-VMDK_CPPFLAGS = -I$(top_srcdir)/common/vmdk
+# common/vmdk uses utils' header-only number.h and vector.h, and links
+# nothing of it.
+VMDK_CPPFLAGS = -I$(top_srcdir)/common/vmdk $(UTILS_CPPFLAGS)
 VSPHERE_CPPFLAGS = -I$(top_srcdir)/common/vsphere $(UTILS_CPPFLAGS)
-TOOL_CPPFLAGS = -I$(top_srcdir)/common/tool $(VSPHERE_CPPFLAGS)
+SHIM_CPPFLAGS = -I$(top_srcdir)/common/shim
+TOOL_CPPFLAGS = -I$(top_srcdir)/common/tool $(VSPHERE_CPPFLAGS) $(SHIM_CPPFLAGS)
 PLUGIN_CPPFLAGS = -I$(top_srcdir)/plugins/vsphere
 
 UTILS_LIB = $(top_builddir)/common/utils/libutils.la
@@ -13,9 +16,9 @@ VMDK_LIB = $(top_builddir)/common/vmdk/libvmdk.la
 VSPHERE_LIB = $(top_builddir)/common/vsphere/libvsphere.la
 TOOL_LIB = $(top_builddir)/common/tool/libvsphere-tool.la
 PLUGIN_READER = $(top_builddir)/plugins/vsphere/libvsphere-reader.la
-# The tools' stand-in for nbdkit's functions, last on the link line so
-# that it serves every library before it.
-TOOL_SHIM = $(top_builddir)/common/tool/libnbdkit-shim.la
+# The stand-in for nbdkit's functions in the tools and the tests, last
+# on the link line so that it serves every library before it.
+SHIM_LIB = $(top_builddir)/common/shim/libnbdkit-shim.la
 
 SUFFIXES = .pod .1
 .pod.1:

@@ -16,9 +16,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   if (vmdk_descriptor_parse ((const char *) data, size, "fuzz.vmdk",
                              &d) == 0) {
-    for (i = 0; i < d.n_extents; i++)
-      if (d.extent[i].file)
-        vmdk_extent_name_is_local (d.extent[i].file);
+    for (i = 0; i < d.extents.len; i++)
+      if (d.extents.ptr[i].file)
+        vmdk_extent_name_is_local (d.extents.ptr[i].file);
     vmdk_descriptor_size (&d);
     vmdk_descriptor_free (&d);
   }

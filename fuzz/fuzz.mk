@@ -8,11 +8,12 @@ FUZZ_SECONDS = 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
 	-Wall -Wextra -Werror -Wno-unused-parameter \
-	-I$(top_builddir) -I$(top_srcdir)/common/vmdk $(NBDKIT_CFLAGS)
+	-I$(top_builddir) -I$(top_srcdir)/common/vmdk -I$(top_srcdir)/common/utils \
+	-I$(top_srcdir)/common/shim $(NBDKIT_CFLAGS)
 FUZZ_TARGETS = fuzz/fuzz-descriptor fuzz/fuzz-hosted fuzz/fuzz-cowd \
 	fuzz/fuzz-sesparse fuzz/fuzz-chain
 FUZZ_DESCRIPTOR_SRC = $(top_srcdir)/common/vmdk/vmdk-descriptor.c \
-	$(top_srcdir)/tests/nbdkit-stubs.c
+	$(top_srcdir)/common/shim/nbdkit-shim.c
 FUZZ_SPARSE_SRC = $(FUZZ_DESCRIPTOR_SRC) \
 	$(top_srcdir)/common/vmdk/vmdk-sparse.c \
 	$(top_srcdir)/common/vmdk/vmdk-hosted.c \

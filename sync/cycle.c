@@ -27,7 +27,7 @@
 #include "sync-state.h"
 #include "vsphere-cbt.h"
 #include "vsphere-cbt-enable.h"
-#include "vsphere-notice.h"
+#include "notice.h"
 #include "vsphere-power.h"
 #include "vsphere-snapshot.h"
 #include "vsphere-soap.h"
@@ -199,7 +199,7 @@ probe_change_id (struct cycle *c, struct sync_job *j)
     .disk_name = j->disk->file,
   };
   struct vs_cbt_page page;
-  struct vs_changes areas = { NULL, 0, 0 };
+  struct vs_changes areas = { 0 };
   char *reason = NULL;
   int r;
 

@@ -17,9 +17,10 @@
 #include "tool-params.h"
 #include "options.h"
 #include "tool-signals.h"
-#include "vsphere-debug.h"
-#include "vsphere-pause.h"
-#include "vsphere-xml.h"
+#include "debug-flags.h"
+#include "pause.h"
+#include "nbdkit-shim.h"
+#include "number.h"
 
 #define DEFAULT_CONNECTIONS 4
 #define DEFAULT_CHECKPOINT 30
@@ -76,7 +77,6 @@ static int
 add_disk_output (struct sync_options *o, const char *arg)
 {
   const char *eq = strchr (arg, '=');
-  struct sync_disk_output *p;
   char *id_text = eq ? strndup (arg, eq - arg) : NULL;
   int64_t id;
   int r = id_text ? vs_parse_int64 (id_text, 0, INT32_MAX, &id) : -1;
@@ -87,15 +87,12 @@ add_disk_output (struct sync_options *o, const char *arg)
                 "or INDEX=PATH (0 for the first disk)", arg);
     return -1;
   }
-  p = realloc (o->disk_outputs, (o->n_disk_outputs + 1) * sizeof *p);
-  if (!p) {
+  if (sync_disk_outputs_append (&o->disk_outputs,
+                                (struct sync_disk_output) {
+                                  .id = id, .path = eq + 1 }) == -1) {
     tool_error ("realloc: %m");
     return -1;
   }
-  o->disk_outputs = p;
-  p[o->n_disk_outputs].id = id;
-  p[o->n_disk_outputs].path = eq + 1;
-  o->n_disk_outputs++;
   return 0;
 }
 
@@ -200,7 +197,7 @@ parse_options (int argc, char *argv[], struct sync_options *o)
     tool_error ("unexpected -- after the plugin parameters");
     return 2;
   }
-  if (!o->output_dir && o->n_disk_outputs == 0) {
+  if (!o->output_dir && o->disk_outputs.len == 0) {
     tool_error ("no outputs: give -o DIR, or --disk KEY|INDEX=PATH for "
                 "each disk");
     return 2;
@@ -222,6 +219,7 @@ main (int argc, char *argv[])
   struct sync_options o = { 0 };
   int r;
 
+  nbdkit_shim_set_messages (tool_verror, tool_vdebug);
   r = parse_options (argc, argv, &o);
   tool_messages_init (o.quiet, o.verbose);
   if (r == 0) {
@@ -232,6 +230,6 @@ main (int argc, char *argv[])
     vs_pause_stop_when (tool_waits_stop);
     r = sync_cycle (&o);
   }
-  free (o.disk_outputs);
+  sync_disk_outputs_reset (&o.disk_outputs);
   return r;
 }

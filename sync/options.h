@@ -6,17 +6,18 @@
 #include <stddef.h>
 
 #include "sync-state.h"
+#include "vector.h"
 
 /* --disk KEY|INDEX=PATH */
 struct sync_disk_output {
   long id;                      /* device key, or index when < 1000 */
   const char *path;
 };
+DEFINE_VECTOR (sync_disk_outputs, struct sync_disk_output)
 
 struct sync_options {
   const char *output_dir;       /* -o */
-  struct sync_disk_output *disk_outputs;
-  size_t n_disk_outputs;
+  struct sync_disk_outputs disk_outputs;
   enum sync_format format;
   bool format_given;            /* -f: else as the state records */
   bool overlay;

@@ -70,11 +70,11 @@ given_output (const struct sync_options *o, const struct vs_disk *d,
 {
   size_t i;
 
-  for (i = 0; i < o->n_disk_outputs; i++) {
-    long id = o->disk_outputs[i].id;
+  for (i = 0; i < o->disk_outputs.len; i++) {
+    long id = o->disk_outputs.ptr[i].id;
 
     if (id >= SYNC_MIN_DEVICE_KEY ? id == d->key : (size_t) id == index)
-      return o->disk_outputs[i].path;
+      return o->disk_outputs.ptr[i].path;
   }
   return NULL;
 }
@@ -483,8 +483,8 @@ check_disk_outputs (const struct sync_options *o, const char *vm_name,
 {
   size_t i, k;
 
-  for (i = 0; i < o->n_disk_outputs; i++) {
-    long id = o->disk_outputs[i].id;
+  for (i = 0; i < o->disk_outputs.len; i++) {
+    long id = o->disk_outputs.ptr[i].id;
     bool found = false;
 
     for (k = 0; k < disks->n; k++)
@@ -498,7 +498,7 @@ check_disk_outputs (const struct sync_options *o, const char *vm_name,
         len += snprintf (list + len, sizeof list - len, "%s%zu (key %d)",
                          k ? ", " : "", k, disks->disk[k].key);
       tool_error ("--disk %ld=%s: VM %s has no disk with this %s; its "
-                  "disks are %s", id, o->disk_outputs[i].path, vm_name,
+                  "disks are %s", id, o->disk_outputs.ptr[i].path, vm_name,
                   id >= SYNC_MIN_DEVICE_KEY ? "device key" : "index", list);
       return -1;
     }

@@ -19,7 +19,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "nbdkit-stubs.h"
+#include <nbdkit-plugin.h>
+
+#include "nbdkit-shim.h"
 #include "vmdk-chain.h"
 #include "vmdk-descriptor.h"
 
@@ -35,8 +37,7 @@ local_pread (void *opaque, void *buf, size_t count, uint64_t offset)
     ssize_t r = pread (fd, p, count, offset);
 
     if (r <= 0) {
-      snprintf (stub_last_error, sizeof stub_last_error,
-                "pread: %s", r == 0 ? "unexpected end of file"
+      nbdkit_error ("pread: %s", r == 0 ? "unexpected end of file"
                 : strerror (errno));
       return -1;
     }
@@ -60,8 +61,7 @@ local_open (void *opaque, const char *from, const char *name, bool parent,
   int fd;
 
   if (from && !vmdk_extent_name_is_local (name)) {
-    snprintf (stub_last_error, sizeof stub_last_error,
-              "%s: \"%s\" is outside the disk's directory", from, name);
+    nbdkit_error ("%s: \"%s\" is outside the disk's directory", from, name);
     return -1;
   }
   if (asprintf (&path, "%.*s%s", slash ? (int) (slash - from + 1) : 0,
@@ -69,8 +69,7 @@ local_open (void *opaque, const char *from, const char *name, bool parent,
     return -1;
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd == -1 || fstat (fd, &st) == -1) {
-    snprintf (stub_last_error, sizeof stub_last_error, "%s: %s",
-              path, strerror (errno));
+    nbdkit_error ("%s: %m", path);
     free (path);
     if (fd >= 0)
       close (fd);
@@ -104,7 +103,7 @@ main (int argc, char *argv[])
   }
   c = vmdk_chain_open (&io, argv[1], -1);
   if (!c) {
-    fprintf (stderr, "sparse-cat: %s\n", stub_last_error);
+    fprintf (stderr, "sparse-cat: %s\n", nbdkit_shim_last_error ());
     return 1;
   }
   end = vmdk_chain_size (c);
@@ -119,7 +118,7 @@ main (int argc, char *argv[])
     uint32_t n = end - offset < CHUNK ? end - offset : CHUNK;
 
     if (vmdk_chain_pread (c, buf, n, offset) == -1) {
-      fprintf (stderr, "sparse-cat: %s\n", stub_last_error);
+      fprintf (stderr, "sparse-cat: %s\n", nbdkit_shim_last_error ());
       return 1;
     }
     if (fwrite (buf, 1, n, stdout) != n) {

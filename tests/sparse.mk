@@ -7,17 +7,16 @@ check_PROGRAMS += test-sparse sparse-cat sparse-mkimage
 TESTS += test-sparse test-sparse-oracle.sh
 EXTRA_DIST += test-sparse-oracle.sh sparse.mk
 
-SPARSE_CPPFLAGS = $(VMDK_CPPFLAGS)
+SPARSE_CPPFLAGS = $(VMDK_CPPFLAGS) $(SHIM_CPPFLAGS)
 SPARSE_CFLAGS = $(WARNINGS_CFLAGS) $(NBDKIT_CFLAGS)
-SPARSE_LDADD = $(VMDK_LIB)
+SPARSE_LDADD = $(VMDK_LIB) $(SHIM_LIB)
 
-test_sparse_SOURCES = test-sparse.c sparse-image.c sparse-image.h \
-	nbdkit-stubs.c nbdkit-stubs.h
+test_sparse_SOURCES = test-sparse.c sparse-image.c sparse-image.h
 test_sparse_CPPFLAGS = $(SPARSE_CPPFLAGS)
 test_sparse_CFLAGS = $(SPARSE_CFLAGS) $(CUNIT_CFLAGS)
 test_sparse_LDADD = $(SPARSE_LDADD) $(CUNIT_LIBS)
 
-sparse_cat_SOURCES = sparse-cat.c nbdkit-stubs.c nbdkit-stubs.h
+sparse_cat_SOURCES = sparse-cat.c
 sparse_cat_CPPFLAGS = $(SPARSE_CPPFLAGS)
 sparse_cat_CFLAGS = $(SPARSE_CFLAGS)
 sparse_cat_LDADD = $(SPARSE_LDADD)

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <pthread.h>
 
-#include <CUnit/Basic.h>
 
 #include <nbdkit-plugin.h>
 
-#include "nbdkit-stubs.h"
+#include "nbdkit-shim.h"
+#include "unit-test.h"
 #include "sparse-image.h"
 #include "vmdk-sparse.h"
 #include "vmdk-sparse-impl.h"
@@ -367,10 +367,10 @@ test_embedded_descriptor (void)
   img.buf[36] = 0;
   img.buf[37] = 0x40;                           /* 8 MiB */
   CU_ASSERT_EQUAL (vmdk_hosted_read_descriptor (&f, &text, &len), -1);
-  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "descriptorSize"));
+  CU_ASSERT_PTR_NOT_NULL (strstr (nbdkit_shim_last_error (), "descriptorSize"));
   img.buf[0] = 'C';
   CU_ASSERT_EQUAL (vmdk_hosted_read_descriptor (&f, &text, &len), -1);
-  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "bad magic"));
+  CU_ASSERT_PTR_NOT_NULL (strstr (nbdkit_shim_last_error (), "bad magic"));
   image_free (&img);
 }
 
@@ -543,7 +543,7 @@ check_bad (const struct bad_case *c)
   case D_LEN: img.len = c->value; break;
   }
   m.size = img.len;
-  stub_last_error[0] = '\0';
+  nbdkit_shim_clear_error ();
   s = open_mem (c->fmt, &m, sectors, size_known);
   /* Some damage shows only when the grain is read. */
   for (off = 0; s && off < SECTORS * 512; off += run.length) {
@@ -553,12 +553,12 @@ check_bad (const struct bad_case *c)
   }
   vmdk_sparse_close (s);
   CU_ASSERT_EQUAL (r, -1);
-  if (!strstr (stub_last_error, c->expect))
+  if (!strstr (nbdkit_shim_last_error (), c->expect))
     fprintf (stderr, "\ncase %d/%s: got \"%s\"\n", c->fmt, c->expect,
-             stub_last_error);
-  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, c->expect));
+             nbdkit_shim_last_error ());
+  CU_ASSERT_PTR_NOT_NULL (strstr (nbdkit_shim_last_error (), c->expect));
   if (c->how != D_UNKNOWN_SIZE)
-    CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "[ds] vm/t.vmdk: "));
+    CU_ASSERT_PTR_NOT_NULL (strstr (nbdkit_shim_last_error (), "[ds] vm/t.vmdk: "));
   image_free (&img);
 }
 
@@ -590,7 +590,7 @@ test_not_sparse (void)
   struct vmdk_file f = { "x.vmdk", 0, mem_pread, NULL };
 
   CU_ASSERT_PTR_NULL (vmdk_sparse_open (VMDK_EXTENT_FLAT, &f, 10));
-  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error,
+  CU_ASSERT_PTR_NOT_NULL (strstr (nbdkit_shim_last_error (),
                                   "FLAT is not a sparse extent type"));
 }
 
@@ -608,7 +608,7 @@ test_map_outside (void)
   s = open_mem (IMAGE_COWD, &m, 10, true);
   CU_ASSERT_PTR_NOT_NULL_FATAL (s);
   CU_ASSERT_EQUAL (vmdk_sparse_map (s, 5120, 1, &run), -1);
-  CU_ASSERT_PTR_NOT_NULL (strstr (stub_last_error, "outside the extent"));
+  CU_ASSERT_PTR_NOT_NULL (strstr (nbdkit_shim_last_error (), "outside the extent"));
   CU_ASSERT_EQUAL (vmdk_sparse_map (s, 0, 0, &run), -1);
   CU_ASSERT_EQUAL (vmdk_sparse_map (s, 5119, UINT64_MAX, &run), 0);
   CU_ASSERT_EQUAL (run.kind, VMDK_RUN_PARENT);
@@ -621,30 +621,24 @@ test_map_outside (void)
   image_free (&img);
 }
 
+static const struct unit_test tests[] = {
+  { "hosted sparse", test_hosted },
+  { "vmfsSparse", test_cowd },
+  { "seSparse", test_sesparse },
+  { "small disks", test_small_disks },
+  { "seSparse high clusters", test_sesparse_high_clusters },
+  { "grain table cache", test_cache },
+  { "threads", test_threads },
+  { "embedded descriptor", test_embedded_descriptor },
+  { "damaged images: baseline", test_bad_baseline },
+  { "damaged images", test_bad_images },
+  { "not sparse", test_not_sparse },
+  { "map outside", test_map_outside },
+  { NULL }
+};
+
 int
 main (void)
 {
-  CU_pSuite s;
-  unsigned failed;
-
-  if (CU_initialize_registry () != CUE_SUCCESS)
-    return 1;
-  s = CU_add_suite ("sparse VMDK", NULL, NULL);
-  CU_add_test (s, "hosted sparse", test_hosted);
-  CU_add_test (s, "vmfsSparse", test_cowd);
-  CU_add_test (s, "seSparse", test_sesparse);
-  CU_add_test (s, "small disks", test_small_disks);
-  CU_add_test (s, "seSparse high clusters", test_sesparse_high_clusters);
-  CU_add_test (s, "grain table cache", test_cache);
-  CU_add_test (s, "threads", test_threads);
-  CU_add_test (s, "embedded descriptor", test_embedded_descriptor);
-  CU_add_test (s, "damaged images: baseline", test_bad_baseline);
-  CU_add_test (s, "damaged images", test_bad_images);
-  CU_add_test (s, "not sparse", test_not_sparse);
-  CU_add_test (s, "map outside", test_map_outside);
-  CU_basic_set_mode (CU_BRM_VERBOSE);
-  CU_basic_run_tests ();
-  failed = CU_get_number_of_failures ();
-  CU_cleanup_registry ();
-  return failed ? 1 : 0;
+  return unit_test_run ("sparse VMDK", tests);
 }

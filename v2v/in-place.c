@@ -13,7 +13,7 @@
 #include "tool-messages.h"
 #include "tool-signals.h"
 #include "v2v.h"
-#include "vsphere-notice.h"
+#include "notice.h"
 
 /* The state must be this VM's, and hold a whole copy of every disk. */
 static int

@@ -22,9 +22,10 @@
 #include "tool-params.h"
 #include "tool-signals.h"
 #include "v2v.h"
-#include "vsphere-debug.h"
-#include "vsphere-pause.h"
-#include "vsphere-xml.h"
+#include "debug-flags.h"
+#include "pause.h"
+#include "nbdkit-shim.h"
+#include "number.h"
 
 #define DEFAULT_NBD_PORT 10809
 
@@ -227,6 +228,7 @@ main (int argc, char *argv[])
   bool ok, usage_error;
   int r;
 
+  nbdkit_shim_set_messages (tool_verror, tool_vdebug);
   r = parse_options (argc, argv, &o);
   tool_messages_init (o.quiet, o.verbose);
   if (r != 0)

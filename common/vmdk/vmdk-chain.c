@@ -214,15 +214,15 @@ open_layer (struct vmdk_chain *c, const char *from, const char *name,
   free (text);
   l->cid = d.cid;
   l->parent_cid = d.parent_cid;
-  l->extent = calloc (d.n_extents, sizeof *l->extent);
+  l->extent = calloc (d.extents.len, sizeof *l->extent);
   if (!l->extent) {
     nbdkit_error ("calloc: out of memory");
     goto out;
   }
-  for (i = 0; i < d.n_extents; i++) {
+  for (i = 0; i < d.extents.len; i++) {
     l->extent[i].start = pos;
     l->n++;
-    if (open_extent (c, l, &d.extent[i], &l->extent[i]) == -1)
+    if (open_extent (c, l, &d.extents.ptr[i], &l->extent[i]) == -1)
       goto out;
     pos += l->extent[i].length;
   }

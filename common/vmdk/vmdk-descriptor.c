@@ -9,6 +9,7 @@
 
 #include <nbdkit-plugin.h>
 
+#include "number.h"
 #include "vmdk-descriptor.h"
 
 /* Extents larger than this are nonsense (2^63 bytes). */
@@ -45,18 +46,6 @@ parse_type (const char *s, enum vmdk_extent_type *t)
   return -1;
 }
 
-static int
-parse_u64 (const char *s, uint64_t *v)
-{
-  char *end;
-
-  if (!isdigit ((unsigned char) *s))
-    return -1;
-  errno = 0;
-  *v = strtoull (s, &end, 10);
-  return errno || *end ? -1 : 0;
-}
-
 /* "value" or value, trimmed; modifies S. */
 static char *
 unquote (char *s)
@@ -88,8 +77,8 @@ parse_extent (char *line, const char *name, unsigned lineno,
   while (p && isspace ((unsigned char) *p))
     p++;
   word = p ? strsep (&p, " \t") : NULL;
-  if (!word || parse_u64 (word, &e->sectors) == -1 || e->sectors == 0 ||
-      e->sectors > MAX_SECTORS) {
+  if (!word || vs_parse_uint64 (word, MAX_SECTORS, &e->sectors) == -1 ||
+      e->sectors == 0) {
     nbdkit_error ("%s: line %u: bad extent size", name, lineno);
     return -1;
   }
@@ -132,7 +121,7 @@ parse_extent (char *line, const char *name, unsigned lineno,
     return -1;
   }
   if (p && *p) {
-    if (parse_u64 (p, &e->offset) == -1 || e->offset > MAX_SECTORS) {
+    if (vs_parse_uint64 (p, MAX_SECTORS, &e->offset) == -1) {
       nbdkit_error ("%s: line %u: bad extent offset %s", name, lineno, p);
       return -1;
     }
@@ -236,22 +225,21 @@ vmdk_descriptor_parse (const char *text, size_t len, const char *name,
     if (*line == '\0' || *line == '#')
       continue;
     if (is_extent_line (line)) {
-      struct vmdk_extent *e = realloc (d->extent,
-                                       (d->n_extents + 1) * sizeof *e);
-      if (!e) {
+      struct vmdk_extent e;
+
+      if (parse_extent (line, name, lineno, &e) == -1)
+        goto fail;
+      if (vmdk_extents_append (&d->extents, e) == -1) {
+        free (e.file);
         nbdkit_error ("realloc: out of memory");
         goto fail;
       }
-      d->extent = e;
-      if (parse_extent (line, name, lineno, &e[d->n_extents]) == -1)
-        goto fail;
-      d->n_extents++;
     }
     else if (parse_header (line, d, name, lineno) == -1)
       goto fail;
   }
   free (copy);
-  if (!d->create_type || d->n_extents == 0) {
+  if (!d->create_type || d->extents.len == 0) {
     nbdkit_error ("%s: not a VMDK descriptor (no %s)", name,
                   d->create_type ? "extents" : "createType");
     vmdk_descriptor_free (d);
@@ -270,9 +258,9 @@ vmdk_descriptor_free (struct vmdk_descriptor *d)
 {
   size_t i;
 
-  for (i = 0; i < d->n_extents; i++)
-    free (d->extent[i].file);
-  free (d->extent);
+  for (i = 0; i < d->extents.len; i++)
+    free (d->extents.ptr[i].file);
+  vmdk_extents_reset (&d->extents);
   free (d->create_type);
   free (d->parent_hint);
   memset (d, 0, sizeof *d);
@@ -284,8 +272,8 @@ vmdk_descriptor_size (const struct vmdk_descriptor *d)
   uint64_t sectors = 0;
   size_t i;
 
-  for (i = 0; i < d->n_extents; i++)
-    sectors += d->extent[i].sectors;
+  for (i = 0; i < d->extents.len; i++)
+    sectors += d->extents.ptr[i].sectors;
   return sectors * VMDK_SECTOR;
 }
 

@@ -2,9 +2,11 @@
 #ifndef VMDK_DESCRIPTOR_H
 #define VMDK_DESCRIPTOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
+
+#include "vector.h"
 
 #define VMDK_SECTOR 512
 /* qemu refuses larger descriptors; so do we. */
@@ -28,13 +30,13 @@ struct vmdk_extent {
   char *file;                   /* relative name, NULL for ZERO */
   uint64_t offset;              /* in sectors, FLAT only */
 };
+DEFINE_VECTOR (vmdk_extents, struct vmdk_extent)
 
 struct vmdk_descriptor {
   char *create_type;
   uint32_t cid, parent_cid;
   char *parent_hint;            /* parentFileNameHint, or NULL */
-  struct vmdk_extent *extent;
-  size_t n_extents;
+  struct vmdk_extents extents;
 };
 
 /* Parse TEXT (LEN bytes).  NAME names the file in error messages. */

@@ -1,3 +1,7 @@
+/* Changed Block Tracking queries: QueryChangedDiskAreas, a page at a
+ * time or paged to the end of the disk, its answers checked before
+ * they are trusted.
+ */
 #include <config.h>
 
 #include <stdio.h>
@@ -10,29 +14,6 @@
 
 #include "vsphere-cbt.h"
 #include "vsphere-xml.h"
-
-static int
-append (struct vs_changes *c, uint64_t start, uint64_t length)
-{
-  struct vs_area *a;
-
-  if (c->n > 0 && c->area[c->n - 1].start + c->area[c->n - 1].length == start) {
-    c->area[c->n - 1].length += length;
-    c->bytes += length;
-    return 0;
-  }
-  a = realloc (c->area, (c->n + 1) * sizeof *a);
-  if (!a) {
-    nbdkit_error ("realloc: out of memory");
-    return -1;
-  }
-  c->area = a;
-  a[c->n].start = start;
-  a[c->n].length = length;
-  c->n++;
-  c->bytes += length;
-  return 0;
-}
 
 bool
 vs_cbt_fault_refuses_change_id (const struct vs_fault *f)
@@ -70,7 +51,7 @@ add_page (xmlNodePtr rv, size_t max_areas, struct vs_changes *out,
   for (a = vs_xml_child (rv, "changedArea"); a; a = vs_xml_next_same (a)) {
     int64_t start, length;
 
-    if (max_areas > 0 && out->n >= max_areas && last_end > page->start) {
+    if (max_areas > 0 && out->areas.len >= max_areas && last_end > page->start) {
       page->length = last_end - page->start;
       break;
     }
@@ -83,7 +64,7 @@ add_page (xmlNodePtr rv, size_t max_areas, struct vs_changes *out,
         "out of order";
       return -1;
     }
-    if (append (out, start, length) == -1)
+    if (vs_changes_add (out, start, length) == -1)
       return -1;
     last_end = start + length;
   }
@@ -174,98 +155,11 @@ vs_cbt_query (struct vs_session *s, const struct vs_cbt_query *q,
     }
   }
   nbdkit_debug ("%s: %" PRIu64 " changed bytes in %zu areas since %s "
-                "(%u pages)", q->disk_name, out->bytes, out->n, q->change_id,
-                pages);
+                "(%u pages)", q->disk_name, out->bytes, out->areas.len,
+                q->change_id, pages);
   return 0;
 
  fail:
   vs_changes_free (out);
   return -1;
-}
-
-void
-vs_changes_align (struct vs_changes *c, uint64_t align, uint64_t size)
-{
-  size_t i, n = 0;
-
-  c->bytes = 0;
-  for (i = 0; i < c->n; i++) {
-    uint64_t start = c->area[i].start / align * align;
-    uint64_t end = c->area[i].start + c->area[i].length;
-
-    end = (end + align - 1) / align * align;
-    if (end > size)
-      end = size;
-    if (n > 0 && c->area[n - 1].start + c->area[n - 1].length >= start) {
-      if (end > c->area[n - 1].start + c->area[n - 1].length)
-        c->area[n - 1].length = end - c->area[n - 1].start;
-      continue;
-    }
-    c->area[n].start = start;
-    c->area[n].length = end - start;
-    n++;
-  }
-  c->n = n;
-  for (i = 0; i < n; i++)
-    c->bytes += c->area[i].length;
-}
-
-int
-vs_changes_splice (const struct vs_changes *below,
-                   const struct vs_changes *above, uint64_t at,
-                   struct vs_changes *out)
-{
-  size_t i;
-
-  memset (out, 0, sizeof *out);
-  for (i = 0; i < below->n && below->area[i].start < at; i++) {
-    uint64_t end = below->area[i].start + below->area[i].length;
-
-    if (append (out, below->area[i].start,
-                (end < at ? end : at) - below->area[i].start) == -1)
-      goto fail;
-  }
-  for (i = vs_changes_find (above, at); i < above->n; i++) {
-    uint64_t start = above->area[i].start > at ? above->area[i].start : at;
-
-    if (append (out, start,
-                above->area[i].start + above->area[i].length - start) == -1)
-      goto fail;
-  }
-  return 0;
- fail:
-  vs_changes_free (out);
-  return -1;
-}
-
-void
-vs_changes_free (struct vs_changes *c)
-{
-  free (c->area);
-  memset (c, 0, sizeof *c);
-}
-
-size_t
-vs_changes_find (const struct vs_changes *c, uint64_t offset)
-{
-  size_t lo = 0, hi = c->n;
-
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-
-    if (c->area[mid].start + c->area[mid].length <= offset)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
-size_t
-vs_change_id_uuid_len (const char *change_id)
-{
-  const char *slash = strrchr (change_id, '/');
-
-  return slash && slash > change_id && slash[1] ? (size_t) (slash - change_id)
-    : 0;
 }

@@ -9,8 +9,9 @@
 #include <nbdkit-plugin.h>
 
 #include "vsphere-disks.h"
+#include "number.h"
 #include "vsphere-xml.h"
-#include "vsphere-notice.h"
+#include "notice.h"
 
 /* The disk in messages: its label, else its place among the disks. */
 static void
@@ -210,8 +211,7 @@ static const struct vs_disk *
 find_disk (const struct vs_disks *d, const char *disk, const char *file)
 {
   size_t i;
-  char *end;
-  unsigned long idx;
+  int64_t idx;
 
   for (i = 0; i < d->n; i++) {
     if ((file && d->disk[i].file && strcmp (d->disk[i].file, file) == 0) ||
@@ -219,11 +219,9 @@ find_disk (const struct vs_disks *d, const char *disk, const char *file)
          strcmp (d->disk[i].label, disk) == 0))
       return &d->disk[i];
   }
-  if (!file && disk[0] >= '0' && disk[0] <= '9') {
-    idx = strtoul (disk, &end, 10);
-    if (*end == '\0' && idx < d->n)
-      return &d->disk[idx];
-  }
+  if (!file && vs_parse_int64 (disk, 0, INT64_MAX, &idx) == 0 &&
+      (uint64_t) idx < d->n)
+    return &d->disk[idx];
   return NULL;
 }
 

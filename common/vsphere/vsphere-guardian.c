@@ -22,8 +22,8 @@
 #include "vsphere-snapshot.h"
 #include "vsphere-soap.h"
 #include "vsphere-task.h"
-#include "vsphere-notice.h"
-#include "vsphere-pause.h"
+#include "notice.h"
+#include "pause.h"
 
 #define VALUE_MAX 256
 /* As many as a program runs children at once. */

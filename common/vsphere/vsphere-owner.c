@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "number.h"
 #include "vsphere-owner.h"
 
 /* Read the first line of PATH into BUF, without its newline. */
@@ -97,7 +98,9 @@ word (const char *text, const char *key, char *buf, size_t len)
 int
 vs_owner_parse (const char *text, struct vs_owner *o)
 {
-  char num[32], *end;
+  char num[32];
+  int64_t pid;
+  uint64_t start;
 
   memset (o, 0, sizeof *o);
   if (word (text, "host", o->host, sizeof o->host) == -1 ||
@@ -106,12 +109,13 @@ vs_owner_parse (const char *text, struct vs_owner *o)
       word (text, "pidns", o->pidns, sizeof o->pidns) == -1 ||
       word (text, "pid", num, sizeof num) == -1)
     return -1;
-  o->pid = strtol (num, &end, 10);
-  if (*end || o->pid <= 0 ||
-      word (text, "start", num, sizeof num) == -1)
+  if (vs_parse_int64 (num, 1, INT32_MAX, &pid) == -1 ||
+      word (text, "start", num, sizeof num) == -1 ||
+      vs_parse_uint64 (num, UINT64_MAX, &start) == -1)
     return -1;
-  o->start = strtoull (num, &end, 10);
-  return *end ? -1 : 0;
+  o->pid = pid;
+  o->start = start;
+  return 0;
 }
 
 enum vs_owner_state

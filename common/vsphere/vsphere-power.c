@@ -8,7 +8,7 @@
 
 #include <nbdkit-plugin.h>
 
-#include "vsphere-pause.h"
+#include "pause.h"
 #include "vsphere-power.h"
 #include "vsphere-props.h"
 #include "vsphere-task.h"

@@ -17,7 +17,7 @@
 #include <nbdkit-plugin.h>
 
 #include "vsphere-secret.h"
-#include "vsphere-xml.h"
+#include "number.h"
 
 /* The first line of FD, without its newline, into *PASSWORD.  Reads
  * VS_PASSWORD_MAX + 1 bytes at most; stops at the newline, as getline

@@ -10,8 +10,9 @@
 
 #include "vsphere-server.h"
 #include "vsphere-secret.h"
+#include "number.h"
 #include "vsphere-xml.h"
-#include "vsphere-notice.h"
+#include "notice.h"
 
 /* Bytes a second below which a transfer counts as stalled. */
 #define VS_MIN_SPEED 1024L
@@ -35,10 +36,9 @@ vs_server_clear (struct vs_server *srv)
 static int
 parse_uint (const char *key, const char *value, unsigned max, unsigned *ret)
 {
-  char *end;
-  unsigned long v = strtoul (value, &end, 10);
+  int64_t v;
 
-  if (*value == '\0' || *end || value[0] == '-' || v > max) {
+  if (vs_parse_int64 (value, 0, max, &v) == -1) {
     nbdkit_error ("%s=%s: expected a whole number from 0 to %u",
                   key, value, max);
     return -1;

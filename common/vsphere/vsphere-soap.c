@@ -10,13 +10,10 @@
 #include <nbdkit-plugin.h>
 
 #include "vsphere-soap.h"
-#include "vsphere-debug.h"
-#include "vsphere-pause.h"
+#include "debug-flags.h"
+#include "pause.h"
 #include "vsphere-xml.h"
 #include "vsphere-secret.h"
-
-int vs_debug_soap;
-int vs_debug_http;
 
 /* Far above any answer this plugin asks for (a device list, one page
  * of VM names); a bigger one is a broken or hostile server.

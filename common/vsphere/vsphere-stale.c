@@ -9,7 +9,7 @@
 #include "vsphere-stale.h"
 #include "vsphere-owner.h"
 #include "vsphere-snapshot.h"
-#include "vsphere-notice.h"
+#include "notice.h"
 
 int
 vs_stale_parse (const char *value, enum vs_stale_policy *p)

@@ -10,7 +10,7 @@
 
 #include <nbdkit-plugin.h>
 
-#include "vsphere-pause.h"
+#include "pause.h"
 #include "vsphere-task.h"
 #include "vsphere-props.h"
 #include "vsphere-xml.h"

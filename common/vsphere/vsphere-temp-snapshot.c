@@ -6,7 +6,7 @@
 #include <nbdkit-plugin.h>
 
 #include "vsphere-guardian.h"
-#include "vsphere-pause.h"
+#include "pause.h"
 #include "vsphere-temp-snapshot.h"
 
 static void

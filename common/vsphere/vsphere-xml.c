@@ -6,6 +6,7 @@
 
 #include <libxml/parser.h>
 
+#include "number.h"
 #include "vsphere-xml.h"
 
 #define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
@@ -46,24 +47,6 @@ vs_xml_child_text (xmlNodePtr node, const char *name)
   xmlNodePtr c = vs_xml_child (node, name);
 
   return c ? (char *) xmlNodeGetContent (c) : NULL;
-}
-
-int
-vs_parse_int64 (const char *s, int64_t min, int64_t max, int64_t *ret)
-{
-  const char *digits = s[0] == '-' ? s + 1 : s;
-  char *end;
-  long long v;
-
-  /* strtoll alone would take blanks, a '+' and "0x". */
-  if (*digits < '0' || *digits > '9')
-    return -1;
-  errno = 0;
-  v = strtoll (s, &end, 10);
-  if (errno || *end || v < min || v > max)
-    return -1;
-  *ret = v;
-  return 0;
 }
 
 int

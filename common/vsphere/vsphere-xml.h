@@ -16,11 +16,6 @@ xmlNodePtr vs_xml_next_same (xmlNodePtr node);
 /* Text of the child element NAME, or NULL.  The caller frees with xmlFree. */
 char *vs_xml_child_text (xmlNodePtr node, const char *name);
 
-/* All of S as a decimal integer from MIN to MAX: an optional '-' and
- * digits, nothing else.  Returns -1 if it is not one.
- */
-int vs_parse_int64 (const char *s, int64_t min, int64_t max, int64_t *ret);
-
 /* A malloc'd copy of S, a string libxml2 allocated, which is freed;
  * NULL if S is NULL or out of memory.
  */

@@ -1,7 +1,8 @@
 /* nbdkit-cbt-filter: on top of nbdkit-vsphere-plugin, expose only the
  * areas of the disk that changed since a CBT changeId.  Changed areas
  * are data; the rest is a hole that reads as zeros without touching
- * the plugin.
+ * the plugin.  The plugin asks vSphere for the areas on its own session
+ * (vsphere-link.h): the filter needs no login of its own.
  */
 #include <config.h>
 
@@ -11,25 +12,14 @@
 #include <string.h>
 #include <inttypes.h>
 #include <errno.h>
-#include <unistd.h>
 #include <dlfcn.h>
-#include <sys/mman.h>
-
-#include <curl/curl.h>
-#include <libxml/parser.h>
 
 #include <nbdkit-filter.h>
 
-#include "vsphere-cbt.h"
-#include "vsphere-cbt-extents.h"
-#include "vsphere-debug.h"
+#include "changes.h"
+#include "number.h"
+#include "vector.h"
 #include "vsphere-link.h"
-#include "vsphere-server.h"
-#include "vsphere-soap.h"
-#include "vsphere-target.h"
-#include "vsphere-xml.h"
-
-NBDKIT_DLL_PUBLIC int cbt_debug_soap = 0;
 
 /* Changed areas are widened to whole 64 KiB blocks, so that a copy tool
  * working in 64 KiB requests never mixes changed and unchanged bytes in
@@ -37,10 +27,9 @@ NBDKIT_DLL_PUBLIC int cbt_debug_soap = 0;
  */
 #define CBT_ALIGN 65536
 
-static struct vs_server server;
-static struct vs_target_config target_config;
 static const char *change_id;           /* cbt-changeid= */
 static const char *change_ids_file;     /* cbt-changeids= */
+static bool snapshot_given;             /* the plugin's snapshot= */
 
 /* One disk: what changed on it since its changeId.  The connection's
  * handle points here.
@@ -56,62 +45,20 @@ struct disk_changes {
   uint64_t size;
   char *description;            /* ends "next cbt-changeid=ID" */
 };
-static struct disk_changes *disks;
-static size_t ndisks;
-
-static void
-cbt_load (void)
-{
-  vs_debug_soap = cbt_debug_soap;
-  vs_server_init (&server);
-  curl_global_init (CURL_GLOBAL_DEFAULT);
-  xmlInitParser ();
-}
+DEFINE_VECTOR (disk_changes_vector, struct disk_changes)
+static struct disk_changes_vector disks;
 
 static void
 cbt_unload (void)
 {
   size_t i;
 
-  for (i = 0; i < ndisks; i++) {
-    vs_changes_free (&disks[i].changes);
-    free (disks[i].change_id);
-    free (disks[i].description);
+  for (i = 0; i < disks.len; i++) {
+    vs_changes_free (&disks.ptr[i].changes);
+    free (disks.ptr[i].change_id);
+    free (disks.ptr[i].description);
   }
-  free (disks);
-  vs_server_clear (&server);
-  xmlCleanupParser ();
-  curl_global_cleanup ();
-}
-
-/* The filter reads the password too.  Forms that can be read only once
- * (the terminal, a file descriptor) are handed on to the plugin through
- * a private in-memory file, so that it never appears in -v output; so
- * is a literal one, which the filter has warned about already.
- */
-static int
-pass_password (nbdkit_next_config *next, nbdkit_backend *nxdata,
-               const char *value)
-{
-  char fdarg[32];
-  int fd;
-
-  if (vs_server_config (&server, "password", value) == -1)
-    return -1;
-  if (value[0] == '+')
-    return next (nxdata, "password", value);
-  fd = memfd_create ("password", MFD_CLOEXEC);
-  if (fd == -1 ||
-      write (fd, server.password, strlen (server.password)) !=
-      (ssize_t) strlen (server.password) ||
-      lseek (fd, 0, SEEK_SET) == -1) {
-    nbdkit_error ("cannot pass the password on to the plugin: %m");
-    if (fd >= 0)
-      close (fd);
-    return -1;
-  }
-  snprintf (fdarg, sizeof fdarg, "-%d", fd);
-  return next (nxdata, "password", nbdkit_strdup_intern (fdarg));
+  disk_changes_vector_reset (&disks);
 }
 
 static int
@@ -126,12 +73,9 @@ cbt_config (nbdkit_next_config *next, nbdkit_backend *nxdata,
     change_ids_file = value;
     return 0;
   }
-  if (strcmp (key, "password") == 0)
-    return pass_password (next, nxdata, value);
-  /* See the plugin's parameters go by; it checks them itself. */
-  if (vs_server_config (&server, key, value) == -1 ||
-      vs_target_config (&target_config, key, value) == -1)
-    return -1;
+  /* The plugin checks its parameters itself. */
+  if (strcmp (key, "snapshot") == 0)
+    snapshot_given = true;
   return next (nxdata, key, value);
 }
 
@@ -149,23 +93,14 @@ check_change_id (const char *where, const char *id)
 static int
 add_disk (int key, const char *id, uint64_t resume_from)
 {
-  struct disk_changes *d = realloc (disks, (ndisks + 1) * sizeof *d);
+  struct disk_changes d = { .key = key, .resume_from = resume_from };
 
-  if (!d) {
-    nbdkit_error ("realloc: %m");
+  d.change_id = strdup (id);
+  if (!d.change_id || disk_changes_vector_append (&disks, d) == -1) {
+    free (d.change_id);
+    nbdkit_error ("out of memory");
     return -1;
   }
-  disks = d;
-  d = &disks[ndisks];
-  memset (d, 0, sizeof *d);
-  d->key = key;
-  d->resume_from = resume_from;
-  d->change_id = strdup (id);
-  if (!d->change_id) {
-    nbdkit_error ("strdup: %m");
-    return -1;
-  }
-  ndisks++;
   return 0;
 }
 
@@ -217,19 +152,20 @@ read_change_ids (const char *path)
   while (getline (&line, &len, fp) != -1) {
     char *p = line + strspn (line, " \t"), *end;
     uint64_t resume_from;
-    long key;
+    int64_t key;
 
     lineno++;
     p[strcspn (p, "#\r\n")] = '\0';
     if (!*p)
       continue;
-    key = strtol (p, &end, 10);
-    while (*end == ' ' || *end == '\t')
-      end++;
+    end = p + strcspn (p, " \t");
+    if (*end)
+      *end++ = '\0';
+    end += strspn (end, " \t");
     for (i = strlen (end); i > 0 && (end[i-1] == ' ' || end[i-1] == '\t');)
       end[--i] = '\0';
     snprintf (where, sizeof where, "cbt-changeids line %zu: ", lineno);
-    if (end == p || key < 0 || key > INT_MAX || !*end) {
+    if (vs_parse_int64 (p, 0, INT_MAX, &key) == -1 || !*end) {
       nbdkit_error ("%s: line %zu: expected \"DEVICE-KEY CHANGEID\" "
                     "(CHANGEID may be *)", path, lineno);
       goto out;
@@ -242,16 +178,16 @@ read_change_ids (const char *path)
                     "from", path, lineno);
       goto out;
     }
-    for (i = 0; i < ndisks; i++)
-      if (disks[i].key == key) {
-        nbdkit_error ("%s: line %zu: device key %ld is given twice",
+    for (i = 0; i < disks.len; i++)
+      if (disks.ptr[i].key == key) {
+        nbdkit_error ("%s: line %zu: device key %" PRIi64 " is given twice",
                       path, lineno, key);
         goto out;
       }
     if (add_disk (key, end, resume_from) == -1)
       goto out;
   }
-  if (ndisks == 0) {
+  if (disks.len == 0) {
     nbdkit_error ("cbt-changeids=%s names no disk", path);
     goto out;
   }
@@ -277,19 +213,16 @@ cbt_config_complete (nbdkit_next_config_complete *next,
     nbdkit_error ("give cbt-changeid= or cbt-changeids=, not both");
     return -1;
   }
-  if (!server.server || !target_config.vm) {
-    nbdkit_error ("the cbt filter works only on top of the vsphere plugin "
-                  "(no server= or vm= parameter was given)");
+  if (!dlsym (RTLD_DEFAULT, VS_LINK_TARGET)) {
+    nbdkit_error ("the cbt filter works only on top of the vsphere plugin");
     return -1;
   }
-  if (!target_config.snapshot) {
+  if (!snapshot_given) {
     nbdkit_error ("the cbt filter needs snapshot=NAME, snapshot=moref=REF "
                   "or snapshot=create: changes are counted up to a "
                   "snapshot");
     return -1;
   }
-  if (vs_target_config_complete (&target_config) == -1)
-    return -1;
   if (change_id) {
     if (check_change_id ("cbt-changeid=", change_id) == -1 ||
         add_disk (-1, change_id, 0) == -1)
@@ -306,26 +239,18 @@ cbt_config_complete (nbdkit_next_config_complete *next,
   "cbt-changeids=<FILE>    The same for several disks, one per export:\n" \
   "                        lines of \"DEVICE-KEY CHANGEID\"."
 
-/* The snapshot the plugin serves, by moref: a name could be reused. */
-static char *
-plugin_snapshot (void)
+/* The VM the plugin serves, as of its snapshot. */
+static const struct vs_target *
+plugin_target (void)
 {
-  vs_link_snapshot_ref *get = dlsym (RTLD_DEFAULT, VS_LINK_SNAPSHOT_REF);
-  const char *ref = get ? get () : NULL;
-  char *r;
+  vs_link_target *get = dlsym (RTLD_DEFAULT, VS_LINK_TARGET);
+  const struct vs_target *t = get ? get () : NULL;
 
-  if (!get) {
-    nbdkit_error ("the cbt filter works only on top of the vsphere plugin");
-    return NULL;
-  }
-  if (!ref) {
+  if (!t || !t->snapshot_ref) {
     nbdkit_error ("the vsphere plugin serves no snapshot");
     return NULL;
   }
-  r = strdup (ref);
-  if (!r)
-    nbdkit_error ("strdup: out of memory");
-  return r;
+  return t;
 }
 
 /* nbdkit 1.32 exits without unloading the plugin when a filter's
@@ -398,60 +323,54 @@ disk_by_key (const struct vs_target *t, int key)
   return NULL;
 }
 
-/* A full copy that stopped at FROM goes on: what changed since Q's
- * changeId below FROM, everything allocated from FROM on.
+/* A full copy of D that stopped at FROM goes on: what changed since
+ * SINCE below FROM, everything allocated from FROM on.
  */
 static int
-query_resumed (struct vs_session *s, struct vs_cbt_query *q, uint64_t from,
-               struct vs_changes *out)
+changed_areas_resumed (vs_link_changed_areas *changed_areas,
+                       const struct vs_disk *d, const char *since,
+                       uint64_t from, struct vs_changes *out)
 {
-  struct vs_changes since, allocated;
-  const char *id = q->change_id;
+  struct vs_changes below = { 0 }, allocated = { 0 };
   int r;
 
-  if (from > q->capacity) {
+  if (from > (uint64_t) d->capacity) {
     nbdkit_error ("%s: the offset to resume from, %" PRIu64 ", is past the "
-                  "end of the %" PRIu64 "-byte disk", q->disk_name, from,
-                  q->capacity);
+                  "end of the %" PRIi64 "-byte disk", d->file, from,
+                  d->capacity);
     return -1;
   }
-  if (vs_cbt_query (s, q, &since) == -1)
-    return -1;
-  q->change_id = "*";
-  r = vs_cbt_query (s, q, &allocated);
-  q->change_id = id;
+  r = changed_areas (d, since, &below);
   if (r == 0)
-    r = vs_changes_splice (&since, &allocated, from, out);
-  vs_changes_free (&since);
+    r = changed_areas (d, "*", &allocated);
+  if (r == 0)
+    r = vs_changes_splice (&below, &allocated, from, out);
+  vs_changes_free (&below);
   vs_changes_free (&allocated);
   return r;
 }
 
-/* Query what changed on one disk, up to the snapshot. */
+/* What changed on one disk, up to the snapshot. */
 static int
-query_disk (struct vs_session *s, const struct vs_target *t,
-            struct disk_changes *dc)
+query_disk (const struct vs_target *t, struct disk_changes *dc)
 {
+  vs_link_changed_areas *changed_areas =
+    dlsym (RTLD_DEFAULT, VS_LINK_CHANGED_AREAS);
   const struct vs_disk *d = dc->key == -1 ? t->disk : disk_by_key (t, dc->key);
-  struct vs_cbt_query q;
 
   if (!d || check_disk_cbt (d, dc->change_id, t->vm_name) == -1)
     return -1;
   dc->key = d->key;
   dc->size = d->capacity;
-  q.vm_ref = t->vm_ref;
-  q.snapshot_ref = t->snapshot_ref;
-  q.device_key = d->key;
-  q.capacity = d->capacity;
-  q.change_id = dc->change_id;
-  q.disk_name = d->file;
-  if ((dc->resume_from ? query_resumed (s, &q, dc->resume_from, &dc->changes)
-       : vs_cbt_query (s, &q, &dc->changes)) == -1)
+  if ((dc->resume_from
+       ? changed_areas_resumed (changed_areas, d, dc->change_id,
+                                dc->resume_from, &dc->changes)
+       : changed_areas (d, dc->change_id, &dc->changes)) == -1)
     return -1;
   vs_changes_align (&dc->changes, CBT_ALIGN, dc->size);
   if (asprintf (&dc->description, "changed since %s: %" PRIu64 " bytes in "
                 "%zu areas; next cbt-changeid=%s", dc->change_id,
-                dc->changes.bytes, dc->changes.n, d->change_id) == -1) {
+                dc->changes.bytes, dc->changes.areas.len, d->change_id) == -1) {
     dc->description = NULL;
     nbdkit_error ("asprintf: %m");
     return -1;
@@ -466,10 +385,10 @@ next_changed (void *opaque, uint64_t offset, uint64_t *start, uint64_t *end)
   const struct vs_changes *c = opaque;
   size_t i = vs_changes_find (c, offset);
 
-  if (i == c->n)
+  if (i == c->areas.len)
     return false;
-  *start = offset > c->area[i].start ? offset : c->area[i].start;
-  *end = c->area[i].start + c->area[i].length;
+  *start = offset > c->areas.ptr[i].start ? offset : c->areas.ptr[i].start;
+  *end = c->areas.ptr[i].start + c->areas.ptr[i].length;
   return true;
 }
 
@@ -477,33 +396,21 @@ static int
 cbt_get_ready (int thread_model)
 {
   vs_link_read_plan *plan = dlsym (RTLD_DEFAULT, VS_LINK_READ_PLAN);
-  struct vs_session *s = vs_session_open (&server);
-  struct vs_target t;
-  char *snap;
+  const struct vs_target *t = plugin_target ();
   size_t i;
-  int r = -1;
 
-  memset (&t, 0, sizeof t);
-  if (!s || vs_target_find_vm (s, &target_config, &t) == -1)
-    goto out;
-  snap = plugin_snapshot ();
-  if (!snap || vs_target_find_disk (s, &target_config, &t, snap) == -1 ||
-      check_vm_cbt (&t) == -1)
-    goto out;
-  for (i = 0; i < ndisks; i++) {
-    if (query_disk (s, &t, &disks[i]) == -1)
-      goto out;
-    if (plan)
-      plan (disks[i].key, next_changed, &disks[i].changes);
+  if (!t || check_vm_cbt (t) == -1)
+    goto fail;
+  for (i = 0; i < disks.len; i++) {
+    if (query_disk (t, &disks.ptr[i]) == -1)
+      goto fail;
+    plan (disks.ptr[i].key, next_changed, &disks.ptr[i].changes);
   }
-  r = 0;
+  return 0;
 
- out:
-  vs_target_free (&t);
-  vs_session_close (s);
-  if (r == -1)
-    release_plugin ();
-  return r;
+ fail:
+  release_plugin ();
+  return -1;
 }
 
 /* Each export is one disk; only the disks with a changeId are served. */
@@ -517,9 +424,9 @@ cbt_open (nbdkit_next_open *next, nbdkit_context *nxdata, int readonly,
 
   if (key == -1)
     return NULL;
-  for (i = 0; i < ndisks && disks[i].key != key; i++)
+  for (i = 0; i < disks.len && disks.ptr[i].key != key; i++)
     ;
-  if (i == ndisks) {
+  if (i == disks.len) {
     if (change_ids_file)
       nbdkit_error ("export \"%s\" (device key %d) has no line in "
                     "cbt-changeids=%s: add \"%d CHANGEID\", or \"%d *\" "
@@ -529,12 +436,12 @@ cbt_open (nbdkit_next_open *next, nbdkit_context *nxdata, int readonly,
       nbdkit_error ("export \"%s\" is another disk (key %d) than the one "
                     "whose changes the cbt filter has (key %d, chosen by "
                     "disk= or file=); use cbt-changeids= for several disks",
-                    exportname, key, disks[0].key);
+                    exportname, key, disks.ptr[0].key);
     return NULL;
   }
   if (next (nxdata, readonly, exportname) == -1)
     return NULL;
-  return &disks[i];
+  return &disks.ptr[i];
 }
 
 static int
@@ -568,7 +475,8 @@ cbt_pread (nbdkit_next *next, void *handle, void *buf, uint32_t count,
   char *p = buf;
 
   while (count > 0) {
-    const struct vs_area *a = i < changes->n ? &changes->area[i] : NULL;
+    const struct vs_area *a = i < changes->areas.len ? &changes->areas.ptr[i]
+      : NULL;
     uint64_t n;
 
     if (a && offset >= a->start) {
@@ -610,7 +518,6 @@ cbt_extents (nbdkit_next *next, void *handle, uint32_t count, uint64_t offset,
 static struct nbdkit_filter filter = {
   .name               = "cbt",
   .longname           = "nbdkit vSphere Changed Block Tracking filter",
-  .load               = cbt_load,
   .unload             = cbt_unload,
   .config             = cbt_config,
   .config_complete    = cbt_config_complete,

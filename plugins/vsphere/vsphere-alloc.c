@@ -10,7 +10,7 @@
 
 #include "vsphere-alloc.h"
 #include "vsphere-cbt.h"
-#include "vsphere-cbt-extents.h"
+#include "changes.h"
 
 /* Answers kept per disk: a copy tool's connections work near one
  * another, and each answer usually covers much of the disk.
@@ -149,7 +149,7 @@ static void
 fetch (struct vs_alloc *a, uint64_t offset)
 {
   uint64_t from = offset / QUERY_ALIGN * QUERY_ALIGN;
-  struct vs_changes areas = { NULL, 0, 0 };
+  struct vs_changes areas = { 0 };
   struct vs_cbt_page page;
   bool known;
   int r;
@@ -174,7 +174,7 @@ fetch (struct vs_alloc *a, uint64_t offset)
     nbdkit_debug ("%s: allocated areas from %" PRIu64 " to %" PRIu64
                   ": %" PRIu64 " bytes in %zu areas", a->query.disk_name,
                   page.start, page.start + page.length, areas.bytes,
-                  areas.n);
+                  areas.areas.len);
     keep (a, page.start, page.start + page.length, &areas);
   }
   else {

@@ -13,7 +13,7 @@
 #include "vsphere-http.h"
 #include "vsphere-http-version.h"
 #include "vsphere-hostdirect.h"
-#include "vsphere-debug.h"
+#include "debug-flags.h"
 
 #define COOKIE_MAX 1024
 #define BACKOFF_FIRST_MS 100

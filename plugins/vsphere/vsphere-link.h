@@ -1,16 +1,33 @@
-/* What the vsphere plugin exports for the cbt filter.  Both run in one
- * nbdkit process, which loads them RTLD_GLOBAL, so the filter finds
- * these by name with dlsym.
+/* The plugin's interface to the cbt filter.  Both run in one nbdkit
+ * process, which loads them RTLD_GLOBAL, so the filter finds these
+ * functions by name with dlsym; their absence means the plugin below
+ * the filter is not this one.  nbdkit runs the plugin's get_ready
+ * before the filter's, so from the filter's get_ready on the plugin
+ * has its session, its VM and the snapshot it serves.  The filter
+ * never logs in itself and never sees the password.
  */
 #ifndef VSPHERE_LINK_H
 #define VSPHERE_LINK_H
 
+#include "changes.h"
 #include "vsphere-readahead.h"
+#include "vsphere-target.h"
 
-/* The moref of the snapshot the plugin serves, or NULL (live disk). */
-#define VS_LINK_SNAPSHOT_REF "vsphere_plugin_snapshot_ref"
-typedef const char *vs_link_snapshot_ref (void);
-vs_link_snapshot_ref vsphere_plugin_snapshot_ref;
+/* The VM the plugin serves, with its disks as of the snapshot it
+ * serves (snapshot_ref NULL: the live disks).  From get_ready on.
+ */
+#define VS_LINK_TARGET "vsphere_plugin_target"
+typedef const struct vs_target *vs_link_target (void);
+vs_link_target vsphere_plugin_target;
+
+/* What changed on disk D of that target between changeId SINCE ("*":
+ * its allocated areas) and the snapshot served, asked on the plugin's
+ * session.  Returns 0, or -1 (reported).
+ */
+#define VS_LINK_CHANGED_AREAS "vsphere_plugin_changed_areas"
+typedef int vs_link_changed_areas (const struct vs_disk *d, const char *since,
+                                   struct vs_changes *out);
+vs_link_changed_areas vsphere_plugin_changed_areas;
 
 /* The device key of the disk that NBD export NAME opens ("" for the
  * default), or -1 (reported).

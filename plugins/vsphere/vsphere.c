@@ -16,10 +16,12 @@
 #include <nbdkit-plugin.h>
 
 #include "vsphere-alloc.h"
+#include "vsphere-cbt.h"
 #include "vsphere-datastores.h"
-#include "vsphere-debug.h"
+#include "debug-flags.h"
 #include "vsphere-exports.h"
 #include "vsphere-http.h"
+#include "number.h"
 #include "vsphere-link.h"
 #include "vsphere-readahead.h"
 #include "vsphere-server.h"
@@ -133,15 +135,13 @@ static int
 vsphere_config (const char *key, const char *value)
 {
   int r;
-  char *end;
-  unsigned long n;
+  int64_t n;
 
   if ((r = vs_server_config (&server, key, value)) != 0 ||
       (r = vs_target_config (&target_config, key, value)) != 0)
     return r == 1 ? 0 : -1;
   if (strcmp (key, "connections") == 0) {
-    n = strtoul (value, &end, 10);
-    if (*value < '1' || *value > '9' || *end || n > MAX_CONNECTIONS) {
+    if (vs_parse_int64 (value, 1, MAX_CONNECTIONS, &n) == -1) {
       nbdkit_error ("connections=%s: expected a number from 1 to %d",
                     value, MAX_CONNECTIONS);
       return -1;
@@ -518,10 +518,23 @@ vsphere_export_description (void *handle)
   return describe (h->disk);
 }
 
-NBDKIT_DLL_PUBLIC const char *
-vsphere_plugin_snapshot_ref (void)
+NBDKIT_DLL_PUBLIC const struct vs_target *
+vsphere_plugin_target (void)
 {
-  return target.snapshot_ref;
+  return session ? &target : NULL;
+}
+
+NBDKIT_DLL_PUBLIC int
+vsphere_plugin_changed_areas (const struct vs_disk *d, const char *since,
+                              struct vs_changes *out)
+{
+  struct vs_cbt_query q = {
+    .vm_ref = target.vm_ref, .snapshot_ref = target.snapshot_ref,
+    .device_key = d->key, .capacity = d->capacity, .change_id = since,
+    .disk_name = d->file,
+  };
+
+  return vs_cbt_query (session, &q, out);
 }
 
 NBDKIT_DLL_PUBLIC int

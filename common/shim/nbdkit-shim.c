@@ -1,6 +1,6 @@
-/* The nbdkit server functions that the shared code (common/) calls,
- * for a program that is not nbdkit: errors and debug go to
- * the tool's messages; passwords are read as nbdkit reads them.
+/* nbdkit's server functions for programs that are not nbdkit
+ * (nbdkit-shim.h): messages go where the program says, booleans and
+ * passwords are read as nbdkit reads them.
  */
 #include <config.h>
 
@@ -11,20 +11,53 @@
 #include <string.h>
 #include <strings.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nbdkit-plugin.h>
 
-#include "tool-messages.h"
+#include "nbdkit-shim.h"
+
+static nbdkit_shim_message_fn *error_fn, *debug_fn;
+static __thread char last_error[4096];
+
+void
+nbdkit_shim_set_messages (nbdkit_shim_message_fn *error,
+                          nbdkit_shim_message_fn *debug)
+{
+  error_fn = error;
+  debug_fn = debug;
+}
+
+const char *
+nbdkit_shim_last_error (void)
+{
+  return last_error;
+}
+
+void
+nbdkit_shim_clear_error (void)
+{
+  last_error[0] = '\0';
+}
 
 void
 nbdkit_error (const char *fs, ...)
 {
+  int saved_errno = errno;
   va_list args;
 
   va_start (args, fs);
-  tool_verror (fs, args);
+  vsnprintf (last_error, sizeof last_error, fs, args);
   va_end (args);
+  if (error_fn) {
+    /* %m in FS means the caller's errno, as in nbdkit. */
+    errno = saved_errno;
+    va_start (args, fs);
+    error_fn (fs, args);
+    va_end (args);
+  }
+  errno = saved_errno;
 }
 
 void
@@ -32,8 +65,10 @@ nbdkit_debug (const char *fs, ...)
 {
   va_list args;
 
+  if (!debug_fn)
+    return;
   va_start (args, fs);
-  tool_vdebug (fs, args);
+  debug_fn (fs, args);
   va_end (args);
 }
 
@@ -43,21 +78,33 @@ nbdkit_set_error (int err)
   errno = err;
 }
 
+/* The words nbdkit takes, in any case. */
 int
 nbdkit_parse_bool (const char *str)
 {
-  static const char *const yes[] = { "1", "true", "yes", "on" };
-  static const char *const no[] = { "0", "false", "no", "off" };
+  static const char *const yes[] = { "1", "true", "t", "yes", "y", "on" };
+  static const char *const no[] = { "0", "false", "f", "no", "n", "off" };
   size_t i;
 
-  for (i = 0; i < 4; i++) {
+  for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
     if (strcasecmp (str, yes[i]) == 0)
       return 1;
     if (strcasecmp (str, no[i]) == 0)
       return 0;
   }
-  nbdkit_error ("could not decipher boolean (%s): write true or false", str);
+  nbdkit_error ("could not decipher boolean (%s)", str);
   return -1;
+}
+
+/* A program that is not nbdkit is never shutting down nbdkit. */
+int
+nbdkit_nanosleep (unsigned sec, unsigned nsec)
+{
+  struct timespec ts = { .tv_sec = sec, .tv_nsec = nsec };
+
+  while (nanosleep (&ts, &ts) == -1 && errno == EINTR)
+    ;
+  return 0;
 }
 
 static int

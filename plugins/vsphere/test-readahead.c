@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <CUnit/Basic.h>
 
-#include "nbdkit-stubs.h"
+#include "nbdkit-shim.h"
+#include "unit-test.h"
 #include "vsphere-readahead.h"
 
 #define KiB 1024
@@ -312,7 +312,7 @@ test_failures (void)
     }
     snprintf (want, sizeof want, "reading 16384 bytes at offset %" PRIu64
               " failed: reading them ahead failed (see above)", o);
-    CU_ASSERT_STRING_EQUAL (stub_last_error, want);
+    CU_ASSERT_STRING_EQUAL (nbdkit_shim_last_error (), want);
   }
   vs_stream_free (s);
   vs_readahead_free (ra);
@@ -373,27 +373,21 @@ test_no_threads (void)
   CU_ASSERT_EQUAL (src.bytes, src.size);
 }
 
+static const struct unit_test tests[] = {
+  { "sequential reads", test_sequential },
+  { "random reads", test_random },
+  { "short run", test_short_run },
+  { "small requests", test_small_requests },
+  { "scattered runs", test_scattered_runs },
+  { "plan", test_plan },
+  { "failures", test_failures },
+  { "free while reading", test_free_while_reading },
+  { "no threads", test_no_threads },
+  { NULL }
+};
+
 int
 main (void)
 {
-  CU_pSuite s;
-  unsigned failed;
-
-  if (CU_initialize_registry () != CUE_SUCCESS)
-    return 1;
-  s = CU_add_suite ("readahead", NULL, NULL);
-  CU_add_test (s, "sequential reads", test_sequential);
-  CU_add_test (s, "random reads", test_random);
-  CU_add_test (s, "short run", test_short_run);
-  CU_add_test (s, "small requests", test_small_requests);
-  CU_add_test (s, "scattered runs", test_scattered_runs);
-  CU_add_test (s, "plan", test_plan);
-  CU_add_test (s, "failures", test_failures);
-  CU_add_test (s, "free while reading", test_free_while_reading);
-  CU_add_test (s, "no threads", test_no_threads);
-  CU_basic_set_mode (CU_BRM_VERBOSE);
-  CU_basic_run_tests ();
-  failed = CU_get_number_of_failures ();
-  CU_cleanup_registry ();
-  return failed ? 1 : 0;
+  return unit_test_run ("readahead", tests);
 }

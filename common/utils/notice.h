@@ -2,12 +2,12 @@
  * nbdkit_warning), prefixed as the running program's own messages:
  * "nbdkit: vsphere: " inside nbdkit, "vsphere-sync: " in the tool.
  */
-#ifndef VSPHERE_NOTICE_H
-#define VSPHERE_NOTICE_H
+#ifndef VS_NOTICE_H
+#define VS_NOTICE_H
 
 void vs_notice (const char *fs, ...) __attribute__ ((format (printf, 1, 2)));
 
 /* The running program's name, for messages such as "nbdkit exited". */
 const char *vs_program_name (void);
 
-#endif /* VSPHERE_NOTICE_H */
+#endif /* VS_NOTICE_H */

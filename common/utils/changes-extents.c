@@ -1,6 +1,5 @@
-/* Areas of a disk as nbdkit block status: kept apart from
- * vsphere-cbt.c so that programs other than nbdkit modules can use the
- * CBT queries.
+/* The changed-areas set as nbdkit block status: apart from changes.c
+ * so that programs other than nbdkit modules link no nbdkit_add_extent.
  */
 #include <config.h>
 
@@ -8,7 +7,7 @@
 
 #include <nbdkit-plugin.h>
 
-#include "vsphere-cbt-extents.h"
+#include "changes.h"
 
 int
 vs_changes_extents (const struct vs_changes *c, uint64_t offset,
@@ -17,7 +16,7 @@ vs_changes_extents (const struct vs_changes *c, uint64_t offset,
   size_t i = vs_changes_find (c, offset);
 
   while (offset < end) {
-    const struct vs_area *a = i < c->n ? &c->area[i] : NULL;
+    const struct vs_area *a = i < c->areas.len ? &c->areas.ptr[i] : NULL;
     uint64_t n;
     uint32_t type;
 

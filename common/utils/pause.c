@@ -1,6 +1,6 @@
 #include <config.h>
 
-#include "vsphere-pause.h"
+#include "pause.h"
 
 /* How often a long pause looks at the stop condition. */
 #define SLICE_NS (50 * 1000 * 1000L)

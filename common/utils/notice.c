@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vsphere-notice.h"
+#include "notice.h"
 
 const char *
 vs_program_name (void)

@@ -3,8 +3,8 @@
  * vCenter at once; nbdkit modules leave them whole, since nbdkit's own
  * shutdown must not cut short the removal of a snapshot.
  */
-#ifndef VSPHERE_PAUSE_H
-#define VSPHERE_PAUSE_H
+#ifndef VS_PAUSE_H
+#define VS_PAUSE_H
 
 #include <stdbool.h>
 #include <time.h>
@@ -20,4 +20,4 @@ bool vs_pause (struct timespec d);
 /* Whether pauses are being cut short now. */
 bool vs_pause_stopped (void);
 
-#endif /* VSPHERE_PAUSE_H */
+#endif /* VS_PAUSE_H */
