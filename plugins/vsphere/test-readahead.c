@@ -16,7 +16,7 @@
 
 #include "nbdkit-shim.h"
 #include "unit-test.h"
-#include "vsphere-readahead.h"
+#include "vsphere.h"
 
 #define KiB 1024
 #define MiB (1024 * 1024)

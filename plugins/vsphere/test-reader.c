@@ -11,8 +11,7 @@
 
 #include "nbdkit-shim.h"
 #include "unit-test.h"
-#include "vsphere-http.h"
-#include "vsphere-http-version.h"
+#include "vsphere.h"
 
 static void
 test_folder_url (void)

@@ -7,7 +7,7 @@
 
 #include <nbdkit-plugin.h>
 
-#include "vmdk-reader.h"
+#include "vsphere.h"
 #include "vmdk-chain.h"
 #include "vmdk-descriptor.h"
 #include "vsphere-disks.h"

@@ -8,7 +8,7 @@
 
 #include <nbdkit-plugin.h>
 
-#include "vsphere-alloc.h"
+#include "vsphere.h"
 #include "vsphere-cbt.h"
 #include "changes.h"
 

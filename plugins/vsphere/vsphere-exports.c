@@ -7,7 +7,7 @@
 
 #include <nbdkit-plugin.h>
 
-#include "vsphere-exports.h"
+#include "vsphere.h"
 
 struct vs_exports {
   const struct vs_disks *disks;

@@ -7,7 +7,7 @@
 #include <libxml/tree.h>
 #include <nbdkit-plugin.h>
 
-#include "vsphere-hostdirect.h"
+#include "vsphere.h"
 #include "vsphere-props.h"
 #include "vsphere-xml.h"
 

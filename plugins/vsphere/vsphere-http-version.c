@@ -7,7 +7,7 @@
 
 #include <nbdkit-plugin.h>
 
-#include "vsphere-http-version.h"
+#include "vsphere.h"
 
 /* If the header line PTR (N bytes) is NAME, copy its value without
  * surrounding blanks into VALUE (LEN bytes) and return true.  A value

@@ -10,9 +10,7 @@
 
 #include <nbdkit-plugin.h>
 
-#include "vsphere-http.h"
-#include "vsphere-http-version.h"
-#include "vsphere-hostdirect.h"
+#include "vsphere.h"
 #include "debug-flags.h"
 
 #define COOKIE_MAX 1024

@@ -9,9 +9,18 @@
 #ifndef VSPHERE_LINK_H
 #define VSPHERE_LINK_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "changes.h"
-#include "vsphere-readahead.h"
 #include "vsphere-target.h"
+
+/* Where a client copying the source will read next, from OFFSET on:
+ * fills [*START, *END) with START >= OFFSET, or returns false if it
+ * reads nothing more.  For a copy of what changed (the cbt filter).
+ */
+typedef bool vs_plan_fn (void *plan, uint64_t offset, uint64_t *start,
+                         uint64_t *end);
 
 /* The VM the plugin serves, with its disks as of the snapshot it
  * serves (snapshot_ref NULL: the live disks).  From get_ready on.

@@ -11,7 +11,7 @@
 
 #include <nbdkit-plugin.h>
 
-#include "vsphere-readahead.h"
+#include "vsphere.h"
 
 /* A run of sequential reads is read ahead this many times its length,
  * once it is this long: a client reading a few blocks here and there

@@ -15,15 +15,11 @@
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
-#include "vsphere-alloc.h"
+#include "vsphere.h"
 #include "vsphere-cbt.h"
 #include "vsphere-datastores.h"
 #include "debug-flags.h"
-#include "vsphere-exports.h"
-#include "vsphere-http.h"
 #include "number.h"
-#include "vsphere-link.h"
-#include "vsphere-readahead.h"
 #include "vsphere-server.h"
 #include "vsphere-snapshot.h"
 #include "vsphere-soap.h"
@@ -31,8 +27,6 @@
 #include "vsphere-target.h"
 #include "vsphere-temp-snapshot.h"
 #include "vmdk-chain.h"
-#include "vmdk-reader.h"
-#include "vsphere-hostdirect.h"
 
 /* -D vsphere.soap=1: log each SOAP call.  -D vsphere.http=1: log each
  * datastore request.  Neither logs bodies, passwords or cookies.
