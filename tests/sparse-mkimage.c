@@ -14,9 +14,12 @@
 #include <inttypes.h>
 
 #include "sparse-image.h"
+#include "vector.h"
+
+DEFINE_VECTOR (grain_vector, struct image_grain)
 
 static int
-parse_spec (const char *spec, struct image_grain **g, size_t *n)
+parse_spec (const char *spec, struct grain_vector *g)
 {
   uint64_t first, last, i;
   unsigned fill = 0;
@@ -34,20 +37,16 @@ parse_spec (const char *spec, struct image_grain **g, size_t *n)
   if (last < first || last - first > 1 << 24)
     return -1;
   for (i = first; i <= last; i++) {
-    struct image_grain *p = realloc (*g, (*n + 1) * sizeof *p);
+    struct image_grain e = { .grain = i, .fill = fill };
 
-    if (!p)
-      return -1;
-    *g = p;
-    p[*n].grain = i;
-    p[*n].fill = fill;
     switch (state) {
-    case 'd': p[*n].state = GRAIN_DATA; break;
-    case 'z': p[*n].state = GRAIN_ZERO; break;
-    case 'u': p[*n].state = GRAIN_UNMAPPED; break;
+    case 'd': e.state = GRAIN_DATA; break;
+    case 'z': e.state = GRAIN_ZERO; break;
+    case 'u': e.state = GRAIN_UNMAPPED; break;
     default: return -1;
     }
-    (*n)++;
+    if (grain_vector_append (g, e) == -1)
+      return -1;
   }
   return 0;
 }
@@ -56,9 +55,8 @@ int
 main (int argc, char *argv[])
 {
   enum image_format fmt;
-  struct image_grain *g = NULL;
+  struct grain_vector g = { 0 };
   struct image img;
-  size_t n = 0;
   uint64_t sectors, grain;
   FILE *fp;
   int i;
@@ -81,12 +79,12 @@ main (int argc, char *argv[])
   sectors = strtoull (argv[3], NULL, 0);
   grain = strtoull (argv[4], NULL, 0);
   for (i = 5; i < argc; i++)
-    if (parse_spec (argv[i], &g, &n) == -1) {
+    if (parse_spec (argv[i], &g) == -1) {
       fprintf (stderr, "sparse-mkimage: bad grain spec %s\n", argv[i]);
       return 2;
     }
   if (sectors == 0 || grain == 0 ||
-      image_build (fmt, sectors, grain, g, n, &img) == -1)
+      image_build (fmt, sectors, grain, g.ptr, g.len, &img) == -1)
     return 1;
   fp = fopen (argv[2], "wb");
   if (!fp || fwrite (img.buf, 1, img.len, fp) != img.len || fclose (fp)) {
@@ -94,6 +92,6 @@ main (int argc, char *argv[])
     return 1;
   }
   image_free (&img);
-  free (g);
+  grain_vector_reset (&g);
   return 0;
 }

@@ -22,4 +22,5 @@ sparse_cat_CFLAGS = $(SPARSE_CFLAGS)
 sparse_cat_LDADD = $(SPARSE_LDADD)
 
 sparse_mkimage_SOURCES = sparse-mkimage.c sparse-image.c sparse-image.h
+sparse_mkimage_CPPFLAGS = $(UTILS_CPPFLAGS)
 sparse_mkimage_CFLAGS = $(WARNINGS_CFLAGS)
