@@ -40,6 +40,20 @@ vs_temp_snapshot_take (struct vs_temp_snapshot *t, struct vs_session *s,
   return 0;
 }
 
+/* T could not be removed (WHAT), and its guardian goes on trying
+ * after this process exits; ADVICE says what the user can do.
+ */
+static void
+left_to_guardian (const struct vs_temp_snapshot *t, struct vs_session *s,
+                  const char *vm_name, const char *what, const char *advice)
+{
+  nbdkit_error ("the temporary snapshot %s (%s) of VM %s %s; the guardian "
+                "(pid %d) goes on trying for task-timeout= after this "
+                "process exits: %s %s", t->name, t->ref, vm_name, what,
+                (int) vs_guardian_pid (t->guardian), advice,
+                vs_session_product (s));
+}
+
 /* "NOT removed" is said only of a snapshot vCenter still shows. */
 int
 vs_temp_snapshot_remove (struct vs_temp_snapshot *t, struct vs_session *s,
@@ -55,30 +69,19 @@ vs_temp_snapshot_remove (struct vs_temp_snapshot *t, struct vs_session *s,
     removed = vs_snapshot_remove (s, t->ref) == 0;
     /* A program that stops waits no longer on vCenter (never nbdkit). */
     if (!removed && vs_pause_stopped ())
-      nbdkit_error ("the temporary snapshot %s (%s) of VM %s is left to the "
-                    "guardian (pid %d), which removes it once %s answers "
-                    "(for task-timeout=)", t->name, t->ref, vm_name,
-                    (int) vs_guardian_pid (t->guardian),
-                    vs_session_product (s));
+      left_to_guardian (t, s, vm_name, "is left to the guardian, as this "
+                        "program is stopping", "it removes it as soon as it "
+                        "reaches");
     else if (!removed) {
       present = vs_snapshot_present (s, vm_ref, t->ref);
       removed = present == 0;
       if (present == 1)
-        nbdkit_error ("the temporary snapshot %s (%s) of VM %s was NOT "
-                      "removed; the guardian (pid %d) goes on trying for "
-                      "task-timeout= after this process exits: if it "
-                      "cannot, delete it in %s (Snapshots > Manage)",
-                      t->name, t->ref, vm_name,
-                      (int) vs_guardian_pid (t->guardian),
-                      vs_session_product (s));
+        left_to_guardian (t, s, vm_name, "was NOT removed", "if it cannot, "
+                          "delete it (Snapshots > Manage) in");
       else if (present == -1)
-        nbdkit_error ("could not remove the temporary snapshot %s (%s) of "
-                      "VM %s, nor tell whether it is still there; the "
-                      "guardian (pid %d) goes on trying for task-timeout= "
-                      "after this process exits: check in %s",
-                      t->name, t->ref, vm_name,
-                      (int) vs_guardian_pid (t->guardian),
-                      vs_session_product (s));
+        left_to_guardian (t, s, vm_name, "could not be removed, and "
+                          "whether it is still there is unknown",
+                          "check in");
     }
     if (removed)
       nbdkit_debug ("removed temporary snapshot %s", t->ref);
