@@ -1,3 +1,10 @@
+/* The copy (copy.h): detached worker threads, each on one disk at a
+ * time through its own libnbd handle, polled together with the stop
+ * pipe so that a signal abandons a request in flight.  run->lock guards
+ * which disk each thread is on, the running count and the failed flag;
+ * each disk's lock guards its cursor, its block status and the chunks
+ * being written, from which the watermark comes.
+ */
 #include <config.h>
 
 #include <errno.h>

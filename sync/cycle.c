@@ -1,3 +1,10 @@
+/* One cycle of vsphere-sync (cycle.h): the steps are chained in run,
+ * each reporting its own error.  The state file is rewritten, from the
+ * main thread only, at set points, so that a run killed at any moment
+ * leaves it true: before the first byte is written, at checkpoints of a
+ * full copy (from the copy's tick), and at the end.  Success or not,
+ * the snapshot is removed.
+ */
 #include <config.h>
 
 #include <errno.h>

@@ -1,3 +1,10 @@
+/* Outputs (output.h): a raw file or block device is written through its
+ * locked fd, shared by every thread; a qcow2 image or overlay through a
+ * qemu-nbd child, one NBD connection per writer.  Zeros are written as
+ * cheaply as the output allows (NBD zero, BLKZEROOUT, a punched hole),
+ * and spelt out only as a last resort.  A new overlay gets its name
+ * only once whole.
+ */
 #include <config.h>
 
 #include <errno.h>

@@ -1,3 +1,10 @@
+/* Planning a cycle (plan.h), which only looks at files: each disk of
+ * the snapshot gets its output (from --disk, from the state, or a
+ * default name under -o that collides with nothing), then the first
+ * reason found for a full copy, checked in a fixed order.  An
+ * interrupted full copy is resumed only if the disk, its CBT epoch, the
+ * output and its format are all unchanged.
+ */
 #include <config.h>
 
 #include <errno.h>

@@ -1,3 +1,8 @@
+/* Reports (report.h): the plan and progress lines go through tool_info,
+ * so that --quiet silences them, and the JSON document alone goes to
+ * standard output.  Progress is read while the copy threads run: their
+ * byte counters are loaded atomically, and nothing here takes a lock.
+ */
 #include <config.h>
 
 #include <inttypes.h>

@@ -1,3 +1,9 @@
+/* Building test images (sparse-image.h): the layout is planned first
+ * (header, grain directory, tables, then the data grains in the order
+ * given), then written into one zeroed buffer, little-endian by hand.
+ * Grain tables are numbered from the end, so that a reader that took a
+ * directory entry's index for its table's would read the wrong one.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,3 +1,9 @@
+/* Reading properties (vsphere-props.h) with one RetrievePropertiesEx
+ * call to the session's PropertyCollector, the property paths written
+ * straight into the request.  A path the server puts in missingSet
+ * fails the whole read, so that a caller never takes a property it may
+ * not read for one that is unset.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,3 +1,9 @@
+/* The server parameters (vsphere-server.h): parsing and checking them,
+ * with their defaults (timeout=120, retries=5), and the one place a
+ * curl handle is set up, so that every connection, SOAP or datastore
+ * read, gets the same HTTPS-only, stall and TLS options.  A password
+ * given on the command line draws a single warning.
+ */
 #include <config.h>
 
 #include <stdbool.h>

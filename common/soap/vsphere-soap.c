@@ -1,3 +1,9 @@
+/* The vSphere API session (vsphere-soap.h): SOAP envelopes POSTed to
+ * /sdk on one curl handle, carrying the cookie of the last Login.  One
+ * mutex, s->lock, guards the handle, the cookie and its generation:
+ * calls from several threads take turns, and a rejected cookie is
+ * renewed by one login however many threads saw it fail.
+ */
 #include <config.h>
 
 #include <stdbool.h>

@@ -1,3 +1,10 @@
+/* Running vCenter tasks (vsphere-task.h): the call is made, then the
+ * task's info polled, every 50 ms at first and doubling to 500 ms.
+ * Each attempt ends done, failed, busy (TaskInProgress: tried again
+ * until busy_patience), unreachable (an idempotent call is made again
+ * after three failed polls) or gone, all within the one task-timeout=
+ * deadline.
+ */
 #include <config.h>
 
 #include <limits.h>

@@ -1,3 +1,10 @@
+/* The TLS policy (vsphere-tls.h) applied through OpenSSL, which libcurl
+ * must be built with: a verify callback records the leaf certificate's
+ * SHA-256 fingerprint for messages and, when a fingerprint is pinned,
+ * decides alone, in place of the CA chain and host name.  The callback
+ * finds its vs_tls_peer through an SSL_CTX index allocated once
+ * (pthread_once); nothing else is shared.
+ */
 #include <config.h>
 
 #include <stdio.h>

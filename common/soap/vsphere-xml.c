@@ -1,3 +1,9 @@
+/* Helpers for vim25 SOAP documents (vsphere-xml.h).  Elements are
+ * matched by local name, whatever prefix the server bound.  Replies are
+ * parsed with no network access, and a reply with a DOCTYPE is stopped
+ * by a SAX callback at the DOCTYPE itself, before any entity is
+ * declared, let alone expanded.
+ */
 #include <config.h>
 
 #include <stdlib.h>

@@ -1,3 +1,9 @@
+/* The run locks (sync-lock.h), fcntl record locks on one byte: the
+ * kernel drops them when the process dies, so a crashed run leaves no
+ * stale lock, and F_GETLK names the holder.  Lock files are never
+ * removed, as removing one would let two runs lock two different files
+ * of one name; the PID written in them is for people only.
+ */
 #include <config.h>
 
 #include <errno.h>

@@ -1,3 +1,10 @@
+/* Starting and stopping the tools' children (tool-child.h).  A child
+ * leads its own process group, gets SIGTERM if the tool dies
+ * (PR_SET_PDEATHSIG), and does only async-signal-safe work between fork
+ * and exec.  running_lock guards the table of running PIDs; a child is
+ * reaped and dropped from it under the lock in one step, so that
+ * tool_child_terminate_all never signals a reused PID.
+ */
 #include <config.h>
 
 #include <errno.h>

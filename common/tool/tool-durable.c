@@ -1,3 +1,7 @@
+/* Directory fsync (tool-durable.h): after a rename or the creation of a
+ * file, the directory entry itself must reach the disk, which an fsync
+ * of the file alone does not promise.
+ */
 #include <config.h>
 
 #include <fcntl.h>

@@ -1,3 +1,9 @@
+/* The tools' messages (tool-messages.h), all on standard error.  A
+ * message is formatted first, then printed under one mutex, which also
+ * guards the first error kept for the summary: lines from several
+ * threads never interleave, and the first error stays the first.  The
+ * quiet and verbose flags are set once, before any thread starts.
+ */
 #include <config.h>
 
 #include <errno.h>

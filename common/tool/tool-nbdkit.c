@@ -1,3 +1,10 @@
+/* Starting nbdkit for a tool (tool-nbdkit.h): the command line is the
+ * forwarded parameters plus vm=moref= and snapshot=moref=, and the
+ * password is written into a pipe whose read end nbdkit inherits as
+ * password=-FD.  Stopping gives nbdkit 30 s to log out, or 2 s after a
+ * stop signal, so that removing the snapshot still fits in the time a
+ * stop gets.
+ */
 #include <config.h>
 
 #include <fcntl.h>

@@ -1,3 +1,10 @@
+/* Sorting the plugin parameters after "--" (tool-params.h): disk=,
+ * file=, snapshot= and export= are refused, since the tool picks them;
+ * the server and target parameters are parsed here; and all but vm=,
+ * password=, quiesce= and remove-stale-snapshots= are handed on to
+ * nbdkit as given.  Any other key is a usage error, found before nbdkit
+ * starts.
+ */
 #include <config.h>
 
 #include <errno.h>

@@ -1,3 +1,10 @@
+/* Stop signals (tool-signals.h): the handler only records the first
+ * signal, counts them and writes a byte to a self-pipe, all
+ * async-signal-safe.  The count is what tells the cleanup phase's grace
+ * of a few seconds from a second signal that ends it.
+ * tool_signals_watch runs one thread that polls the pipe; nothing here
+ * takes a lock.
+ */
 #include <config.h>
 
 #include <errno.h>

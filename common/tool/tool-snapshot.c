@@ -1,3 +1,8 @@
+/* The tools' snapshot (tool-snapshot.h), a thin layer over
+ * vsphere-snapshot.c and vsphere-temp-snapshot.c: it remembers whether
+ * the snapshot is ours to remove, and adds the check that refuses to
+ * read independent disks of a running VM.
+ */
 #include <config.h>
 
 #include <string.h>

@@ -1,3 +1,8 @@
+/* Notices (notice.h), written straight to standard error: the prefix
+ * comes from program_invocation_short_name, so the shared code needs no
+ * hook into nbdkit or the tool.  Each line is written under flockfile,
+ * so that threads never split one.
+ */
 #include <config.h>
 
 #include <errno.h>

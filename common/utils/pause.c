@@ -1,3 +1,9 @@
+/* Pauses (pause.h): without a stop condition, one nanosleep; with one,
+ * slices of 50 ms, the condition checked before each, so that a stop is
+ * seen within a twentieth of a second.  The condition is set at the
+ * start of a program (and cleared in the guardian's forked process)
+ * before any thread waits, and is read without a lock.
+ */
 #include <config.h>
 
 #include "pause.h"

@@ -1,3 +1,10 @@
+/* The VMDK chain (vmdk-chain.h): each layer is a parsed descriptor and
+ * its opened extents, and each parent is checked (CID, size, no loop)
+ * as it is opened.  Reads and block status are one walk down the layers
+ * with two different actions: where a sparse layer has no grain the
+ * layer below answers, and below the base disk everything reads as
+ * zeros.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,3 +1,9 @@
+/* VMDK text descriptors (vmdk-descriptor.h): a line-by-line parse of
+ * the extent lines and of the header keys this code uses (createType,
+ * CID, parentCID, parentFileNameHint); other keys are ignored.  Binary
+ * sparse headers, NUL bytes and anything over 1 MiB are refused before
+ * parsing, so the parser only ever sees text.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,3 +1,8 @@
+/* Turning CBT on (vsphere-cbt-enable.h): one ReconfigVM_Task, then a
+ * temporary snapshot taken and removed at once, since a disk starts
+ * tracking only after a stun.  That snapshot is never quiesced, and has
+ * its guardian like any other.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,3 +1,8 @@
+/* Parent hints written by ESXi name a datastore by its VMFS volume
+ * (vsphere-datastores.h).  Rather than search the whole inventory, only
+ * the VM's own datastores are read, one property call each, and matched
+ * on their name or on the UUID in their summary.url.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,3 +1,9 @@
+/* Reading VirtualDisk devices out of config.hardware.device
+ * (vsphere-disks.h), and choosing one by index, label or datastore
+ * path.  Numbers from the server are parsed strictly: a disk whose key
+ * or size cannot be trusted is refused, never guessed.  A failed choice
+ * lists every disk of the VM, so that the user can pick again.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,3 +1,10 @@
+/* The guardian (vsphere-guardian.h).  Orders go over a socket pair as
+ * text lines ("name", "task", "ref", "done"), the readers' pidfds with
+ * them as SCM_RIGHTS.  The forked guardian detaches (setsid, stop
+ * signals ignored, every other fd closed) and reads until the last
+ * holder of the other end is gone; unless told "done", it kills the
+ * readers, logs in on its own session and removes the snapshot.
+ */
 #include <config.h>
 
 #include <errno.h>

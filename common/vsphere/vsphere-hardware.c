@@ -1,3 +1,9 @@
+/* The VM's hardware (vsphere-hardware.h), read from its config
+ * property, or its snapshot's, in one call.  Controllers and NICs are
+ * mapped to libvirt's model names through fixed tables; devices of
+ * other kinds are skipped.  Only a NIC on a distributed port group
+ * costs one more call, to learn the port group's name.
+ */
 #include <config.h>
 
 #include <limits.h>

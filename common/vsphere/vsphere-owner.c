@@ -1,3 +1,10 @@
+/* The owner of a temporary snapshot (vsphere-owner.h): host name,
+ * machine-id, boot_id and PID namespace place the process, and its
+ * start time from /proc/PID/stat tells it from a later process given
+ * the same PID.  The answer is "dead" only when that is certain (the
+ * same machine rebooted since, or the same namespace without that
+ * process); otherwise "unknown".
+ */
 #include <config.h>
 
 #include <stdio.h>

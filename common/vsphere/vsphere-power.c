@@ -1,3 +1,9 @@
+/* Shutting a VM down (vsphere-power.h): ShutdownGuest, then
+ * runtime.powerState polled every 2 s.  PowerOffVM_Task is sent only
+ * once force_after seconds have passed, or at once when the guest
+ * cannot be asked and a power-off is allowed.  The poll's pause ends
+ * early when the program stops (pause.h).
+ */
 #include <config.h>
 
 #include <stdbool.h>

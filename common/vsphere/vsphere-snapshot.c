@@ -1,3 +1,9 @@
+/* Snapshots (vsphere-snapshot.h), all found by walking the VM's
+ * snapshot tree, read in one call: by name, by moref, or by the
+ * temporary snapshots' name prefix.  Taking and removing go through
+ * vsphere-task.c; removal is idempotent and waits as long as any task
+ * may take, since giving up would leave the snapshot behind.
+ */
 #include <config.h>
 
 #include <stdbool.h>

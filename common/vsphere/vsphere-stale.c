@@ -1,3 +1,9 @@
+/* Stale temporary snapshots (vsphere-stale.h): the owner of each is
+ * read from its description and judged by vsphere-owner.c.  A snapshot
+ * whose owner is alive is never touched; the others are reported, and
+ * removed as the policy allows.  Failing to list them is reported but
+ * does not stop the caller, which goes on to take its own.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,3 +1,9 @@
+/* The target parameters and their resolution (vsphere-target.h): the VM
+ * is found by vsphere-vm.c, then its name, power state, CBT flag and
+ * instance UUID read in one call.  The disk is chosen from the
+ * snapshot's device list when a snapshot is read, since the snapshot's
+ * disks may differ from the VM's now.
+ */
 #include <config.h>
 
 #include <stdlib.h>

@@ -1,3 +1,9 @@
+/* The temporary snapshot (vsphere-temp-snapshot.h), where order
+ * matters: the guardian is started and told the snapshot's name before
+ * CreateSnapshot_Task is sent, then its task and its moref as soon as
+ * each is known, so that whenever this process dies the guardian knows
+ * enough to find the snapshot and remove it.
+ */
 #include <config.h>
 
 #include <stdlib.h>

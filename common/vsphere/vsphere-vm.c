@@ -1,3 +1,10 @@
+/* Finding a VM (vsphere-vm.h).  Paths and UUIDs are looked up in the
+ * SearchIndex; a bare name has no index, so every VM's name is read
+ * through a container view, page by page, and a name shared by several
+ * VMs is refused.  A failed lookup says what the server's paths look
+ * like (vCenter or a standalone ESXi host).  The dcPath comes from
+ * walking up the parents.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,3 +1,10 @@
+/* The VMDK reader (vsphere.h): vmdk-chain.c does the VMDK work, and
+ * this file gives it datastore files, resolving each name a descriptor
+ * writes to a "[ds] dir/file" path opened as a versioned HTTP file.
+ * Names that leave the disk's directory are refused, except a parent
+ * hint under /vmfs/volumes/, mapped back to its datastore; vSAN names
+ * are refused outright.
+ */
 #include <config.h>
 
 #include <stdio.h>

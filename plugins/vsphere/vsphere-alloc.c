@@ -1,3 +1,9 @@
+/* Allocated areas (vsphere.h): per disk, a least-recently-used cache of
+ * four pages of QueryChangedDiskAreas answers.  query_lock lets one
+ * connection at a time ask vCenter, so that others wanting the same
+ * page find it cached rather than ask again; lock, taken second, guards
+ * the pages and the failed flag, and is never held across a call.
+ */
 #include <config.h>
 
 #include <pthread.h>

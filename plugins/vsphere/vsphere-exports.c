@@ -1,3 +1,9 @@
+/* The exports (vsphere.h): a name is resolved to a disk by
+ * vsphere-disks.c and checked against export=, and the disk's reader is
+ * opened the first time a connection needs it, then shared by every
+ * later connection to that disk.  x->lock guards the readers and is
+ * held while one opens, so that no disk is ever opened twice.
+ */
 #include <config.h>
 
 #include <fnmatch.h>

@@ -1,3 +1,9 @@
+/* transport=host (vsphere.h): the ESXi host is found from the VM's
+ * runtime.host and the host's own properties, and each GET on it
+ * carries a ticket from AcquireGenericServiceTicket, good for that URL
+ * once.  A ticket is a credential: its id is wiped here once copied
+ * into the cookie, which the caller wipes after its GET.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,3 +1,10 @@
+/* The version checks of datastore reads (vsphere.h), pure functions
+ * over headers: vsphere-http.c feeds them every header line of an
+ * answer and compares what they keep with the file's first answer.
+ * Size, ETag and Last-Modified must all match; the condition sent with
+ * each request uses the ETag where there is one, the stronger of the
+ * two.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,3 +1,10 @@
+/* Datastore reads over HTTPS (vsphere.h).  The pool opens curl handles
+ * lazily, up to its limit; p->lock guards the free list, the count and
+ * the abandoning flag, and p->freed wakes a thread waiting for a
+ * handle.  A read is retried with backoff, a stall only once, a
+ * rejected cookie with one login, and abandoned when nbdkit shuts down
+ * or its client leaves.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -1,3 +1,10 @@
+/* Readahead (vsphere.h): the threads take the first queued block of
+ * each stream in turn, so that one busy stream cannot starve the
+ * others.  ra->lock guards every stream and block, and is let go only
+ * while a block is read; a block its stream drops meanwhile is marked
+ * orphan, for its reader to free.  ra->work wakes the threads, ra->done
+ * the clients waiting for a block.
+ */
 #include <config.h>
 
 #include <errno.h>
