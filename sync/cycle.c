@@ -187,7 +187,7 @@ read_snapshot_disks (struct cycle *c)
   /* Checkpoints add entries for new disks: the plan's pointers into the
    * state must not move.
    */
-  return sync_state_reserve (&c->state, c->target.disks.n);
+  return sync_state_reserve (&c->state, c->target.disks.len);
 }
 
 /* ---- before the copy: changeIds that vCenter refuses ---- */

@@ -494,16 +494,16 @@ check_disk_outputs (const struct sync_options *o, const char *vm_name,
     long id = o->disk_outputs.ptr[i].id;
     bool found = false;
 
-    for (k = 0; k < disks->n; k++)
-      found |= id >= SYNC_MIN_DEVICE_KEY ? id == disks->disk[k].key
+    for (k = 0; k < disks->len; k++)
+      found |= id >= SYNC_MIN_DEVICE_KEY ? id == disks->ptr[k].key
         : (size_t) id == k;
     if (!found) {
       char list[512] = "";
       size_t len = 0;
 
-      for (k = 0; k < disks->n && len < sizeof list; k++)
+      for (k = 0; k < disks->len && len < sizeof list; k++)
         len += snprintf (list + len, sizeof list - len, "%s%zu (key %d)",
-                         k ? ", " : "", k, disks->disk[k].key);
+                         k ? ", " : "", k, disks->ptr[k].key);
       tool_error ("--disk %ld=%s: VM %s has no disk with this %s; its "
                   "disks are %s", id, o->disk_outputs.ptr[i].path, vm_name,
                   id >= SYNC_MIN_DEVICE_KEY ? "device key" : "index", list);
@@ -540,14 +540,14 @@ sync_plan_make (const struct sync_options *o, const char *vm_name,
   plan->n = 0;
   if (check_disk_outputs (o, vm_name, disks) == -1)
     return -1;
-  plan->job = calloc (disks->n ? disks->n : 1, sizeof *plan->job);
+  plan->job = calloc (disks->len ? disks->len : 1, sizeof *plan->job);
   if (!plan->job) {
     tool_error ("calloc: %m");
     return -1;
   }
-  for (i = 0; i < disks->n; i++) {
+  for (i = 0; i < disks->len; i++) {
     plan->n = i + 1;
-    if (plan_disk (o, vm_name, &disks->disk[i], i, st, plan,
+    if (plan_disk (o, vm_name, &disks->ptr[i], i, st, plan,
                    &plan->job[i]) == -1)
       return -1;
   }
@@ -559,8 +559,8 @@ sync_plan_make (const struct sync_options *o, const char *vm_name,
   for (k = 0; k < st->n; k++) {
     bool present = false;
 
-    for (i = 0; i < disks->n; i++)
-      present |= disks->disk[i].key == st->disk[k].key;
+    for (i = 0; i < disks->len; i++)
+      present |= disks->ptr[i].key == st->disk[k].key;
     if (present)
       continue;
     tool_info ("disk \"%s\" (key %d) was removed from the VM: it is "

@@ -47,7 +47,7 @@ serve_disks (struct v2v *v, const struct tool_snapshot *sn,
 {
   size_t i;
 
-  for (i = 0; i < v->target.disks.n; i++) {
+  for (i = 0; i < v->target.disks.len; i++) {
     char disk[48], name[48];
     const char *extra[] = { disk, NULL };
     struct tool_nbdkit how = {
@@ -59,14 +59,14 @@ serve_disks (struct v2v *v, const struct tool_snapshot *sn,
     snprintf (disk, sizeof disk, "disk=%zu", i);
     snprintf (name, sizeof name, "nbdkit-disk-%zu", i);
     if (tool_nbdkit_start (&servers[i], &v->params, &how, NULL, name) == -1 ||
-        check_server (&servers[i], &v->target.disks.disk[i]) == -1)
+        check_server (&servers[i], &v->target.disks.ptr[i]) == -1)
       return -1;
     sources[i] = (struct v2v_source) {
       .kind = V2V_NBD, .port = servers[i].port, .format = "raw",
     };
     tool_info ("serving disk %zu \"%s\" on localhost port %d", i,
-               v->target.disks.disk[i].label
-               ? v->target.disks.disk[i].label : "", servers[i].port);
+               v->target.disks.ptr[i].label
+               ? v->target.disks.ptr[i].label : "", servers[i].port);
   }
   return 0;
 }
@@ -99,7 +99,7 @@ v2v_cold (struct v2v *v)
       vs_hardware_get (v->session, v->target.vm_ref, sn.ref,
                        v->target.vm_name, &v->hw) == -1)
     goto out;
-  n = v->target.disks.n;
+  n = v->target.disks.len;
   servers = calloc (n, sizeof *servers);
   sources = calloc (n, sizeof *sources);
   if (!servers || !sources) {

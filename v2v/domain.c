@@ -84,8 +84,8 @@ add_controllers (xmlNodePtr devices, const struct vs_hardware *hw)
   };
   size_t i;
 
-  for (i = 0; i < hw->n_controllers; i++) {
-    const struct vs_controller *c = &hw->controller[i];
+  for (i = 0; i < hw->controllers.len; i++) {
+    const struct vs_controller *c = &hw->controllers.ptr[i];
     xmlNodePtr node = add (devices, "controller", NULL);
 
     attr (node, "type", bus_names[c->bus]);
@@ -174,8 +174,8 @@ add_nics (xmlNodePtr devices, const struct vs_hardware *hw)
 {
   size_t i;
 
-  for (i = 0; i < hw->n_nics; i++) {
-    const struct vs_nic *nic = &hw->nic[i];
+  for (i = 0; i < hw->nics.len; i++) {
+    const struct vs_nic *nic = &hw->nics.ptr[i];
     xmlNodePtr node = add (devices, "interface", NULL);
 
     attr (node, "type", "network");
@@ -247,8 +247,8 @@ build (const struct v2v_domain *d)
   add (features, "pae", NULL);
   devices = add (domain, "devices", NULL);
   add_controllers (devices, hw);
-  for (i = 0; i < disks->n; i++) {
-    const struct vs_disk *vd = &disks->disk[i];
+  for (i = 0; i < disks->len; i++) {
+    const struct vs_disk *vd = &disks->ptr[i];
     const struct vs_controller *c = vs_hardware_controller (hw,
                                                             vd->controller_key);
     static const struct vs_controller unknown = {

@@ -30,8 +30,8 @@ check_state (const struct v2v *v, const struct sync_state *st)
                 t->vm_ref);
     return -1;
   }
-  for (i = 0; i < t->disks.n; i++) {
-    const struct vs_disk *vd = &t->disks.disk[i];
+  for (i = 0; i < t->disks.len; i++) {
+    const struct vs_disk *vd = &t->disks.ptr[i];
     const struct sync_state_disk *d = sync_state_find (st, vd->key);
     char *why = NULL;
 
@@ -118,7 +118,7 @@ convert (struct v2v *v, struct sync_state *st, const char *xml)
   if (forget_change_ids (v, st) == -1)
     return -1;
   tool_info ("converting the copies of the %zu disks of VM %s in place",
-             v->target.disks.n, v->target.vm_name);
+             v->target.disks.len, v->target.vm_name);
   return v2v_run_converter (v, tool_env_or ("VIRT_V2V_IN_PLACE",
                                             "virt-v2v-in-place"), xml);
 }
@@ -143,13 +143,13 @@ v2v_in_place (struct v2v *v)
                 v->o->state_file);
   if (loaded != 0 || check_state (v, &st) == -1)
     goto out;
-  sources = calloc (v->target.disks.n, sizeof *sources);
+  sources = calloc (v->target.disks.len, sizeof *sources);
   if (!sources) {
     tool_error ("out of memory");
     goto out;
   }
-  for (i = 0; i < v->target.disks.n; i++)
-    if (set_source (sync_state_find (&st, v->target.disks.disk[i].key),
+  for (i = 0; i < v->target.disks.len; i++)
+    if (set_source (sync_state_find (&st, v->target.disks.ptr[i].key),
                     &sources[i]) == -1)
       goto out;
   if (v->o->print_xml) {

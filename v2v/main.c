@@ -168,12 +168,12 @@ v2v_print_nbd (struct v2v *v)
 
   if (v2v_read_live_vm (v) == -1)
     return -1;
-  sources = calloc (v->target.disks.n, sizeof *sources);
+  sources = calloc (v->target.disks.len, sizeof *sources);
   if (!sources) {
     tool_error ("out of memory");
     return -1;
   }
-  for (i = 0; i < v->target.disks.n; i++)
+  for (i = 0; i < v->target.disks.len; i++)
     sources[i] = (struct v2v_source) {
       .kind = V2V_NBD, .port = v->o->nbd_port + i, .format = "raw",
     };

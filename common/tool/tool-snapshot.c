@@ -43,8 +43,8 @@ check_independent (const struct vs_target *t)
 {
   size_t i;
 
-  for (i = 0; t->powered_on && i < t->disks.n; i++) {
-    const struct vs_disk *d = &t->disks.disk[i];
+  for (i = 0; t->powered_on && i < t->disks.len; i++) {
+    const struct vs_disk *d = &t->disks.ptr[i];
 
     if (vs_disk_independent (d)) {
       tool_error ("disk %zu \"%s\" (%s) is independent (diskMode %s): the "

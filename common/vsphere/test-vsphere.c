@@ -40,28 +40,28 @@ test_disk_devices (void)
   CU_ASSERT_EQUAL_FATAL (vs_disks_parse (xmlDocGetRootElement (doc), "vm",
                                          &disks),
                          0);
-  CU_ASSERT_EQUAL_FATAL (disks.n, 2);
-  CU_ASSERT_EQUAL (disks.disk[0].key, 2000);
-  CU_ASSERT_EQUAL (disks.disk[0].capacity, 1048576);
-  CU_ASSERT_STRING_EQUAL (disks.disk[0].change_id, "52 aa/3");
-  CU_ASSERT_STRING_EQUAL (disks.disk[0].backing,
+  CU_ASSERT_EQUAL_FATAL (disks.len, 2);
+  CU_ASSERT_EQUAL (disks.ptr[0].key, 2000);
+  CU_ASSERT_EQUAL (disks.ptr[0].capacity, 1048576);
+  CU_ASSERT_STRING_EQUAL (disks.ptr[0].change_id, "52 aa/3");
+  CU_ASSERT_STRING_EQUAL (disks.ptr[0].backing,
                           "VirtualDiskFlatVer2BackingInfo");
-  CU_ASSERT_EQUAL (disks.disk[1].key, -7);
-  CU_ASSERT_EQUAL (disks.disk[1].capacity, 2048 * 1024);
-  CU_ASSERT_PTR_NULL (disks.disk[1].change_id);
+  CU_ASSERT_EQUAL (disks.ptr[1].key, -7);
+  CU_ASSERT_EQUAL (disks.ptr[1].capacity, 2048 * 1024);
+  CU_ASSERT_PTR_NULL (disks.ptr[1].change_id);
 
   CU_ASSERT_PTR_EQUAL (vs_disks_select (&disks, "1", NULL, "vm"),
-                       &disks.disk[1]);
+                       &disks.ptr[1]);
   CU_ASSERT_PTR_EQUAL (vs_disks_select (&disks, "Hard disk 1", NULL, "vm"),
-                       &disks.disk[0]);
+                       &disks.ptr[0]);
   CU_ASSERT_PTR_EQUAL (vs_disks_select (&disks, NULL, "[ds 2] vm/vm_1.vmdk",
-                                        "vm"), &disks.disk[1]);
+                                        "vm"), &disks.ptr[1]);
   CU_ASSERT_PTR_NULL (vs_disks_select (&disks, "2", NULL, "vm"));
   CU_ASSERT_PTR_NOT_NULL (strstr (nbdkit_shim_last_error (), "disk=1: \"Hard disk 2\""));
   CU_ASSERT_PTR_NULL (vs_disks_select (&disks, "Hard disk 9", NULL, "vm"));
   CU_ASSERT_PTR_NOT_NULL (strstr (nbdkit_shim_last_error (), "[ds1] vm/vm.vmdk"));
 
-  ds = vs_datastore_path_split (disks.disk[1].file, &path);
+  ds = vs_datastore_path_split (disks.ptr[1].file, &path);
   CU_ASSERT_STRING_EQUAL (ds, "ds 2");
   CU_ASSERT_STRING_EQUAL (path, "vm/vm_1.vmdk");
   free (ds);
@@ -86,7 +86,7 @@ parse_one_disk (const char *children, int64_t *capacity)
   doc = xmlReadMemory (xml, strlen (xml), "t.xml", NULL, 0);
   r = vs_disks_parse (xmlDocGetRootElement (doc), "vm1", &disks);
   if (r == 0) {
-    *capacity = disks.disk[0].capacity;
+    *capacity = disks.ptr[0].capacity;
     vs_disks_free (&disks);
   }
   xmlFreeDoc (doc);

@@ -145,11 +145,10 @@ vs_disks_parse (xmlNodePtr devices, const char *vm, struct vs_disks *out)
 {
   xmlNodePtr dev;
 
-  out->disk = NULL;
-  out->n = 0;
+  memset (out, 0, sizeof *out);
   for (dev = devices ? devices->children : NULL; dev; dev = dev->next) {
+    struct vs_disk disk;
     char *type;
-    struct vs_disk *p;
     int is_disk;
 
     if (dev->type != XML_ELEMENT_NODE)
@@ -159,19 +158,17 @@ vs_disks_parse (xmlNodePtr devices, const char *vm, struct vs_disks *out)
     xmlFree (type);
     if (!is_disk)
       continue;
-    p = realloc (out->disk, (out->n + 1) * sizeof *p);
-    if (!p) {
+    if (parse_disk (dev, vm, out->len, &disk) == -1) {
+      free_disk (&disk);
+      vs_disks_free (out);
+      return -1;
+    }
+    if (vs_disks_append (out, disk) == -1) {
       nbdkit_error ("realloc: out of memory");
+      free_disk (&disk);
       vs_disks_free (out);
       return -1;
     }
-    out->disk = p;
-    if (parse_disk (dev, vm, out->n, &p[out->n]) == -1) {
-      free_disk (&p[out->n]);
-      vs_disks_free (out);
-      return -1;
-    }
-    out->n++;
   }
   return 0;
 }
@@ -181,11 +178,9 @@ vs_disks_free (struct vs_disks *d)
 {
   size_t i;
 
-  for (i = 0; i < d->n; i++)
-    free_disk (&d->disk[i]);
-  free (d->disk);
-  d->disk = NULL;
-  d->n = 0;
+  for (i = 0; i < d->len; i++)
+    free_disk (&d->ptr[i]);
+  vs_disks_reset (d);
 }
 
 /* "disk=0: Hard disk 1, [ds] a/b.vmdk, 1024 bytes; disk=1: ..." */
@@ -198,16 +193,16 @@ describe_disks (const struct vs_disks *d)
 
   if (!fp)
     return NULL;
-  if (d->n == 0)
+  if (d->len == 0)
     fprintf (fp, "it has no virtual disks");
   else
     fprintf (fp, "its disks are");
-  for (i = 0; i < d->n; i++)
+  for (i = 0; i < d->len; i++)
     fprintf (fp, "%s disk=%zu: \"%s\" %s (%" PRIi64 " bytes)",
              i ? ";" : "", i,
-             d->disk[i].label ? d->disk[i].label : "",
-             d->disk[i].file ? d->disk[i].file : "(no file)",
-             d->disk[i].capacity);
+             d->ptr[i].label ? d->ptr[i].label : "",
+             d->ptr[i].file ? d->ptr[i].file : "(no file)",
+             d->ptr[i].capacity);
   fclose (fp);
   return list;
 }
@@ -219,15 +214,15 @@ find_disk (const struct vs_disks *d, const char *disk, const char *file)
   size_t i;
   int64_t idx;
 
-  for (i = 0; i < d->n; i++) {
-    if ((file && d->disk[i].file && strcmp (d->disk[i].file, file) == 0) ||
-        (!file && disk && d->disk[i].label &&
-         strcmp (d->disk[i].label, disk) == 0))
-      return &d->disk[i];
+  for (i = 0; i < d->len; i++) {
+    if ((file && d->ptr[i].file && strcmp (d->ptr[i].file, file) == 0) ||
+        (!file && disk && d->ptr[i].label &&
+         strcmp (d->ptr[i].label, disk) == 0))
+      return &d->ptr[i];
   }
   if (!file && vs_parse_int64 (disk, 0, INT64_MAX, &idx) == 0 &&
-      (uint64_t) idx < d->n)
-    return &d->disk[idx];
+      (uint64_t) idx < d->len)
+    return &d->ptr[idx];
   return NULL;
 }
 

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <libxml/tree.h>
 
+#include "vector.h"
+
 struct vs_disk {
   int key;                      /* device key */
   char *label;                  /* "Hard disk 1" */
@@ -19,10 +21,7 @@ struct vs_disk {
   int unit;                     /* unitNumber on it, or -1 */
 };
 
-struct vs_disks {
-  struct vs_disk *disk;
-  size_t n;
-};
+DEFINE_VECTOR (vs_disks, struct vs_disk)
 
 /* Collect the VirtualDisk devices of DEVICES (the <val> of
  * config.hardware.device), in device order.  A disk without a key or

@@ -112,38 +112,34 @@ add_device (struct vs_session *s, xmlNodePtr dev, const char *vm,
 
   if ((m = lookup (controllers, sizeof controllers / sizeof controllers[0],
                    type))) {
-    struct vs_controller *c;
-
     if (get_number (dev, "key", 0, INT_MAX, vm, &key) == -1 ||
         get_number (dev, "busNumber", 0, INT_MAX, vm, &bus) == -1)
       r = -1;
-    else if (!(c = realloc (hw->controller,
-                            (hw->n_controllers + 1) * sizeof *c))) {
+    else if (vs_controllers_append (&hw->controllers,
+                                    (struct vs_controller) {
+                                      .key = key, .bus_number = bus,
+                                      .bus = m->bus, .model = m->libvirt,
+                                    }) == -1) {
       nbdkit_error ("out of memory");
       r = -1;
-    }
-    else {
-      hw->controller = c;
-      c[hw->n_controllers++] = (struct vs_controller) {
-        .key = key, .bus_number = bus, .bus = m->bus, .model = m->libvirt,
-      };
     }
   }
   else if ((m = lookup (nics, sizeof nics / sizeof nics[0], type))) {
-    struct vs_nic *n = realloc (hw->nic, (hw->n_nics + 1) * sizeof *n);
+    struct vs_nic n = {
+      .model = m->libvirt,
+      .mac = vs_xml_take (vs_xml_child_text (dev, "macAddress")),
+    };
 
-    if (!n) {
+    /* Kept before its network is looked up, so that it is freed with
+     * the rest whatever happens.
+     */
+    if (vs_nics_append (&hw->nics, n) == -1) {
+      free (n.mac);
       nbdkit_error ("out of memory");
       r = -1;
     }
-    else {
-      hw->nic = n;
-      n[hw->n_nics] = (struct vs_nic) {
-        .model = m->libvirt,
-        .mac = vs_xml_take (vs_xml_child_text (dev, "macAddress")),
-      };
-      r = nic_network (s, dev, vm, &n[hw->n_nics++].network);
-    }
+    else
+      r = nic_network (s, dev, vm, &hw->nics.ptr[hw->nics.len - 1].network);
   }
   xmlFree (type);
   return r;
@@ -212,12 +208,12 @@ vs_hardware_free (struct vs_hardware *hw)
 {
   size_t i;
 
-  for (i = 0; i < hw->n_nics; i++) {
-    free (hw->nic[i].mac);
-    free (hw->nic[i].network);
+  for (i = 0; i < hw->nics.len; i++) {
+    free (hw->nics.ptr[i].mac);
+    free (hw->nics.ptr[i].network);
   }
-  free (hw->nic);
-  free (hw->controller);
+  vs_nics_reset (&hw->nics);
+  vs_controllers_reset (&hw->controllers);
   free (hw->uuid);
   free (hw->guest_id);
   memset (hw, 0, sizeof *hw);
@@ -228,8 +224,8 @@ vs_hardware_controller (const struct vs_hardware *hw, int key)
 {
   size_t i;
 
-  for (i = 0; i < hw->n_controllers; i++)
-    if (hw->controller[i].key == key)
-      return &hw->controller[i];
+  for (i = 0; i < hw->controllers.len; i++)
+    if (hw->controllers.ptr[i].key == key)
+      return &hw->controllers.ptr[i];
   return NULL;
 }

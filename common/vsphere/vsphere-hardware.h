@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vector.h"
 #include "vsphere-soap.h"
 
 enum vs_bus { VS_BUS_IDE, VS_BUS_SCSI, VS_BUS_SATA, VS_BUS_NVME };
@@ -20,12 +21,14 @@ struct vs_controller {
   const char *model;            /* libvirt's name: "vmpvscsi", "lsilogic",
                                    "lsisas1068", "buslogic", or NULL */
 };
+DEFINE_VECTOR (vs_controllers, struct vs_controller)
 
 struct vs_nic {
   const char *model;            /* libvirt's name: "vmxnet3", "e1000", ... */
   char *mac;                    /* or NULL */
   char *network;                /* port group or network name, or NULL */
 };
+DEFINE_VECTOR (vs_nics, struct vs_nic)
 
 struct vs_hardware {
   char *uuid;                   /* config.uuid, the BIOS UUID; or NULL */
@@ -35,10 +38,8 @@ struct vs_hardware {
   int64_t cores_per_socket;     /* 0 if not given */
   bool efi;                     /* config.firmware is "efi" */
   bool secure_boot;
-  struct vs_controller *controller;
-  size_t n_controllers;
-  struct vs_nic *nic;
-  size_t n_nics;
+  struct vs_controllers controllers;
+  struct vs_nics nics;
 };
 
 /* The hardware of VM_REF, or of its snapshot SNAPSHOT_REF (not NULL:

@@ -315,9 +315,9 @@ disk_by_key (const struct vs_target *t, int key)
 {
   size_t i;
 
-  for (i = 0; i < t->disks.n; i++)
-    if (t->disks.disk[i].key == key)
-      return &t->disks.disk[i];
+  for (i = 0; i < t->disks.len; i++)
+    if (t->disks.ptr[i].key == key)
+      return &t->disks.ptr[i];
   nbdkit_error ("cbt-changeids=%s: VM %s has no disk with device key %d "
                 "in this snapshot", change_ids_file, t->vm_name, key);
   return NULL;

@@ -33,7 +33,7 @@ vs_exports_new (const struct vs_disks *disks, const struct vs_disk *dflt,
 {
   struct vs_exports *x = calloc (1, sizeof *x);
 
-  if (!x || (x->readers = calloc (disks->n + 1, sizeof *x->readers)) == NULL) {
+  if (!x || (x->readers = calloc (disks->len + 1, sizeof *x->readers)) == NULL) {
     nbdkit_error ("calloc: out of memory");
     free (x);
     return NULL;
@@ -55,7 +55,7 @@ vs_exports_free (struct vs_exports *x)
 
   if (!x)
     return;
-  for (i = 0; i < x->disks->n; i++)
+  for (i = 0; i < x->disks->len; i++)
     vmdk_reader_close (x->readers[i]);
   pthread_mutex_destroy (&x->lock);
   free (x->readers);
@@ -88,7 +88,7 @@ vs_exports_find (const struct vs_exports *x, const char *name)
 struct vmdk_reader *
 vs_exports_reader (struct vs_exports *x, const struct vs_disk *d)
 {
-  size_t i = d - x->disks->disk;
+  size_t i = d - x->disks->ptr;
   struct vmdk_reader *r;
 
   pthread_mutex_lock (&x->lock);

@@ -96,7 +96,7 @@ release_all (void)
 {
   size_t i;
 
-  for (i = 0; allocs && i < target.disks.n; i++)
+  for (i = 0; allocs && i < target.disks.len; i++)
     vs_alloc_free (allocs[i]);
   free (allocs);
   allocs = NULL;
@@ -266,7 +266,7 @@ describe (const struct vs_disk *d)
   r = nbdkit_printf_intern ("VM %s (%s), disk %zu \"%s\" (key %d) %s, "
                             "%" PRIi64 " bytes, %s%s%s%s%s%s%s",
                             target.vm_name, target.vm_ref,
-                            (size_t) (d - target.disks.disk),
+                            (size_t) (d - target.disks.ptr),
                             d->label ? d->label : "", d->key, d->file,
                             d->capacity, snap,
                             target.snapshot_ref ? " " : "",
@@ -292,14 +292,14 @@ open_allocs (void)
 {
   size_t i;
 
-  allocs = calloc (target.disks.n, sizeof *allocs);
+  allocs = calloc (target.disks.len, sizeof *allocs);
   if (!allocs) {
     nbdkit_error ("calloc: %m");
     return -1;
   }
-  for (i = 0; i < target.disks.n; i++)
+  for (i = 0; i < target.disks.len; i++)
     allocs[i] = vs_alloc_new (session, target.vm_ref, target.snapshot_ref,
-                              &target.disks.disk[i]);
+                              &target.disks.ptr[i]);
   return 0;
 }
 
@@ -355,7 +355,7 @@ vsphere_get_ready (void)
   /* One block per datastore connection, and one being handed out. */
   readahead = vs_readahead_new (connections, connections + 1,
                                 readahead_block ());
-  plans = calloc (target.disks.n, sizeof *plans);
+  plans = calloc (target.disks.len, sizeof *plans);
   if (!pool || !readahead || !plans)
     goto fail;
   loc.server = server.server;
@@ -377,7 +377,7 @@ vsphere_get_ready (void)
              "consistent.  Use snapshot=create or snapshot=NAME.\n",
              target.vm_name);
   nbdkit_debug ("serving VM %s (%s): %zu disks, default %s",
-                target.vm_name, target.vm_ref, target.disks.n,
+                target.vm_name, target.vm_ref, target.disks.len,
                 target.disk->file);
   return 0;
 
@@ -398,8 +398,8 @@ vsphere_list_exports (int readonly, int is_tls, struct nbdkit_exports *list)
 {
   size_t i;
 
-  for (i = 0; i < target.disks.n; i++) {
-    const struct vs_disk *d = &target.disks.disk[i];
+  for (i = 0; i < target.disks.len; i++) {
+    const struct vs_disk *d = &target.disks.ptr[i];
 
     if (d->file && vs_exports_allowed (exports, d) &&
         nbdkit_add_export (list, d->file, describe (d)) == -1)
@@ -430,9 +430,9 @@ vsphere_open (int readonly)
     return NULL;
   }
   h->disk = d;
-  h->alloc = allocs ? allocs[d - target.disks.disk] : NULL;
+  h->alloc = allocs ? allocs[d - target.disks.ptr] : NULL;
   h->reader = vs_exports_reader (exports, d);
-  i = d - target.disks.disk;
+  i = d - target.disks.ptr;
   h->stream = h->reader ? vs_stream_new (readahead, read_disk, h->reader,
                                          vmdk_reader_size (h->reader),
                                          plans[i].fn, plans[i].opaque)
@@ -544,8 +544,8 @@ vsphere_plugin_read_plan (int key, vs_plan_fn *fn, void *opaque)
 {
   size_t i;
 
-  for (i = 0; i < target.disks.n; i++)
-    if (target.disks.disk[i].key == key) {
+  for (i = 0; i < target.disks.len; i++)
+    if (target.disks.ptr[i].key == key) {
       plans[i].fn = fn;
       plans[i].opaque = opaque;
     }
