@@ -1,3 +1,9 @@
+/* Route A of vsphere-v2v (v2v.h): one snapshot, an nbdkit serving
+ * each of its disks on a port of localhost, each checked before
+ * virt-v2v reads it, and virt-v2v run with the user's output options;
+ * the servers are stopped and the snapshot removed on every path.
+ * --print-xml without --state describes the disks as such exports.
+ */
 #include <config.h>
 
 #include <inttypes.h>
@@ -118,6 +124,29 @@ v2v_cold (struct v2v *v)
     r = -1;
   free (sn.ref);
   free (servers);
+  free (sources);
+  return r;
+}
+
+int
+v2v_print_nbd (struct v2v *v)
+{
+  struct v2v_source *sources;
+  size_t i;
+  int r;
+
+  if (v2v_read_live_vm (v) == -1)
+    return -1;
+  sources = calloc (v->target.disks.len, sizeof *sources);
+  if (!sources) {
+    tool_error ("out of memory");
+    return -1;
+  }
+  for (i = 0; i < v->target.disks.len; i++)
+    sources[i] = (struct v2v_source) {
+      .kind = V2V_NBD, .port = v->o->nbd_port + i, .format = "raw",
+    };
+  r = v2v_write_domain (v, sources, "-");
   free (sources);
   return r;
 }

@@ -1,3 +1,8 @@
+/* Running virt-v2v or virt-v2v-in-place (v2v.h): the converter's
+ * output goes both to the user and to a log in the temporary
+ * directory, which is kept when the conversion fails, so that what
+ * virt-v2v said can be read after the fact.
+ */
 #include <config.h>
 
 #include <errno.h>

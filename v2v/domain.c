@@ -1,3 +1,8 @@
+/* The libvirt domain XML of a VM (domain.h), built with libxml2 so
+ * that every name and path is escaped: OS and firmware, controllers,
+ * one disk per vSphere disk on its own bus and unit, NICs with their
+ * MACs, and the VM's identity in our own metadata.
+ */
 #include <config.h>
 
 #include <inttypes.h>

@@ -1,3 +1,8 @@
+/* Route B of vsphere-v2v (v2v.h): the copies vsphere-sync keeps,
+ * converted where they are.  Only a state that is this VM's and holds
+ * a whole, unchanged copy of every disk is taken; once converted, the
+ * copies no longer match their changeIds, which are forgotten.
+ */
 #include <config.h>
 
 #include <stdio.h>

@@ -14,11 +14,11 @@
 #include <curl/curl.h>
 #include <libxml/parser.h>
 
-#include "domain.h"
 #include "options.h"
 #include "sync-lock.h"
 #include "tool-child.h"
 #include "tool-messages.h"
+#include "tool-options.h"
 #include "tool-params.h"
 #include "tool-signals.h"
 #include "v2v.h"
@@ -55,7 +55,6 @@ usage (FILE *f)
 
 enum {
   OPT_IN_PLACE = 256, OPT_STATE, OPT_SNAPSHOT, OPT_PRINT_XML, OPT_NBD_PORT,
-  OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -64,11 +63,7 @@ static const struct option long_options[] = {
   { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
   { "print-xml", no_argument, NULL, OPT_PRINT_XML },
   { "nbd-port", required_argument, NULL, OPT_NBD_PORT },
-  { "quiet", no_argument, NULL, 'q' },
-  { "verbose", no_argument, NULL, 'v' },
-  { "version", no_argument, NULL, 'V' },
-  { "help", no_argument, NULL, OPT_HELP },
-  { NULL, 0, NULL, 0 }
+  TOOL_COMMON_LONG_OPTIONS
 };
 
 /* Returns 0, or 2 for a usage error (reported). */
@@ -79,7 +74,9 @@ parse_options (int argc, char *argv[], struct v2v_options *o)
   int c, end;
 
   o->nbd_port = DEFAULT_NBD_PORT;
-  while ((c = getopt_long (argc, argv, "+qvV", long_options, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "+" TOOL_COMMON_SHORT_OPTIONS, long_options, NULL)) != -1) {
+    if (tool_common_option (c, &o->quiet, &o->verbose, usage))
+      continue;
     switch (c) {
     case OPT_IN_PLACE: o->in_place = true; break;
     case OPT_STATE: o->state_file = optarg; break;
@@ -93,10 +90,6 @@ parse_options (int argc, char *argv[], struct v2v_options *o)
       }
       o->nbd_port = port;
       break;
-    case 'q': o->quiet = true; break;
-    case 'v': o->verbose = true; break;
-    case 'V': printf ("vsphere-v2v %s\n", PACKAGE_VERSION); exit (0);
-    case OPT_HELP: usage (stdout); exit (0);
     default: usage (stderr); return 2;
     }
   }
@@ -135,51 +128,6 @@ parse_options (int argc, char *argv[], struct v2v_options *o)
     return 2;
   }
   return 0;
-}
-
-int
-v2v_read_live_vm (struct v2v *v)
-{
-  if (vs_target_find_disk (v->session, &v->params.target, &v->target,
-                           NULL) == -1)
-    return -1;
-  return vs_hardware_get (v->session, v->target.vm_ref, NULL,
-                          v->target.vm_name, &v->hw);
-}
-
-int
-v2v_write_domain (const struct v2v *v, const struct v2v_source *sources,
-                  const char *path)
-{
-  const struct v2v_domain d = {
-    .server = v->params.server.server, .target = &v->target, .hw = &v->hw,
-    .source = sources,
-  };
-
-  return v2v_domain_write (&d, path);
-}
-
-int
-v2v_print_nbd (struct v2v *v)
-{
-  struct v2v_source *sources;
-  size_t i;
-  int r;
-
-  if (v2v_read_live_vm (v) == -1)
-    return -1;
-  sources = calloc (v->target.disks.len, sizeof *sources);
-  if (!sources) {
-    tool_error ("out of memory");
-    return -1;
-  }
-  for (i = 0; i < v->target.disks.len; i++)
-    sources[i] = (struct v2v_source) {
-      .kind = V2V_NBD, .port = v->o->nbd_port + i, .format = "raw",
-    };
-  r = v2v_write_domain (v, sources, "-");
-  free (sources);
-  return r;
 }
 
 static int

@@ -1,5 +1,7 @@
-/* One run of vsphere-v2v: the VM, and what every way of converting it
- * shares.
+/* vsphere-v2v's internal interfaces: one run (struct v2v), and a
+ * section per file.  main.c parses the options and runs a route;
+ * the routes (cold.c, in-place.c) build on vm.c, convert.c and
+ * domain.c, and nothing calls back into main.c.
  */
 #ifndef V2V_V2V_H
 #define V2V_V2V_H
@@ -22,20 +24,26 @@ struct v2v {
   int vm_lock;                  /* shared with vsphere-sync */
 };
 
+/* cold.c */
+
 /* Route A: serve every disk from one snapshot over NBD, and run
  * virt-v2v -i libvirtxml with the user's own output options.
  */
 int v2v_cold (struct v2v *v);
+
+/* --print-xml without --state: the VM's disks as NBD exports on
+ * localhost, one port each from --nbd-port up.
+ */
+int v2v_print_nbd (struct v2v *v);
+
+/* in-place.c */
 
 /* Route B: convert vsphere-sync's outputs in place with
  * virt-v2v-in-place -i libvirtxml, or, with --print-xml, describe them.
  */
 int v2v_in_place (struct v2v *v);
 
-/* --print-xml without --state: the VM's disks as NBD exports on
- * localhost, one port each from --nbd-port up.
- */
-int v2v_print_nbd (struct v2v *v);
+/* vm.c */
 
 /* The VM's disks and hardware as they are now, not of a snapshot.
  * Returns 0, or -1 (reported).
@@ -47,6 +55,8 @@ int v2v_read_live_vm (struct v2v *v);
  */
 int v2v_write_domain (const struct v2v *v, const struct v2v_source *sources,
                       const char *path);
+
+/* convert.c */
 
 /* Run PROGRAM -i libvirtxml XML ARGS..., keeping its log in the
  * temporary directory.  Returns 0, or -1 (reported).
