@@ -58,7 +58,11 @@ vcsim_stop () {
 # vcsim_start [FLAGS...]: start the harness and export VCSIM_*.
 vcsim_start () {
     local i
-    if [ -z "${VCSIM_HARNESS:-}" ] || [ ! -x "$VCSIM_HARNESS" ]; then
+    if [ "${VCSIM_HARNESS-unset}" = "" ]; then
+        echo "$0: test skipped: the simulated vCenter is not built (configure found no Go or govmomi: install golang-go and golang-github-vmware-govmomi-dev, then configure again)"
+        exit 77
+    fi
+    if [ ! -x "${VCSIM_HARNESS:-}" ]; then
         echo "vcsim_start: VCSIM_HARNESS (${VCSIM_HARNESS:-unset}) is not an executable" >&2
         return 1
     fi
