@@ -14,6 +14,7 @@
 #include "copy.h"
 #include "cycle.h"
 #include "tool-messages.h"
+#include "tool-options.h"
 #include "tool-params.h"
 #include "options.h"
 #include "tool-signals.h"
@@ -98,7 +99,7 @@ add_disk_output (struct sync_options *o, const char *arg)
 
 enum {
   OPT_DISK = 256, OPT_OVERLAY, OPT_STATE, OPT_SNAPSHOT, OPT_FULL,
-  OPT_CONNECTIONS, OPT_JSON, OPT_PROGRESS, OPT_HELP, OPT_ENABLE_CBT,
+  OPT_CONNECTIONS, OPT_JSON, OPT_PROGRESS, OPT_ENABLE_CBT,
   OPT_FINAL, OPT_POWER_OFF_AFTER, OPT_VERIFY, OPT_CHECKPOINT,
 };
 
@@ -118,11 +119,7 @@ static const struct option long_options[] = {
   { "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
   { "json", no_argument, NULL, OPT_JSON },
   { "progress", no_argument, NULL, OPT_PROGRESS },
-  { "quiet", no_argument, NULL, 'q' },
-  { "verbose", no_argument, NULL, 'v' },
-  { "version", no_argument, NULL, 'V' },
-  { "help", no_argument, NULL, OPT_HELP },
-  { NULL, 0, NULL, 0 }
+  TOOL_COMMON_LONG_OPTIONS
 };
 
 /* Returns 0, or 2 for a usage error (reported). */
@@ -134,8 +131,10 @@ parse_options (int argc, char *argv[], struct sync_options *o)
   o->connections = DEFAULT_CONNECTIONS;
   o->checkpoint = DEFAULT_CHECKPOINT;
   o->progress = isatty (STDERR_FILENO);
-  while ((c = getopt_long (argc, argv, "+o:f:qvV", long_options,
+  while ((c = getopt_long (argc, argv, "+o:f:" TOOL_COMMON_SHORT_OPTIONS, long_options,
                            NULL)) != -1) {
+    if (tool_common_option (c, &o->quiet, &o->verbose, usage))
+      continue;
     switch (c) {
     case 'o': o->output_dir = optarg; break;
     case OPT_DISK: if (add_disk_output (o, optarg) == -1) return 2; break;
@@ -183,10 +182,6 @@ parse_options (int argc, char *argv[], struct sync_options *o)
       break;
     case OPT_JSON: o->json = true; break;
     case OPT_PROGRESS: o->progress = true; break;
-    case 'q': o->quiet = true; break;
-    case 'v': o->verbose = true; break;
-    case 'V': printf ("vsphere-sync %s\n", PACKAGE_VERSION); exit (0);
-    case OPT_HELP: usage (stdout); exit (0);
     default: usage (stderr); return 2;
     }
   }
