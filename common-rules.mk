@@ -2,6 +2,8 @@
 # libraries are, each with those of the libraries it builds on, the
 # libraries themselves, how code for the nbdkit modules is built and
 # linked, and the rule that makes a man page of a POD file.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 
 UTILS_CPPFLAGS = -I$(top_srcdir)/common/utils
 # common/vmdk uses utils' header-only number.h and vector.h, and links

@@ -3,6 +3,8 @@
  * parents, holds the input.  Exercises descriptor parsing, hosted
  * sparse embedding, parent hints, CID and loop checks together, then
  * reads and maps the disk.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

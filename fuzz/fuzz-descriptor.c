@@ -1,4 +1,7 @@
-/* libFuzzer target: the VMDK text descriptor parser. */
+/* libFuzzer target: the VMDK text descriptor parser.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
 #include <config.h>
 
 #include <stddef.h>

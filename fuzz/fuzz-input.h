@@ -1,4 +1,7 @@
-/* The fuzz input as a vmdk_file: reads past its end fail. */
+/* The fuzz input as a vmdk_file: reads past its end fail.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
 #ifndef FUZZ_INPUT_H
 #define FUZZ_INPUT_H
 

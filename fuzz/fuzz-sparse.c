@@ -3,6 +3,8 @@
  * claims, then walks the extent and checks what vmdk_sparse_map
  * returns: runs that are never empty, stay within the extent and, for
  * data, within the file if its size is known.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

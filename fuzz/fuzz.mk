@@ -2,6 +2,8 @@
 # "make fuzz" (not by "make check"); "make fuzz-run FUZZ_SECONDS=N"
 # runs each for N seconds.  See fuzz/README.md.  Included from the
 # top-level Makefile.am.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 
 FUZZ_CC = clang
 FUZZ_SECONDS = 60

@@ -4,6 +4,8 @@
  * which disk each thread is on, the running count and the failed flag;
  * each disk's lock guards its cursor, its block status and the chunks
  * being written, from which the watermark comes.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -2,6 +2,8 @@
  * read and written, the rest is skipped or zeroed, in order, by a
  * fixed number of threads, each on one disk at a time with its own NBD
  * connection.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef SYNC_COPY_H
 #define SYNC_COPY_H

@@ -4,6 +4,8 @@
  * leaves it true: before the first byte is written, at checkpoints of a
  * full copy (from the copy's tick), and at the end.  Success or not,
  * the snapshot is removed.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,4 +1,7 @@
-/* One cycle: snapshot, copy every disk, record, remove the snapshot. */
+/* One cycle: snapshot, copy every disk, record, remove the snapshot.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
 #ifndef SYNC_CYCLE_H
 #define SYNC_CYCLE_H
 

@@ -1,5 +1,7 @@
 /* vsphere-sync: copy every disk of a vSphere VM, incrementally, from
  * one snapshot per cycle.  See vsphere-sync(1).
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,4 +1,7 @@
-/* vsphere-sync's command line. */
+/* vsphere-sync's command line.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
 #ifndef SYNC_OPTIONS_H
 #define SYNC_OPTIONS_H
 

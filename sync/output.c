@@ -4,6 +4,8 @@
  * cheaply as the output allows (NBD zero, BLKZEROOUT, a punched hole),
  * and spelt out only as a last resort.  A new overlay gets its name
  * only once whole.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,6 +1,8 @@
 /* One disk's output: the image (raw or qcow2, a file or a block
  * device) or the overlay that this cycle writes, prepared, locked,
  * written through per-thread writers, and flushed.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef SYNC_OUTPUT_H
 #define SYNC_OUTPUT_H

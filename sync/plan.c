@@ -4,6 +4,8 @@
  * reason found for a full copy, checked in a fixed order.  An
  * interrupted full copy is resumed only if the disk, its CBT epoch, the
  * output and its format are all unchanged.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

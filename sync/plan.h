@@ -1,5 +1,7 @@
 /* What a cycle does with each disk of the snapshot: where it goes, and
  * whether it is copied in full (and why) or incrementally.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef SYNC_PLAN_H
 #define SYNC_PLAN_H

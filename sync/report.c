@@ -2,6 +2,8 @@
  * so that --quiet silences them, and the JSON document alone goes to
  * standard output.  Progress is read while the copy threads run: their
  * byte counters are loaded atomically, and nothing here takes a lock.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,5 +1,7 @@
 /* What the user sees of a cycle: the plan, progress with rate and ETA,
  * and the JSON summary of --json.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef SYNC_REPORT_H
 #define SYNC_REPORT_H

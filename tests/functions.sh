@@ -1,5 +1,7 @@
 # Helpers for the integration tests.  Source after setting -e.
 # shellcheck shell=bash
+#
+# SPDX-License-Identifier: BSD-3-Clause
 
 : "${srcdir:=.}"
 source "$srcdir/vcsim/vcsim.sh"

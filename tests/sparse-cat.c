@@ -7,6 +7,8 @@
  * DISK.vmdk is a text descriptor or a monolithicSparse file.  Parents
  * are found through parentFileNameHint, relative to the directory of
  * the child's descriptor; the end of the chain reads as zeros.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

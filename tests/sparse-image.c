@@ -3,6 +3,8 @@
  * given), then written into one zeroed buffer, little-endian by hand.
  * Grain tables are numbered from the end, so that a reader that took a
  * directory entry's index for its table's would read the wrong one.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

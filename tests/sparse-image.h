@@ -1,6 +1,8 @@
 /* Building small sparse VMDK extents in memory, for the tests: hosted
  * sparse (KDMV), vmfsSparse (COWD) and seSparse, which qemu-img can
  * read but not create.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef SPARSE_IMAGE_H
 #define SPARSE_IMAGE_H

@@ -5,6 +5,8 @@
  * SPEC is FIRST[-LAST]=d:XX (data filled with hex byte XX), =z
  * (zeroed) or =u (seSparse: unmapped), in grains.  Data grains are
  * laid out in the order given.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -2,6 +2,8 @@
 # CUnit tests on synthetic images, and byte-for-byte comparison with
 # qemu-img on chains of real and synthesized extents.
 # Included from tests/Makefile.am.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 
 check_PROGRAMS += sparse-cat sparse-mkimage
 TESTS += test-sparse-oracle.sh

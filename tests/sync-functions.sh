@@ -1,6 +1,8 @@
 # Helpers for the vsphere-sync tests (test-sync-*.sh).  Source after
 # functions.sh, then call vcsim_start.
 # shellcheck shell=bash
+#
+# SPDX-License-Identifier: BSD-3-Clause
 
 requires jq qemu-nbd
 export NBDKIT_VSPHERE_PLUGIN NBDKIT_CBT_FILTER

@@ -2,6 +2,8 @@
 # test-sync-stop.sh).  Source after sync-functions.sh, then call
 # stop_vm_create once the simulator runs.
 # shellcheck shell=bash
+#
+# SPDX-License-Identifier: BSD-3-Clause
 
 # stop_vm_create NAME: VM DC0/vm/NAME with a 16 and a 4 MiB disk on two
 # datastores; sets $name, $vm, $model0, $model1, $params, $dir (the

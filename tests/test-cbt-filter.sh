@@ -3,6 +3,8 @@
 # unchanged areas read as zeros without any datastore read, the
 # description gives the next changeId, and every misuse is refused
 # with a clear message (leaving no snapshot behind).
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 [ -f "$NBDKIT_CBT_FILTER" ] || fail "the filter is not built: $NBDKIT_CBT_FILTER"

@@ -4,6 +4,8 @@
 # with nbdcopy (also over blocks the guest zeroed) and with qemu-img,
 # and into a qcow2 overlay; then every disk of a two-disk VM from one
 # snapshot per cycle, with cbt-changeids=.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 requires qemu-nbd

@@ -11,6 +11,8 @@
 # not in make check: run it with `make check-guest`, or directly.  Needs
 # root for a cold build and the packages in tests/guest/host-packages;
 # exits 77 (skipped) when they are missing.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 
 : "${srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"

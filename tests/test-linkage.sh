@@ -6,6 +6,8 @@
 # symbols, being built -fvisibility=hidden).  Also: no binary links a
 # shared library it does not use (ldd -u), and the cbt filter needs
 # no libcurl, libxml2 or OpenSSL, as it asks the plugin instead.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 command -v nm >/dev/null && command -v ldd >/dev/null || {
   echo "$0: SKIP: nm and ldd (binutils, libc-bin) are needed"

@@ -3,6 +3,8 @@
 # with the ASan runtime preloaded while the --run command does not get
 # it, and sanitizers/run-test fails a test on a report, also one written
 # by a process that outlives the test, and also when the test passed.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 : "${SANITIZER_CC:?this test runs only under --enable-sanitizers}"

@@ -4,6 +4,8 @@
 # the way people commonly build with sanitizers (-O1, or -O2).  That
 # mode makes GCC warn about paths its own checks invent, which the
 # suite's -fno-sanitize-recover build does not show.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 
 : "${SANITIZER_CC:?this test runs only under --enable-sanitizers}"

@@ -7,6 +7,8 @@
 #  - every program that holds the password (the plugin, vsphere-sync,
 #    vsphere-v2v) calls explicit_bzero, and the cbt filter, which asks
 #    the plugin instead of logging in, never reads it.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 requires nm

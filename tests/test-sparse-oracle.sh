@@ -6,6 +6,8 @@
 #    with zeroed grains, twoGbMaxExtentSparse;
 #  - vmfsSparse (COWD) and seSparse deltas synthesized by sparse-mkimage
 #    over a VMFS flat base, in chains of 1 to 4 deltas.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 
 set -e
 set -o pipefail

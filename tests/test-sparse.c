@@ -1,6 +1,8 @@
 /* CUnit tests of the sparse VMDK decoders on images built in memory
  * (sparse-image.c): what each grain maps to, merging, partial last
  * grains, the grain table cache, and refusal of damaged images.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -3,6 +3,8 @@
 # shuts the guest down, copies the last changes from the powered-off
 # VM and leaves it off; --power-off-after cuts the power of a guest that
 # does not shut down, or cannot be asked (no VMware Tools).
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

@@ -6,6 +6,8 @@
 # Each time the cycle fails with exit status 1 and a clear message
 # (also in --json), the state is byte-identical, no snapshot is left;
 # once there is room again, the next cycle repairs every output.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

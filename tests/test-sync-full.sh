@@ -12,6 +12,8 @@
 #
 # The simulator has no disk resize (no /disk/resize): a size change is
 # tested through a disk replaced under the same key.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

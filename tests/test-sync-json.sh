@@ -6,6 +6,8 @@
 # on a command line; and errors that say what to do: no parameters
 # after --, parameters vsphere-sync sets itself (disk=, file=,
 # snapshot=, export=), an unknown VM, a wrong password, bad options.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

@@ -13,6 +13,8 @@
 #    directory holds only the documented names.
 # KILL_TEST_SEED=N replays a run; at least a third of the kills must
 # land while the disks are copied, or the test proves too little.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

@@ -7,6 +7,8 @@
 # the first; a cycle of another VM runs beside it.  The first ends
 # byte-exact.  A lock left by a killed run, or a stale lock file, does
 # not stop the next cycle.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

@@ -13,6 +13,8 @@
 # chains still holds its own cycle.
 #
 # SYNC_TEST_SEED=N repeats a run.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

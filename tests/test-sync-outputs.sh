@@ -7,6 +7,8 @@
 # removes its own overlays and no other file; block devices and
 # symbolic links to block devices written in place; a block device too
 # small for its disk refused.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

@@ -3,6 +3,8 @@
 # and ends exact at the new snapshot, reading less than a new full
 # copy; CBT reset while a cycle copies makes the next cycle a full one;
 # --verify and --verify=all find an output that differs.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

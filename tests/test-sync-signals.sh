@@ -9,6 +9,8 @@
 # process of the cycle left, the state file byte-identical, and the
 # next cycle byte-exact.  SIGKILL of vsphere-sync during the copy: the
 # guardian removes the snapshot, and the next cycle is exact.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

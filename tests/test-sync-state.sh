@@ -13,6 +13,8 @@
 #  7. -f qcow2 over raw outputs makes new .qcow2 files;
 # 11. a damaged state names the file and the way out (--full), and
 #     numbers in it are read strictly.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

@@ -10,6 +10,8 @@
 # the state file unchanged (but for outputs marked as being updated);
 # the next cycle byte-exact.  After SIGKILL of vsphere-sync during a
 # copy, its nbdkit stops reading the datastore within 2 s.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

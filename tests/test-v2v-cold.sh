@@ -6,6 +6,8 @@
 # virtio-net from its second disk, keeps the VM's name, vCPUs, memory
 # and MAC, and its data disk holds the files of the snapshot's moment;
 # no snapshot is left.  Part of `make check-v2v`, not `make check`.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

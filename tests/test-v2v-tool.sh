@@ -5,6 +5,8 @@
 # state, and every exit path removing the snapshot.  A stand-in
 # converter (v2v-copy-converter) copies the served disks; the real
 # virt-v2v and virt-v2v-in-place run in `make check-v2v`.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 requires xmllint nbdcopy

@@ -9,6 +9,8 @@
 # converted copies boot on virtio from the second disk and hold the data
 # disk's files of the last cycle; no snapshot is left.  Part of
 # `make check-v2v`, not `make check`.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Harness self-test: login, logout, idle expiry, and the session cookie
 # that /folder requires like vCenter does.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -e
 command -v curl >/dev/null || exit 77
 source "$srcdir/vcsim/vcsim.sh"

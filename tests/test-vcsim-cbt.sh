@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Harness self-test: Changed Block Tracking and QueryChangedDiskAreas,
 # compared against the writes made, with vSphere's paging and faults.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -e
 command -v curl >/dev/null || exit 77
 # CBT must not depend on how deltas are stored: without VCSIM_DELTA_FORMAT

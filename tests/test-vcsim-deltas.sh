@@ -2,6 +2,8 @@
 # Harness self-test: real snapshot deltas (seSparse and vmfsSparse) as ESXi
 # writes them. qemu-img, which reads both, is the independent oracle: the
 # chain it composes must equal what the writes made and /disk/image.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -e
 command -v curl >/dev/null || exit 77
 command -v qemu-img >/dev/null || { echo "qemu-img missing: skipped"; exit 77; }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Harness self-test: real disks from raw images, as vSphere shows them over
 # SOAP and serves them over /folder (ranges, 416, sparseness, vsan).
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -e
 command -v curl >/dev/null || exit 77
 source "$srcdir/vcsim/vcsim.sh"

@@ -3,6 +3,8 @@
 # CPUs, firmware, secure boot, SCSI model, NICs) and the controllers
 # /disk/add puts disks on, as a SOAP client reads them; bad values are
 # refused with 400; disks on SATA, NVMe and IDE work as SCSI ones do.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -e
 command -v curl >/dev/null || exit 77
 source "$srcdir/vcsim/vcsim.sh"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Harness self-test: the awkward inventory (datacenter in a folder, nested
 # folders, names with spaces + & % and non-ASCII) over SOAP and /folder.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -e
 command -v curl >/dev/null || exit 77
 source "$srcdir/vcsim/vcsim.sh"

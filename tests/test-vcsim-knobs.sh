@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Harness self-test: the /folder fault and timing knobs and the counters,
 # set by flag at start and by the control API.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -e
 command -v curl >/dev/null || exit 77
 source "$srcdir/vcsim/vcsim.sh"

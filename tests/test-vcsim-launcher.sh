@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Harness self-test: vcsim.sh exports what clients need, and leaves no
 # process or directory behind however the test ends.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -e
 command -v curl >/dev/null || exit 77
 source "$srcdir/vcsim/vcsim.sh"

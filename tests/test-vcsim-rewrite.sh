@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Harness self-test: /soap/rewrite turns the answers of one SOAP method
 # hostile (regexp replacement, HTTP status, padding) until cleared.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -e
 command -v curl >/dev/null || exit 77
 source "$srcdir/vcsim/vcsim.sh"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Harness self-test: snapshots freeze disk files like ESXi, deltas take the
 # writes, removal consolidates and repoints every reference.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -e
 command -v curl >/dev/null || exit 77
 source "$srcdir/vcsim/vcsim.sh"

@@ -3,6 +3,8 @@
 # default, ETag with validators=etag, none with validators=none) that
 # change when the file does, conditional GETs answer 412 once it has
 # changed, and trickle=N sends each body at N bytes a second.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -e
 command -v curl >/dev/null || exit 77
 source "$srcdir/vcsim/vcsim.sh"

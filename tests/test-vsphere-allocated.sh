@@ -6,6 +6,8 @@
 # allocated-extents=false, on the live disk, on a disk without CBT, or
 # when vCenter refuses or garbles the answer, the disk is all data, and
 # every copy is exact all the same.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

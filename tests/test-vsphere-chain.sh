@@ -4,6 +4,8 @@
 # deltas, byte for byte against the simulator's own composition of the
 # chain and against a model; the cbt filter over a chain; and broken
 # chains refused with a message naming the files.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Byte-exact copies of a one-disk VM through nbdcopy and qemu-img (raw
 # and qcow2), naming the VM and the disk in every supported way.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Every bad input gets one clear message and a non-zero exit.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

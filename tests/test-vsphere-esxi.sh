@@ -7,6 +7,8 @@
 # incremental copy and a vsphere-sync cycle, full then incremental; and
 # messages that speak of ESXi, not vCenter; and vsphere-v2v's cold
 # route.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 source "$srcdir/sync-functions.sh"

@@ -9,6 +9,8 @@
 # areas, asked for in 16 pages); exports are listed with a description
 # and restricted by export=; and the cbt filter, given per-disk
 # changeIds, exposes exactly each disk's changes.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

@@ -3,6 +3,8 @@
 # connections cut in the middle of a body, the session expiring during
 # the copy; and when it never recovers the read fails, never with
 # wrong bytes.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

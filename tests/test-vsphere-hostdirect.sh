@@ -2,6 +2,8 @@
 # transport=host: the disks are read from the ESXi host running the VM,
 # each GET opened by a single-use service ticket from vCenter, not
 # through vCenter's /folder.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

@@ -3,6 +3,8 @@
 # laughs), answers too big to buffer, and sizes, keys and names that
 # are missing or out of range.  Each is one clear error, quickly and
 # in bounded memory, never undefined behaviour or a wrong-sized disk.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

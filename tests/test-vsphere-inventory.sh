@@ -2,6 +2,8 @@
 # A VM with disks on two datastores, and a VM whose datacenter, folders,
 # name and datastore have spaces, '+', '&', '%' and non-ASCII letters:
 # every disk is copied byte for byte.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

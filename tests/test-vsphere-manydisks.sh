@@ -3,6 +3,8 @@
 # own nbdcopy from one nbdkit at its default --threads: each copy is the
 # snapshot's disk byte for byte, and nbdkit's peak RSS stays under
 # 64 MiB.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

@@ -2,6 +2,8 @@
 # Messages a person can act on: vm= naming something that is not a VM,
 # a session rejected during the lookup, a server= that is not HOST[:PORT],
 # and a password given on the command line.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 [ -f "$NBDKIT_CBT_FILTER" ] || fail "the filter is not built: $NBDKIT_CBT_FILTER"

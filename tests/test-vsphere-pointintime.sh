@@ -5,6 +5,8 @@
 # deltas, with snapshot=NAME and snapshot=create, whether the server
 # sends ETags or only Last-Modified.  Undisturbed copies stay
 # byte-exact, also from a server that sends no validators at all.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Neither the password nor the session cookie reaches any output, even
 # with -v and every debug flag; the plugin logs out when it exits.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

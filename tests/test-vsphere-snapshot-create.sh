@@ -3,6 +3,8 @@
 # snapshot behind: not after a normal exit, not after an error, not
 # while another task holds the VM, not after SIGTERM in the middle of a
 # copy.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

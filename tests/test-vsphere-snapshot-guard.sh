@@ -4,6 +4,8 @@
 # of a copy; a vCenter that restarts just as the snapshot is removed;
 # snapshots that dead runs left behind; and the cbt filter, which takes
 # the plugin's snapshot by moref and releases the plugin when it fails.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 requires setsid

@@ -2,6 +2,8 @@
 # Reads from a snapshot stay equal to the image the snapshot froze while
 # the VM keeps writing; snapshot= by name and by moref; the live disk
 # of a powered-on VM is served with a warning.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

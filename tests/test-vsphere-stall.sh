@@ -3,6 +3,8 @@
 # second is cut after about timeout= (a read retries a stall once), and
 # SIGTERM ends nbdkit within seconds although its reads hang on a
 # stalled server, still removing the temporary snapshot.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Each way of trusting the server works: cainfo=, thumbprint= (SHA-256
 # with or without colons, SHA-1), and the explicit sslverify=false.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

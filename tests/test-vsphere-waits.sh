@@ -2,6 +2,8 @@
 # Every wait on vCenter is bounded: a task that never ends fails at
 # task-timeout= with a message naming it (and its snapshot is still
 # removed), and a server that pages without end is cut off.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
 

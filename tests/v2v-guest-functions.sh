@@ -4,6 +4,8 @@
 # disk holds the files it should.  Source after functions.sh and
 # sync-functions.sh, after vcsim_start.
 # shellcheck shell=bash
+#
+# SPDX-License-Identifier: BSD-3-Clause
 
 requires virt-v2v virt-v2v-in-place guestfish qemu-system-x86_64 xmllint
 guest_dir=$abs_srcdir/guest

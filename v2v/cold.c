@@ -3,6 +3,8 @@
  * virt-v2v reads it, and virt-v2v run with the user's output options;
  * the servers are stopped and the snapshot removed on every path.
  * --print-xml without --state describes the disks as such exports.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

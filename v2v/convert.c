@@ -2,6 +2,8 @@
  * output goes both to the user and to a log in the temporary
  * directory, which is kept when the conversion fails, so that what
  * virt-v2v said can be read after the fact.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -2,6 +2,8 @@
  * that every name and path is escaped: OS and firmware, controllers,
  * one disk per vSphere disk on its own bus and unit, NICs with their
  * MACs, and the VM's identity in our own metadata.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,5 +1,7 @@
 /* The VM as libvirt domain XML, the input of virt-v2v -i libvirtxml
  * and virt-v2v-in-place -i libvirtxml.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef V2V_DOMAIN_H
 #define V2V_DOMAIN_H

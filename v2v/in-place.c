@@ -2,6 +2,8 @@
  * converted where they are.  Only a state that is this VM's and holds
  * a whole, unchanged copy of every disk is taken; once converted, the
  * copies no longer match their changeIds, which are forgotten.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,6 +1,8 @@
 /* vsphere-v2v: convert a vSphere VM with virt-v2v, straight from one
  * snapshot (cold) or from vsphere-sync's copies (warm).  See
  * vsphere-v2v(1).
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

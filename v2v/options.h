@@ -1,4 +1,7 @@
-/* vsphere-v2v's command line. */
+/* vsphere-v2v's command line.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
 #ifndef V2V_OPTIONS_H
 #define V2V_OPTIONS_H
 

@@ -2,6 +2,8 @@
  * section per file.  main.c parses the options and runs a route;
  * the routes (cold.c, in-place.c) build on vm.c, convert.c and
  * domain.c, and nothing calls back into main.c.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef V2V_V2V_H
 #define V2V_V2V_H

@@ -1,6 +1,8 @@
 /* What vsphere-v2v's routes share of the VM (v2v.h): its disks and
  * hardware as they are now, and its domain XML with the disks read
  * from where each route puts them.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,6 +1,8 @@
 /* nbdkit's server functions for programs that are not nbdkit
  * (nbdkit-shim.h): messages go where the program says, booleans and
  * passwords are read as nbdkit reads them.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -3,6 +3,8 @@
  * for the programs that are not nbdkit: the tools, the unit tests and
  * the fuzzers.  Each behaves as nbdkit's own, so that a parameter
  * means the same to the plugin and to the tools.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef NBDKIT_SHIM_H
 #define NBDKIT_SHIM_H

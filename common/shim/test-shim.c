@@ -1,5 +1,7 @@
 /* Unit tests of the nbdkit stand-in: booleans read as nbdkit reads
  * them, and errors kept or passed on as the program asks.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

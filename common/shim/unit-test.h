@@ -1,6 +1,8 @@
 /* The runner of the CUnit tests beside each library: one suite of the
  * tests a program lists, run verbosely; the exit status is what make
  * check reads.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef UNIT_TEST_H
 #define UNIT_TEST_H

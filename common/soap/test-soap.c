@@ -1,6 +1,8 @@
 /* Unit tests of common/soap that need no server: thumbprints, the
  * refusal of DTDs in replies, server= values and the bound on password
  * files.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

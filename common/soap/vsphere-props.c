@@ -3,6 +3,8 @@
  * straight into the request.  A path the server puts in missingSet
  * fails the whole read, so that a caller never takes a property it may
  * not read for one that is unset.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,4 +1,7 @@
-/* Reading properties of managed objects (RetrievePropertiesEx). */
+/* Reading properties of managed objects (RetrievePropertiesEx).
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
 #ifndef VSPHERE_PROPS_H
 #define VSPHERE_PROPS_H
 

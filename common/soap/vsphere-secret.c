@@ -2,6 +2,8 @@
  * bytes (nbdkit_read_password reads them with getline, which grows
  * without end on a file that holds no newline), the one reader of the
  * plugin, the cbt filter and the tools; and their wiping.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -2,6 +2,8 @@
  * password= as nbdkit_read_password does but with +FILE and -FD read
  * only up to a bound, for the plugin, the cbt filter and the tools
  * alike; and wiping them before they are freed.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_SECRET_H
 #define VSPHERE_SECRET_H

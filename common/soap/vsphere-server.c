@@ -3,6 +3,8 @@
  * curl handle is set up, so that every connection, SOAP or datastore
  * read, gets the same HTTPS-only, stall and TLS options.  A password
  * given on the command line draws a single warning.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,5 +1,7 @@
 /* How to reach and log in to vCenter: the parameters shared by the
  * plugin and the filter, and the curl handles built from them.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_SERVER_H
 #define VSPHERE_SERVER_H

@@ -3,6 +3,8 @@
  * mutex, s->lock, guards the handle, the cookie and its generation:
  * calls from several threads take turns, and a rejected cookie is
  * renewed by one login however many threads saw it fail.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,6 +1,8 @@
 /* A logged-in vSphere API session: SOAP calls over one keep-alive
  * connection, and the session cookie that the datastore HTTP reads
  * present.  Safe to use from several threads.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_SOAP_H
 #define VSPHERE_SOAP_H

@@ -4,6 +4,8 @@
  * until busy_patience), unreachable (an idempotent call is made again
  * after three failed polls) or gone, all within the one task-timeout=
  * deadline.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

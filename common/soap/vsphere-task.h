@@ -1,5 +1,7 @@
 /* vCenter tasks: start one, wait for it within a deadline, and ride
  * out a VM held by another task or a vCenter that is restarting.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_TASK_H
 #define VSPHERE_TASK_H

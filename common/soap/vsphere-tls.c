@@ -4,6 +4,8 @@
  * decides alone, in place of the CA chain and host name.  The callback
  * finds its vs_tls_peer through an SSL_CTX index allocated once
  * (pthread_once); nothing else is shared.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -2,6 +2,8 @@
  * verification by default, optional pinning by certificate
  * fingerprint, and reporting of the server's fingerprint when
  * verification fails.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_TLS_H
 #define VSPHERE_TLS_H

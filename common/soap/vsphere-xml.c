@@ -3,6 +3,8 @@
  * parsed with no network access, and a reply with a DOCTYPE is stopped
  * by a SAX callback at the DOCTYPE itself, before any entity is
  * declared, let alone expanded.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,4 +1,7 @@
-/* Small helpers for walking vim25 SOAP documents with libxml2. */
+/* Small helpers for walking vim25 SOAP documents with libxml2.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
 #ifndef VSPHERE_XML_H
 #define VSPHERE_XML_H
 

@@ -3,6 +3,8 @@
  * stale lock, and F_GETLK names the holder.  Lock files are never
  * removed, as removing one would let two runs lock two different files
  * of one name; the PID written in them is for people only.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

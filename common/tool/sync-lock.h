@@ -1,6 +1,8 @@
 /* Locks that keep two runs of vsphere-sync or vsphere-v2v off the same
  * VM, state file and outputs:
  * POSIX record locks, so that the holder's PID can be named.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef SYNC_LOCK_H
 #define SYNC_LOCK_H

@@ -1,6 +1,8 @@
 /* vsphere-sync's state file: reading it strictly, writing it
  * atomically, paths relative to its directory, and the checks of the
  * images it names.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

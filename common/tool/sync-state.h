@@ -3,6 +3,8 @@
  * written atomically, that owns the outputs it names.  Paths in the
  * file are relative to its own directory, so that a copied or moved
  * directory works where it lies; in memory they are absolute.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef SYNC_STATE_H
 #define SYNC_STATE_H

@@ -4,6 +4,8 @@
  * and exec.  running_lock guards the table of running PIDs; a child is
  * reaped and dropped from it under the lock in one step, so that
  * tool_child_terminate_all never signals a reused PID.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -3,6 +3,8 @@
  * activation), so clients can connect at once with no race.  They run
  * in a process group of their own, so that a Ctrl-C reaches the tool,
  * which stops them in order, and die if it dies.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef TOOL_CHILD_H
 #define TOOL_CHILD_H

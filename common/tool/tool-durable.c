@@ -1,6 +1,8 @@
 /* Directory fsync (tool-durable.h): after a rename or the creation of a
  * file, the directory entry itself must reach the disk, which an fsync
  * of the file alone does not promise.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

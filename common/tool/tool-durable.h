@@ -1,4 +1,7 @@
-/* Making renames and new files durable. */
+/* Making renames and new files durable.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
 #ifndef TOOL_DURABLE_H
 #define TOOL_DURABLE_H
 

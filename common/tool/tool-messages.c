@@ -3,6 +3,8 @@
  * guards the first error kept for the summary: lines from several
  * threads never interleave, and the first error stays the first.  The
  * quiet and verbose flags are set once, before any thread starts.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -2,6 +2,8 @@
  * program's name: errors always, information unless --quiet,
  * debug with --verbose.  The shared code reports through nbdkit_error
  * and nbdkit_debug, which land here too.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef TOOL_MESSAGES_H
 #define TOOL_MESSAGES_H

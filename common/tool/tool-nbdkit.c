@@ -4,6 +4,8 @@
  * password=-FD.  Stopping gives nbdkit 30 s to log out, or 2 s after a
  * stop signal, so that removing the snapshot still fits in the time a
  * stop gets.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,5 +1,7 @@
 /* nbdkit with nbdkit-vsphere-plugin serving a VM's disks from one
  * snapshot, read-only, started and stopped by a tool.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef TOOL_NBDKIT_H
 #define TOOL_NBDKIT_H

@@ -1,5 +1,7 @@
 /* The options every tool takes (tool-options.h): the version printed
  * is the package's, after the program's own name.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

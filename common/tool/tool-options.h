@@ -3,6 +3,8 @@
  * getopt_long table with TOOL_COMMON_LONG_OPTIONS, adds
  * TOOL_COMMON_SHORT_OPTIONS to its short ones, and hands what
  * getopt_long returns to tool_common_option first.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef TOOL_OPTIONS_H
 #define TOOL_OPTIONS_H

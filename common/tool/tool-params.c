@@ -4,6 +4,8 @@
  * password=, quiesce= and remove-stale-snapshots= are handed on to
  * nbdkit as given.  Any other key is a usage error, found before nbdkit
  * starts.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,6 +1,8 @@
 /* The plugin parameters after "--": those the tool needs itself
  * (the server, the VM, the snapshot options), and those it hands on to
  * nbdkit.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef TOOL_PARAMS_H
 #define TOOL_PARAMS_H

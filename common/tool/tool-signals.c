@@ -4,6 +4,8 @@
  * of a few seconds from a second signal that ends it.
  * tool_signals_watch runs one thread that polls the pipe; nothing here
  * takes a lock.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

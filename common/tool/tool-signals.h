@@ -1,5 +1,7 @@
 /* SIGINT, SIGTERM and SIGHUP stop the cycle: the handler only raises
  * a flag (and wakes poll through a pipe); every phase checks it.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef TOOL_SIGNALS_H
 #define TOOL_SIGNALS_H

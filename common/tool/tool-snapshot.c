@@ -2,6 +2,8 @@
  * vsphere-snapshot.c and vsphere-temp-snapshot.c: it remembers whether
  * the snapshot is ours to remove, and adds the check that refuses to
  * read independent disks of a running VM.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

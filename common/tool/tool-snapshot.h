@@ -1,5 +1,7 @@
 /* The one snapshot a tool reads every disk of a VM from: an existing
  * one (--snapshot), or a temporary one of its own, always removed.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef TOOL_SNAPSHOT_H
 #define TOOL_SNAPSHOT_H

@@ -1,5 +1,7 @@
 /* The changed-areas set as nbdkit block status: apart from changes.c
  * so that programs other than nbdkit modules link no nbdkit_add_extent.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

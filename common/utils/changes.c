@@ -1,5 +1,7 @@
 /* The changed-areas set: building, aligning, splicing and searching
  * the sorted areas of a disk (changes.h).
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

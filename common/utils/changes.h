@@ -2,6 +2,8 @@
  * Tracking reports them, and the changeIds that name points of a
  * disk's CBT history.  Pure data: asking vSphere for them is
  * common/vsphere/vsphere-cbt.c's job.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VS_CHANGES_H
 #define VS_CHANGES_H

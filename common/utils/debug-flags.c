@@ -1,5 +1,7 @@
 /* The shared code's debug switches (debug-flags.h), off until a
  * program turns them on.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -2,6 +2,8 @@
  * comes from program_invocation_short_name, so the shared code needs no
  * hook into nbdkit or the tool.  Each line is written under flockfile,
  * so that threads never split one.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,6 +1,8 @@
 /* Warnings and notices that are not errors (nbdkit 1.32 has no
  * nbdkit_warning), prefixed as the running program's own messages:
  * "nbdkit: vsphere: " inside nbdkit, "vsphere-sync: " in the tool.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VS_NOTICE_H
 #define VS_NOTICE_H

@@ -3,6 +3,8 @@
  * allows negatives, and nothing else (no blanks, '+', "0x", or text
  * after).  Header-only, so that common/vmdk uses it without linking
  * anything.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VS_NUMBER_H
 #define VS_NUMBER_H

@@ -3,6 +3,8 @@
  * seen within a twentieth of a second.  The condition is set at the
  * start of a program (and cleared in the guardian's forked process)
  * before any thread waits, and is read without a lock.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -2,6 +2,8 @@
  * program may have them cut short, so that a stop signal ends a wait on
  * vCenter at once; nbdkit modules leave them whole, since nbdkit's own
  * shutdown must not cut short the removal of a snapshot.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VS_PAUSE_H
 #define VS_PAUSE_H

@@ -1,5 +1,7 @@
 /* Unit tests of common/utils: strict numbers, the growable array and
  * the changed-areas set.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

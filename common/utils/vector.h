@@ -9,6 +9,8 @@
  * time costs amortised constant time.  NAME_reserve and NAME_append
  * return 0, or -1 with errno ENOMEM and the array unchanged; callers
  * report, as only they know what was being built.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VS_VECTOR_H
 #define VS_VECTOR_H

@@ -1,5 +1,7 @@
 /* Unit tests of common/vmdk: the descriptor parser and extent names.
  * The sparse formats are tested against qemu-img by tests/test-sparse.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -4,6 +4,8 @@
  * with two different actions: where a sparse layer has no grain the
  * layer below answers, and below the base disk everything reads as
  * zeros.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

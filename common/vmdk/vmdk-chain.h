@@ -2,6 +2,8 @@
  * extents (flat, zero or sparse), and through parentFileNameHint the
  * layers below, down to the base disk.  Where the files come from is
  * the caller's business (HTTP ranged reads, or local files in tests).
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VMDK_CHAIN_H
 #define VMDK_CHAIN_H

@@ -1,5 +1,7 @@
 /* vmfsSparse extents (magic COWD): the redo logs of snapshots on VMFS
  * before VMFS 5 and of disks under 2 TiB.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

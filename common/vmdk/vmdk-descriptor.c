@@ -3,6 +3,8 @@
  * CID, parentCID, parentFileNameHint); other keys are ignored.  Binary
  * sparse headers, NUL bytes and anything over 1 MiB are refused before
  * parsing, so the parser only ever sees text.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

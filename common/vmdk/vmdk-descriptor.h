@@ -1,4 +1,7 @@
-/* Parsing VMDK text descriptors. */
+/* Parsing VMDK text descriptors.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
 #ifndef VMDK_DESCRIPTOR_H
 #define VMDK_DESCRIPTOR_H
 

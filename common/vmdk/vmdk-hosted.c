@@ -1,5 +1,7 @@
 /* Hosted sparse extents (magic KDMV): monolithicSparse and
  * twoGbMaxExtentSparse, as made by Workstation and qemu-img.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

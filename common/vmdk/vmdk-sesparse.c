@@ -1,6 +1,8 @@
 /* seSparse extents: the snapshot deltas of VMFS 6, and of VMFS 5 disks
  * over 2 TiB.  The format is undocumented; the checks follow what
  * qemu accepts.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -3,6 +3,8 @@
  * vmdk-sparse.c.  All three formats are two-level: a grain directory
  * (GD) of grain table (GT) locations, and grain tables of grain
  * locations; they differ in headers and in how entries are encoded.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VMDK_SPARSE_IMPL_H
 #define VMDK_SPARSE_IMPL_H

@@ -1,6 +1,8 @@
 /* The grain table engine shared by the sparse VMDK formats: the grain
  * directory, read once at open, and a bounded cache of grain tables
  * fetched on demand.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

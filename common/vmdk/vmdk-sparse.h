@@ -1,6 +1,8 @@
 /* Decoding sparse VMDK extents: hosted sparse (KDMV), vmfsSparse
  * (COWD) and seSparse.  A decoder maps an offset in the extent to a
  * run of data in the extent file, zeros, or "read the parent".
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VMDK_SPARSE_H
 #define VMDK_SPARSE_H

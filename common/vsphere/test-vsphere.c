@@ -1,6 +1,8 @@
 /* Unit tests of common/vsphere that need no server: the disks of a
  * device list, their sizes, selection by disk= and file=, and
  * datastore paths.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -2,6 +2,8 @@
  * temporary snapshot taken and removed at once, since a disk starts
  * tracking only after a stun.  That snapshot is never quiesced, and has
  * its guardian like any other.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

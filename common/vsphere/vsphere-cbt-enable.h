@@ -1,4 +1,7 @@
-/* Turning Changed Block Tracking on for a VM, when the user asks. */
+/* Turning Changed Block Tracking on for a VM, when the user asks.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
 #ifndef VSPHERE_CBT_ENABLE_H
 #define VSPHERE_CBT_ENABLE_H
 

@@ -1,6 +1,8 @@
 /* Changed Block Tracking queries: QueryChangedDiskAreas, a page at a
  * time or paged to the end of the disk, its answers checked before
  * they are trusted.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

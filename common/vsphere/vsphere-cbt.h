@@ -1,5 +1,7 @@
 /* Changed Block Tracking: the areas of a disk that changed between a
  * changeId and a snapshot (QueryChangedDiskAreas, paged to the end).
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_CBT_H
 #define VSPHERE_CBT_H

@@ -2,6 +2,8 @@
  * (vsphere-datastores.h).  Rather than search the whole inventory, only
  * the VM's own datastores are read, one property call each, and matched
  * on their name or on the UUID in their summary.url.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

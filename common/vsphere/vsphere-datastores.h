@@ -1,5 +1,7 @@
 /* Mapping the /vmfs/volumes/VOLUME names that ESXi writes in parent
  * hints back to datastores.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_DATASTORES_H
 #define VSPHERE_DATASTORES_H

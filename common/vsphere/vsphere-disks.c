@@ -3,6 +3,8 @@
  * path.  Numbers from the server are parsed strictly: a disk whose key
  * or size cannot be trusted is refused, never guessed.  A failed choice
  * lists every disk of the VM, so that the user can pick again.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,4 +1,7 @@
-/* The virtual disks in a config.hardware.device list. */
+/* The virtual disks in a config.hardware.device list.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
 #ifndef VSPHERE_DISKS_H
 #define VSPHERE_DISKS_H
 

@@ -4,6 +4,8 @@
  * signals ignored, every other fd closed) and reads until the last
  * holder of the other end is gone; unless told "done", it kills the
  * readers, logs in on its own session and removes the snapshot.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

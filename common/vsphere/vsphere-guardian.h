@@ -3,6 +3,8 @@
  * a crash, an assertion, SIGKILL, a signal during start-up.  nbdkit
  * tells it through a pipe what to look for; the guardian acts when
  * the pipe closes without nbdkit having said the snapshot is gone.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_GUARDIAN_H
 #define VSPHERE_GUARDIAN_H

@@ -3,6 +3,8 @@
  * mapped to libvirt's model names through fixed tables; devices of
  * other kinds are skipped.  Only a NIC on a distributed port group
  * costs one more call, to learn the port group's name.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

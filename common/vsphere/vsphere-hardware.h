@@ -1,6 +1,8 @@
 /* A VM's virtual hardware as its configuration describes it: what a
  * description of the VM for another hypervisor needs (virt-v2v's
  * libvirt XML).  Disks are in vsphere-disks.h.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_HARDWARE_H
 #define VSPHERE_HARDWARE_H

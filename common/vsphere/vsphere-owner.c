@@ -4,6 +4,8 @@
  * the same PID.  The answer is "dead" only when that is certain (the
  * same machine rebooted since, or the same namespace without that
  * process); otherwise "unknown".
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,6 +1,8 @@
 /* Who took a temporary snapshot: enough to tell, from another run,
  * whether the process that took it is still alive.  It is recorded in
  * the snapshot's description, which vCenter keeps and shows.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_OWNER_H
 #define VSPHERE_OWNER_H

@@ -3,6 +3,8 @@
  * once force_after seconds have passed, or at once when the guest
  * cannot be asked and a power-off is allowed.  The poll's pause ends
  * early when the program stops (pause.h).
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,6 +1,8 @@
 /* Shutting a VM down for the last cycle of a migration: the guest is
  * asked first (through VMware Tools), and the power is cut only when
  * the user allowed it and the guest took too long.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_POWER_H
 #define VSPHERE_POWER_H

@@ -3,6 +3,8 @@
  * temporary snapshots' name prefix.  Taking and removing go through
  * vsphere-task.c; removal is idempotent and waits as long as any task
  * may take, since giving up would leave the snapshot behind.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,5 +1,7 @@
 /* VM snapshots: finding one, and taking and removing the temporary
  * one that gives a consistent image of a running VM.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_SNAPSHOT_H
 #define VSPHERE_SNAPSHOT_H

@@ -3,6 +3,8 @@
  * whose owner is alive is never touched; the others are reported, and
  * removed as the policy allows.  Failing to list them is reported but
  * does not stop the caller, which goes on to take its own.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,6 +1,8 @@
 /* Temporary snapshots left by earlier runs that died (SIGKILL, power
  * loss): found when a new one is about to be taken, reported, and
  * removed when the user asks.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_STALE_H
 #define VSPHERE_STALE_H

@@ -3,6 +3,8 @@
  * instance UUID read in one call.  The disk is chosen from the
  * snapshot's device list when a snapshot is read, since the snapshot's
  * disks may differ from the VM's now.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

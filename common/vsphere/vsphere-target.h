@@ -1,5 +1,7 @@
 /* Which disk to read: the vm=, disk=, file= and snapshot= parameters,
  * and their resolution against the inventory.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_TARGET_H
 #define VSPHERE_TARGET_H

@@ -3,6 +3,8 @@
  * CreateSnapshot_Task is sent, then its task and its moref as soon as
  * each is known, so that whenever this process dies the guardian knows
  * enough to find the snapshot and remove it.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

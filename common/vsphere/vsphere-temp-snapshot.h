@@ -2,6 +2,8 @@
  * a guardian process watches from before it is asked for, so that no
  * way of dying leaves it behind unseen.  Shared by the plugin
  * (snapshot=create) and vsphere-sync.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_TEMP_SNAPSHOT_H
 #define VSPHERE_TEMP_SNAPSHOT_H

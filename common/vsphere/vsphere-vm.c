@@ -4,6 +4,8 @@
  * VMs is refused.  A failed lookup says what the server's paths look
  * like (vCenter or a standalone ESXi host).  The dcPath comes from
  * walking up the parents.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

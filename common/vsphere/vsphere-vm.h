@@ -1,4 +1,7 @@
-/* Finding a virtual machine and the datacenter it lives in. */
+/* Finding a virtual machine and the datacenter it lives in.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
 #ifndef VSPHERE_VM_H
 #define VSPHERE_VM_H
 

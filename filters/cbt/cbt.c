@@ -3,6 +3,8 @@
  * are data; the rest is a hole that reads as zeros without touching
  * the plugin.  The plugin asks vSphere for the areas on its own session
  * (vsphere-link.h): the filter needs no login of its own.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,6 +1,8 @@
 /* CUnit tests of plugins/vsphere/vsphere-readahead.c against a synthetic
  * source that records every read: the bytes, what is read ahead and
  * when, the budget, failures, and streams freed while being read.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,6 +1,8 @@
 /* Unit tests of the plugin's read path that need no server: datastore
  * URLs and the file versions that tell a changed file.  The readahead
  * has test-readahead.c.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

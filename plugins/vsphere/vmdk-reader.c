@@ -4,6 +4,8 @@
  * Names that leave the disk's directory are refused, except a parent
  * hint under /vmfs/volumes/, mapped back to its datastore; vSAN names
  * are refused outright.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -3,6 +3,8 @@
  * connection at a time ask vCenter, so that others wanting the same
  * page find it cached rather than ask again; lock, taken second, guards
  * the pages and the failed flag, and is never held across a call.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -3,6 +3,8 @@
  * opened the first time a connection needs it, then shared by every
  * later connection to that disk.  x->lock guards the readers and is
  * held while one opens, so that no disk is ever opened twice.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -3,6 +3,8 @@
  * carries a ticket from AcquireGenericServiceTicket, good for that URL
  * once.  A ticket is a credential: its id is wiped here once copied
  * into the cookie, which the caller wipes after its GET.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -4,6 +4,8 @@
  * Size, ETag and Last-Modified must all match; the condition sent with
  * each request uses the ETag where there is one, the stronger of the
  * two.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

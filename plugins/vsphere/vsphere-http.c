@@ -4,6 +4,8 @@
  * handle.  A read is retried with backoff, a stall only once, a
  * rejected cookie with one login, and abandoned when nbdkit shuts down
  * or its client leaves.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

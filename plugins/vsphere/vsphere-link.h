@@ -5,6 +5,8 @@
  * before the filter's, so from the filter's get_ready on the plugin
  * has its session, its VM and the snapshot it serves.  The filter
  * never logs in itself and never sees the password.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_LINK_H
 #define VSPHERE_LINK_H

@@ -4,6 +4,8 @@
  * while a block is read; a block its stream drops meanwhile is marked
  * orphan, for its reader to free.  ra->work wakes the threads, ra->done
  * the clients waiting for a block.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

@@ -1,6 +1,8 @@
 /* nbdkit-vsphere-plugin: serve a vSphere VM's virtual disk read-only,
  * found through the vSphere API and read over the datastore /folder
  * HTTP interface.  No VDDK.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #include <config.h>
 

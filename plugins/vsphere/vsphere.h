@@ -1,6 +1,8 @@
 /* The vsphere plugin's internal interfaces: one header for the files
  * of its read path, a section per file, in the order they build on
  * each other.  vsphere-link.h is what the cbt filter may call.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
  */
 #ifndef VSPHERE_PLUGIN_H
 #define VSPHERE_PLUGIN_H

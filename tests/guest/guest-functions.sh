@@ -2,6 +2,8 @@
 # directory, the choice between KVM and TCG, and libguestfs's settings.
 # Source it from bash with set -euo pipefail in force.
 # shellcheck shell=bash
+#
+# SPDX-License-Identifier: BSD-3-Clause
 
 guest_prog=${0##*/}
 

@@ -2,6 +2,8 @@
 # Build the vcsim harness offline, in GOPATH mode, from Debian's govmomi
 # source: the files in sim/ join package simulator through -overlay.
 # Usage: build.sh OUTPUT   (environment: GO, GOVMOMI_GOPATH, VCSIM_GOCACHE)
+#
+# SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 
 out=${1:?usage: build.sh OUTPUT}

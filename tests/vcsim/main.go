@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 // Command vcsim-harness runs govmomi's vCenter simulator with the
 // additions nbdkit-vsphere's tests need (see README.md).
 package main

@@ -1,5 +1,7 @@
 # Raw SOAP over curl for the harness self-tests: an independent client
 # that shares no code with the simulator. Needs vcsim.sh's variables.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 
 # xml_escape STRING
 xml_escape () {

@@ -2,6 +2,8 @@
 # Source it:   source "$srcdir/vcsim/vcsim.sh"
 # then:        vcsim_start [harness flags...]
 # See README.md in this directory for the variables it exports.
+#
+# SPDX-License-Identifier: BSD-3-Clause
 
 _vcsim_exit_cmds=()
 

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // Changed Block Tracking state: per VM a UUID and a sequence number that

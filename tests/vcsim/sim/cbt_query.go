@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // QueryChangedDiskAreas, which vcsim lacks, answered page by page like

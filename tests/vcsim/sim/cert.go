@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // A fresh self-signed certificate per run, valid for 127.0.0.1,

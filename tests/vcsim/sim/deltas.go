@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // Real snapshot deltas as ESXi writes them: seSparse (VMFS6) and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // The files of a disk on a datastore: the text descriptor ESXi writes and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // Attaching real disks to VMs and finding the files behind a backing.

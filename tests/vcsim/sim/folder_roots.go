@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // Datastore directories behind /folder.  vcsim resolves dcPath and dsName

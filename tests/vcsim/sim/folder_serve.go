@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // /folder as vCenter serves it: session cookie required, plus the injected

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // Counters of /folder traffic (to vCenter, and to the hosts directly) and the deterministic sequences that decide

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // ShutdownGuest as real guests answer it: later, never, or not at all

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // The virtual hardware /vm/create may ask for: guest OS, memory, CPUs,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // The harness process: vcsim's VPX inventory (or with -esx its standalone

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // The ESXi hosts' own /folder, which clients reach past vCenter with a

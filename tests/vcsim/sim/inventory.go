@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // Inventory shapes that break naive clients, added to vcsim's VPX default:

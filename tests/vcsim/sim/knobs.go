@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // Fault-injection and timing knobs, settable by flag and by the control API.

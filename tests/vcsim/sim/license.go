@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // An ESXi host with the free vSphere Hypervisor license (the free_license

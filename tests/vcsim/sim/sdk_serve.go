@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // /sdk in front of vcsim: vCenter's authentication rules, and the calls

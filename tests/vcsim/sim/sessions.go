@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // Session checks vcsim lacks: idle expiry and the cookie on /folder.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // Snapshots as ESXi does them, around vcsim's own tree bookkeeping:

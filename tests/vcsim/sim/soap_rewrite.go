@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // Hostile /sdk answers on demand: rules that rewrite the answers of one

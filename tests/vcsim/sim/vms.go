@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
 package simulator
 
 // Finding VMs by inventory path and creating them (with missing folders).
