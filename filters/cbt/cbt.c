@@ -354,10 +354,9 @@ changed_areas_resumed (vs_link_changed_areas *changed_areas,
 
 /* What changed on one disk, up to the snapshot. */
 static int
-query_disk (const struct vs_target *t, struct disk_changes *dc)
+query_disk (vs_link_changed_areas *changed_areas, const struct vs_target *t,
+            struct disk_changes *dc)
 {
-  vs_link_changed_areas *changed_areas =
-    dlsym (RTLD_DEFAULT, VS_LINK_CHANGED_AREAS);
   const struct vs_disk *d = dc->key == -1 ? t->disk : disk_by_key (t, dc->key);
 
   if (!d || check_disk_cbt (d, dc->change_id, t->vm_name) == -1)
@@ -398,13 +397,20 @@ static int
 cbt_get_ready (int thread_model)
 {
   vs_link_read_plan *plan = dlsym (RTLD_DEFAULT, VS_LINK_READ_PLAN);
+  vs_link_changed_areas *changed_areas =
+    dlsym (RTLD_DEFAULT, VS_LINK_CHANGED_AREAS);
   const struct vs_target *t = plugin_target ();
   size_t i;
 
+  if (!plan || !changed_areas) {
+    nbdkit_error ("the vsphere plugin below is not of this filter's build: "
+                  "install both from the same nbdkit-vsphere");
+    goto fail;
+  }
   if (!t || check_vm_cbt (t) == -1)
     goto fail;
   for (i = 0; i < disks.len; i++) {
-    if (query_disk (t, &disks.ptr[i]) == -1)
+    if (query_disk (changed_areas, t, &disks.ptr[i]) == -1)
       goto fail;
     plan (disks.ptr[i].key, next_changed, &disks.ptr[i].changes);
   }
