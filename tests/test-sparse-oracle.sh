@@ -128,3 +128,20 @@ delta m1 66666666 base.vmdk sesparse 8 0-6=d:e1 9-1536=d:e1 7=z 8=u
 delta m2 77777777 m1.vmdk cowd 4 3000-3072=d:e2 1=d:e3
 compare m1.vmdk
 compare m2.vmdk
+
+# An encrypted disk's extents are ciphertext: the chain refuses it, as
+# base or as parent, rather than serve them as the disk.
+descriptor enc.vmdk 88888888 ffffffff vmfs "RW $sectors VMFS \"base-flat.vmdk\""
+echo 'ddb.iofilters = "vmwarevmcrypt"' >> enc.vmdk
+descriptor enc-child.vmdk 99999999 88888888 vmfsSparse \
+    "RW $sectors VMFSSPARSE \"m2-delta.vmdk\"" enc.vmdk
+for d in enc.vmdk enc-child.vmdk; do
+    if "$cat" $d > /dev/null 2> err; then
+        echo "$0: FAIL: sparse-cat read the encrypted $d" >&2
+        exit 1
+    fi
+    grep -q "enc.vmdk: the disk is encrypted" err || {
+        echo "$0: FAIL: $d: $(cat err)" >&2
+        exit 1
+    }
+done

@@ -5,6 +5,7 @@
  */
 #include <config.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,36 @@ test_binary_is_not_descriptor (void)
   CU_ASSERT_PTR_NOT_NULL (strstr (nbdkit_shim_last_error (), "not a VMDK descriptor"));
 }
 
+/* An encrypted disk's descriptor says so, in either of two ways; its
+ * chain is then refused rather than read as plaintext.
+ */
+static void
+test_encrypted_descriptor (void)
+{
+  static const char *const lines[] = {
+    "encryption.keySafe = \"vmware:key/list/(pair/(null/,HMAC-SHA-256,"
+    "xyz))\"\n",
+    "encryption.data = \"AAAA\"\n",
+    "ddb.iofilters = \"vmwarevmcrypt\"\n",
+  };
+  struct vmdk_descriptor d;
+  char text[512];
+  size_t i;
+
+  for (i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+    snprintf (text, sizeof text, "createType=\"vmfs\"\n%s"
+              "RW 2048 VMFS \"a-flat.vmdk\"\n", lines[i]);
+    CU_ASSERT_EQUAL_FATAL (PARSE (text, &d), 0);
+    CU_ASSERT_TRUE (d.encrypted);
+    vmdk_descriptor_free (&d);
+  }
+  CU_ASSERT_EQUAL_FATAL (PARSE ("createType=\"vmfs\"\n"
+                                "ddb.iofilters = \"other\"\n"
+                                "RW 2048 VMFS \"a-flat.vmdk\"\n", &d), 0);
+  CU_ASSERT_FALSE (d.encrypted);
+  vmdk_descriptor_free (&d);
+}
+
 static void
 test_extent_names (void)
 {
@@ -130,6 +161,7 @@ static const struct unit_test tests[] = {
   { "several extents", test_multi_extent_descriptor },
   { "bad descriptors", test_bad_descriptors },
   { "binary file", test_binary_is_not_descriptor },
+  { "encrypted disks", test_encrypted_descriptor },
   { "extent names", test_extent_names },
   { NULL }
 };

@@ -221,6 +221,12 @@ open_layer (struct vmdk_chain *c, const char *from, const char *name,
     return -1;
   }
   free (text);
+  if (d.encrypted) {
+    nbdkit_error ("%s: the disk is encrypted (VM Encryption): its extents "
+                  "hold ciphertext, which only the host can decrypt; "
+                  "refusing to read them as the disk", l->name);
+    goto out;
+  }
   l->cid = d.cid;
   l->parent_cid = d.parent_cid;
   l->extent = calloc (d.extents.len, sizeof *l->extent);

@@ -164,6 +164,10 @@ parse_header (char *line, struct vmdk_descriptor *d, const char *name,
     free (d->create_type);
     d->create_type = strdup (value);
   }
+  else if (strncmp (key, "encryption.", 11) == 0 ||
+           (strcmp (key, "ddb.iofilters") == 0 &&
+            strstr (value, "vmwarevmcrypt")))
+    d->encrypted = true;
   else if (strcmp (key, "parentFileNameHint") == 0) {
     free (d->parent_hint);
     d->parent_hint = strdup (value);

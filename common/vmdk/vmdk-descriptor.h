@@ -39,6 +39,11 @@ struct vmdk_descriptor {
   char *create_type;
   uint32_t cid, parent_cid;
   char *parent_hint;            /* parentFileNameHint, or NULL */
+  /* VM Encryption: encryption.* lines, or the vmwarevmcrypt I/O
+   * filter.  The extents then hold ciphertext that only the host can
+   * decrypt.
+   */
+  bool encrypted;
   struct vmdk_extents extents;
 };
 

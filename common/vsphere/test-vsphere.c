@@ -32,7 +32,9 @@ test_disk_devices (void)
     "<VirtualDevice x:type=\"VirtualDisk\"><key>-7</key>"
     "<deviceInfo><label>Hard disk 2</label></deviceInfo>"
     "<backing x:type=\"VirtualDiskFlatVer2BackingInfo\">"
-    "<fileName>[ds 2] vm/vm_1.vmdk</fileName></backing>"
+    "<fileName>[ds 2] vm/vm_1.vmdk</fileName>"
+    "<keyId><keyId>7f3e</keyId><providerId><id>kms1</id></providerId>"
+    "</keyId></backing>"
     "<capacityInKB>2048</capacityInKB></VirtualDevice></val>";
   xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "t.xml", NULL, 0);
   struct vs_disks disks;
@@ -51,6 +53,9 @@ test_disk_devices (void)
   CU_ASSERT_EQUAL (disks.ptr[1].key, -7);
   CU_ASSERT_EQUAL (disks.ptr[1].capacity, 2048 * 1024);
   CU_ASSERT_PTR_NULL (disks.ptr[1].change_id);
+  /* VM Encryption: the backing's keyId. */
+  CU_ASSERT_FALSE (disks.ptr[0].encrypted);
+  CU_ASSERT_TRUE (disks.ptr[1].encrypted);
 
   CU_ASSERT_PTR_EQUAL (vs_disks_select (&disks, "1", NULL, "vm"),
                        &disks.ptr[1]);

@@ -122,6 +122,7 @@ parse_disk (xmlNodePtr dev, const char *vm, size_t index, struct vs_disk *d)
   d->change_id = vs_xml_take (vs_xml_child_text (backing, "changeId"));
   d->uuid = vs_xml_take (vs_xml_child_text (backing, "uuid"));
   d->mode = vs_xml_take (vs_xml_child_text (backing, "diskMode"));
+  d->encrypted = vs_xml_child (backing, "keyId") != NULL;
   return 0;
 }
 

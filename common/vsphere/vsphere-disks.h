@@ -22,6 +22,7 @@ struct vs_disk {
   int64_t capacity;             /* bytes */
   int controller_key;           /* the controller's device key, or -1 */
   int unit;                     /* unitNumber on it, or -1 */
+  bool encrypted;               /* the backing has a keyId (VM Encryption) */
 };
 
 DEFINE_VECTOR (vs_disks, struct vs_disk)

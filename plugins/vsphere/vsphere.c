@@ -247,6 +247,14 @@ check_disk_kind (const struct vs_disk *d)
                   "the disk dependent", d->file, target.vm_name, d->mode);
     return -1;
   }
+  if (d->encrypted) {
+    nbdkit_error ("disk %s of VM %s is encrypted (VM Encryption): its "
+                  "datastore files hold ciphertext, which this plugin cannot "
+                  "decrypt, so it is not served; decrypt the VM first (VM "
+                  "Policies > Edit VM Storage Policies, with the VM powered "
+                  "off)", d->file, target.vm_name);
+    return -1;
+  }
   if (d->backing && strstr (d->backing, "RawDiskMapping")) {
     nbdkit_error ("disk %s of VM %s is a raw device mapping: its data is "
                   "on a LUN, not on the datastore", d->file, target.vm_name);

@@ -234,6 +234,13 @@ func (h *harness) ctlDiskAdd(vm *VirtualMachine, r *http.Request) (string, error
 	default:
 		return "", badRequest("kind=%q: want vmfs or vsan", kind)
 	}
+	switch req.encrypted = q.Get("encrypted"); req.encrypted {
+	case "", "0":
+		req.encrypted = ""
+	case "1", "descriptor":
+	default:
+		return "", badRequest("encrypted=%q: want 1, or descriptor (its lines without the backing's keyId)", req.encrypted)
+	}
 	switch req.mode = q.Get("mode"); req.mode {
 	case "", "persistent", "independent_persistent", "independent_nonpersistent":
 	default:

@@ -821,7 +821,7 @@ func deltaExtentName(desc, format string) string {
 func createSparseDelta(parent, child string, pd diskInfo, format string) error {
 	extent := deltaExtentName(child, format)
 	d := diskInfo{sectors: pd.sectors, uuid: pd.uuid, extent: filepath.Base(extent),
-		parentCID: pd.cid, parentHint: filepath.Base(parent)}
+		parentCID: pd.cid, parentHint: filepath.Base(parent), encrypted: pd.encrypted}
 	var err error
 	if format == deltaSeSparse {
 		d.extentType = "SESPARSE"

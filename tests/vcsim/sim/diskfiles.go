@@ -30,6 +30,7 @@ type diskInfo struct {
 	cid        string // 8 hex digits; random when empty
 	parentCID  string // "ffffffff" (or empty) for none
 	parentHint string // parentFileNameHint, relative to the descriptor
+	encrypted  bool   // VM Encryption: its extent is served as ciphertext
 }
 
 func randomHex(n int) string {
@@ -71,6 +72,13 @@ func writeDescriptor(path string, d diskInfo) error {
 	if d.extentType == "SESPARSE" {
 		grain = "ddb.grain = \"8\"\n"
 	}
+	crypt := ""
+	if d.encrypted {
+		crypt = "ddb.iofilters = \"vmwarevmcrypt\"\n" +
+			"encryption.data = \"" + randomHex(32) + "\"\n" +
+			"encryption.keySafe = \"vmware:key/list/(pair/(fqid/<VMWARE-NULL>/" +
+			simKeyProvider + "/" + simKeyID + ",HMAC-SHA-256," + randomHex(16) + "))\"\n"
+	}
 	cylinders := d.sectors/(255*63) + 1
 	if cylinders > 65535 {
 		cylinders = 65535
@@ -96,7 +104,10 @@ ddb.geometry.sectors = "63"
 ddb.thinProvisioned = "1"
 ddb.uuid = "%s"
 ddb.virtualHWVersion = "13"
-`, cid, parentCID, createType, parentHint, d.sectors, d.extentType, d.extent, cylinders, grain, randomHex(12), cid, d.uuid)
+%s`, cid, parentCID, createType, parentHint, d.sectors, d.extentType, d.extent, cylinders, grain, randomHex(12), cid, d.uuid, crypt)
+	if d.encrypted && !strings.HasPrefix(d.extent, "vsan://") {
+		markEncrypted(filepath.Join(filepath.Dir(path), d.extent))
+	}
 	return os.WriteFile(path, []byte(text), 0o644)
 }
 
@@ -129,6 +140,9 @@ func readDescriptor(path string) (diskInfo, error) {
 				d.parentHint = m[2]
 			}
 		}
+		if strings.HasPrefix(line, "encryption.keySafe = ") {
+			d.encrypted = true
+		}
 		if strings.HasPrefix(line, "ddb.uuid = ") {
 			d.uuid = strings.Trim(strings.TrimPrefix(line, "ddb.uuid = "), `"`)
 		}
@@ -152,8 +166,8 @@ func (h *harness) dataPath(desc string) (string, error) {
 }
 
 // createDisk writes descriptor and extent; image (may be "") is copied sparsely.
-func (h *harness) createDisk(desc string, capacity int64, image string, vsan bool, uuidHex string) error {
-	d := diskInfo{sectors: capacity / sectorSize, extentType: "VMFS", uuid: ddbUUID(uuidHex)}
+func (h *harness) createDisk(desc string, capacity int64, image string, vsan, encrypted bool, uuidHex string) error {
+	d := diskInfo{sectors: capacity / sectorSize, extentType: "VMFS", uuid: ddbUUID(uuidHex), encrypted: encrypted}
 	data := strings.TrimSuffix(desc, ".vmdk") + "-flat.vmdk"
 	d.extent = filepath.Base(data)
 	if vsan {
@@ -272,7 +286,7 @@ func (h *harness) createDelta(parent, format string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		d := diskInfo{sectors: pd.sectors, extentType: pd.extentType, uuid: pd.uuid}
+		d := diskInfo{sectors: pd.sectors, extentType: pd.extentType, uuid: pd.uuid, encrypted: pd.encrypted}
 		data := strings.TrimSuffix(child, ".vmdk") + "-flat.vmdk"
 		d.extent = filepath.Base(data)
 		if pd.extentType == "VSANSPARSE" {

@@ -88,6 +88,7 @@ type diskRequest struct {
 	size       int64
 	key        int32
 	vsan       bool
+	encrypted  string // "", "1" (backing keyId and descriptor) or "descriptor" (no keyId)
 	capacity   int64
 	mode       string // diskMode; "" is persistent
 	controller string // a diskControllers key; "" is scsi
@@ -159,7 +160,7 @@ func (h *harness) attachDisk(vm *VirtualMachine, ds *Datastore, name, desc strin
 		}
 	}
 	uuidStr, uuidHex := backingUUID()
-	if err := h.createDisk(desc, req.capacity, req.image, req.vsan, uuidHex); err != nil {
+	if err := h.createDisk(desc, req.capacity, req.image, req.vsan, req.encrypted != "", uuidHex); err != nil {
 		return 0, err
 	}
 	disk := &types.VirtualDisk{
@@ -187,6 +188,12 @@ func (h *harness) attachDisk(vm *VirtualMachine, ds *Datastore, name, desc strin
 	c.Device = append(c.Device, key)
 	if id := cbtChangeID(vm.Self); id != "" {
 		flatBacking(disk).ChangeId = id
+	}
+	if req.encrypted == "1" {
+		flatBacking(disk).KeyId = &types.CryptoKeyId{
+			KeyId:      simKeyID,
+			ProviderId: &types.KeyProviderId{Id: simKeyProvider},
+		}
 	}
 	devices = append(devices, disk)
 	Map.Update(vm, []types.PropertyChange{
@@ -289,7 +296,7 @@ func (h *harness) realizeDefaultDisks() error {
 			b.Uuid = uuidStr
 			_ = os.Remove(desc)
 			_ = os.Remove(strings.TrimSuffix(desc, ".vmdk") + "-flat.vmdk")
-			if err := h.createDisk(desc, disk.CapacityInBytes, "", false, uuidHex); err != nil {
+			if err := h.createDisk(desc, disk.CapacityInBytes, "", false, false, uuidHex); err != nil {
 				return err
 			}
 		}

@@ -9,9 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"path"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -241,5 +244,9 @@ func serveDatastoreFile(w http.ResponseWriter, r *http.Request, dir string) {
 	case "":
 		modtime = fi.ModTime()
 	}
-	http.ServeContent(w, r, fi.Name(), modtime, f)
+	var content io.ReadSeeker = f
+	if isEncrypted(filepath.Join(dir, filepath.FromSlash(path.Clean("/"+r.URL.Path)))) {
+		content = &cipherReader{r: f}
+	}
+	http.ServeContent(w, r, fi.Name(), modtime, content)
 }
