@@ -9,6 +9,7 @@ UTILS_CPPFLAGS = -I$(top_srcdir)/common/utils
 # common/vmdk uses utils' header-only number.h and vector.h, and links
 # nothing of it.
 VMDK_CPPFLAGS = -I$(top_srcdir)/common/vmdk $(UTILS_CPPFLAGS)
+NFC_CPPFLAGS = -I$(top_srcdir)/common/nfc $(UTILS_CPPFLAGS)
 SOAP_CPPFLAGS = -I$(top_srcdir)/common/soap $(UTILS_CPPFLAGS)
 VSPHERE_CPPFLAGS = -I$(top_srcdir)/common/vsphere $(SOAP_CPPFLAGS)
 SHIM_CPPFLAGS = -I$(top_srcdir)/common/shim
@@ -17,6 +18,7 @@ PLUGIN_CPPFLAGS = -I$(top_srcdir)/plugins/vsphere
 
 UTILS_LIB = $(top_builddir)/common/utils/libutils.la
 VMDK_LIB = $(top_builddir)/common/vmdk/libvmdk.la
+NFC_LIB = $(top_builddir)/common/nfc/libnfc.la
 SOAP_LIB = $(top_builddir)/common/soap/libsoap.la
 VSPHERE_LIB = $(top_builddir)/common/vsphere/libvsphere.la
 TOOL_LIB = $(top_builddir)/common/tool/libvsphere-tool.la

@@ -23,6 +23,7 @@ trap 'rm -rf "$tmp"' EXIT
 declare -A archive=(
   [utils]=common/utils/.libs/libutils.a
   [vmdk]=common/vmdk/.libs/libvmdk.a
+  [nfc]=common/nfc/.libs/libnfc.a
   [soap]=common/soap/.libs/libsoap.a
   [vsphere]=common/vsphere/.libs/libvsphere.a
   [shim]=common/shim/.libs/libnbdkit-shim.a
