@@ -43,7 +43,8 @@ fuzz/fuzz-descriptor: $(top_srcdir)/fuzz/fuzz-descriptor.c \
 		$(FUZZ_DESCRIPTOR_SRC)
 
 fuzz/fuzz-nfc: $(top_srcdir)/fuzz/fuzz-nfc.c $(FUZZ_NFC_SRC) \
-		$(top_srcdir)/common/nfc/nfc-wire.h $(top_srcdir)/common/nfc/nfc-read.h
+		$(top_srcdir)/common/nfc/nfc-wire.h $(top_srcdir)/common/nfc/nfc-read.h \
+		$(top_srcdir)/common/nfc/nfc-bytes.h
 	@$(MKDIR_P) fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(top_srcdir)/fuzz/fuzz-nfc.c \
 		$(FUZZ_NFC_SRC)

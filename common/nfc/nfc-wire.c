@@ -12,36 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nfc-bytes.h"
 #include "nfc-wire.h"
-
-static void
-put32 (uint8_t *p, uint32_t v)
-{
-  p[0] = v;
-  p[1] = v >> 8;
-  p[2] = v >> 16;
-  p[3] = v >> 24;
-}
-
-static void
-put64 (uint8_t *p, uint64_t v)
-{
-  put32 (p, v);
-  put32 (p + 4, v >> 32);
-}
-
-static uint32_t
-get32 (const uint8_t *p)
-{
-  return p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 |
-    (uint32_t) p[3] << 24;
-}
-
-static uint64_t
-get64 (const uint8_t *p)
-{
-  return get32 (p) | (uint64_t) get32 (p + 4) << 32;
-}
 
 static int __attribute__ ((format (printf, 2, 3)))
 refuse (char *why, const char *fs, ...)
@@ -59,11 +31,11 @@ nfc_classic_encode (uint8_t out[NFC_CLASSIC_SIZE], uint32_t type,
                     uint32_t value)
 {
   memset (out, 0, NFC_CLASSIC_SIZE);
-  put32 (out, type);
+  nfc_put32 (out, type);
   if (type == NFC_CLASSIC_AUTH)
     memcpy (out + 4, "PlainText", 9);
   else if (value)
-    put32 (out + 4, value);
+    nfc_put32 (out + 4, value);
 }
 
 size_t
@@ -76,8 +48,8 @@ nfc_classic_client_name (uint8_t *out, size_t cap, const char *name,
       cap < NFC_CLASSIC_SIZE + n + o)
     return 0;
   nfc_classic_encode (out, NFC_CLASSIC_CLIENT_NAME, 0);
-  put32 (out + 4, n);
-  put32 (out + 8, o);
+  nfc_put32 (out + 4, n);
+  nfc_put32 (out + 8, o);
   memcpy (out + NFC_CLASSIC_SIZE, name, n);
   memcpy (out + NFC_CLASSIC_SIZE + n, op_id, o);
   return NFC_CLASSIC_SIZE + n + o;
@@ -87,13 +59,13 @@ int
 nfc_classic_check (const uint8_t in[NFC_CLASSIC_SIZE], uint32_t want,
                    uint32_t *value, char *why)
 {
-  uint32_t type = get32 (in);
+  uint32_t type = nfc_get32 (in);
 
   if (type != want)
     return refuse (why, "a handshake message of type %" PRIu32
                    " where type %" PRIu32 " was due", type, want);
   if (value)
-    *value = get32 (in + 4);
+    *value = nfc_get32 (in + 4);
   return 0;
 }
 
@@ -101,24 +73,24 @@ void
 nfc_aio_header_encode (uint8_t out[NFC_AIO_HEADER_SIZE], uint32_t type,
                        uint32_t size, uint32_t op_id)
 {
-  put32 (out, NFC_AIO_MAGIC);
-  put32 (out + 4, type);
-  put32 (out + 8, size);
-  put32 (out + 12, op_id);
+  nfc_put32 (out, NFC_AIO_MAGIC);
+  nfc_put32 (out + 4, type);
+  nfc_put32 (out + 8, size);
+  nfc_put32 (out + 12, op_id);
 }
 
 int
 nfc_aio_header_decode (const uint8_t in[NFC_AIO_HEADER_SIZE],
                        struct nfc_aio_header *h, char *why)
 {
-  uint32_t magic = get32 (in);
+  uint32_t magic = nfc_get32 (in);
 
   if (magic != NFC_AIO_MAGIC)
     return refuse (why, "a frame with magic 0x%08" PRIx32 " (not 0x%08x)",
                    magic, NFC_AIO_MAGIC);
-  h->type = get32 (in + 4);
-  h->size = get32 (in + 8);
-  h->op_id = get32 (in + 12);
+  h->type = nfc_get32 (in + 4);
+  h->size = nfc_get32 (in + 8);
+  h->op_id = nfc_get32 (in + 12);
   switch (h->type) {
   case NFC_AIO_ERROR: case NFC_AIO_OPEN_SESSION: case NFC_AIO_CLOSE_SESSION:
   case NFC_AIO_OPEN_FILE: case NFC_AIO_CLOSE_FILE: case NFC_AIO_IO:
@@ -149,9 +121,9 @@ nfc_open_file_encode (uint8_t *out, size_t cap, uint32_t op_id,
   nfc_aio_header_encode (out, NFC_AIO_OPEN_FILE, NFC_OPEN_FILE_PAYLOAD,
                          op_id);
   memset (p, 0, NFC_OPEN_FILE_PAYLOAD);
-  put32 (p, n);
-  put32 (p + 16, 2);            /* a disk, composed by the host */
-  put32 (p + 20, 0x1e);         /* read-only */
+  nfc_put32 (p, n);
+  nfc_put32 (p + 16, 2);            /* a disk, composed by the host */
+  nfc_put32 (p + 20, 0x1e);         /* read-only */
   memcpy (p + NFC_OPEN_FILE_PAYLOAD, path, n);
   return len;
 }
@@ -163,8 +135,8 @@ nfc_open_file_reply (const uint8_t *payload, size_t size, uint64_t *handle,
   if (size != NFC_OPEN_FILE_PAYLOAD)
     return refuse (why, "an OPEN_FILE reply of %zu bytes (not %d)", size,
                    NFC_OPEN_FILE_PAYLOAD);
-  *handle = get64 (payload + 8);
-  *sector_size = get32 (payload + 36);
+  *handle = nfc_get64 (payload + 8);
+  *sector_size = nfc_get32 (payload + 36);
   if (*sector_size != 512)
     return refuse (why, "a disk of %" PRIu32 "-byte sectors (not 512)",
                    *sector_size);
@@ -179,12 +151,12 @@ nfc_io_read_encode (uint8_t out[NFC_IO_FRAME], uint32_t op_id,
 
   nfc_aio_header_encode (out, NFC_AIO_IO, NFC_IO_PAYLOAD, op_id);
   memset (p, 0, NFC_IO_PAYLOAD);
-  put64 (p, handle);
-  put64 (p + 8, 1);             /* read, uncompressed */
-  put64 (p + 16, offset);
-  put64 (p + 24, length);
-  put32 (p + 32, length);
-  put32 (p + 36, length);
+  nfc_put64 (p, handle);
+  nfc_put64 (p + 8, 1);             /* read, uncompressed */
+  nfc_put64 (p + 16, offset);
+  nfc_put64 (p + 24, length);
+  nfc_put32 (p + 32, length);
+  nfc_put32 (p + 36, length);
 }
 
 void
@@ -192,7 +164,7 @@ nfc_close_file_encode (uint8_t out[NFC_CLOSE_FILE_FRAME], uint32_t op_id,
                        uint64_t handle)
 {
   nfc_aio_header_encode (out, NFC_AIO_CLOSE_FILE, 8, op_id);
-  put64 (out + NFC_AIO_HEADER_SIZE, handle);
+  nfc_put64 (out + NFC_AIO_HEADER_SIZE, handle);
 }
 
 int
@@ -202,14 +174,14 @@ nfc_fragment_decode (const uint8_t *payload, size_t size,
   if (size != NFC_IO_PAYLOAD)
     return refuse (why, "an IO reply of %zu bytes (not %d)", size,
                    NFC_IO_PAYLOAD);
-  f->request_offset = get64 (payload + 16);
-  f->total = get32 (payload + 24);
-  f->fragment_offset = get32 (payload + 28);
-  f->length = get32 (payload + 32);
-  if (get32 (payload + 36) != f->length)
+  f->request_offset = nfc_get64 (payload + 16);
+  f->total = nfc_get32 (payload + 24);
+  f->fragment_offset = nfc_get32 (payload + 28);
+  f->length = nfc_get32 (payload + 32);
+  if (nfc_get32 (payload + 36) != f->length)
     return refuse (why, "an IO fragment whose two lengths disagree (%"
                    PRIu32 " and %" PRIu32 ")", f->length,
-                   get32 (payload + 36));
+                   nfc_get32 (payload + 36));
   if (f->length == 0 || f->length > NFC_FRAGMENT_MAX)
     return refuse (why, "an IO fragment of %" PRIu32 " bytes (1 to %d "
                    "expected)", f->length, NFC_FRAGMENT_MAX);

@@ -22,6 +22,7 @@
 #include <nbdkit-plugin.h>
 
 #include "nbdkit-shim.h"
+#include "nfc-bytes.h"
 #include "nfc-session.h"
 #include "nfc-wire.h"
 #include "unit-test.h"
@@ -78,34 +79,6 @@ fd_write (void *opaque, const void *buf, size_t n)
   return 0;
 }
 
-static uint32_t
-le32 (const uint8_t *p)
-{
-  return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static uint64_t
-le64 (const uint8_t *p)
-{
-  return le32 (p) | (uint64_t) le32 (p + 4) << 32;
-}
-
-static void
-put32 (uint8_t *p, uint32_t v)
-{
-  p[0] = v;
-  p[1] = v >> 8;
-  p[2] = v >> 16;
-  p[3] = v >> 24;
-}
-
-static void
-put64 (uint8_t *p, uint64_t v)
-{
-  put32 (p, v);
-  put32 (p + 4, v >> 32);
-}
-
 /* Send fragment I (of 64 KiB) of the read of TOTAL bytes at OFFSET.
  * False once the client has gone.
  */
@@ -124,14 +97,14 @@ send_fragment (struct host *h, uint32_t op, uint64_t offset, uint32_t total,
   if (h->fault == BAD_MAGIC)
     frame[0] ^= 0xff;
   memset (p, 0, NFC_IO_PAYLOAD);
-  put64 (p + 8, 1);
-  put64 (p + 16, offset);
-  put32 (p + 24, total);
-  put32 (p + 28, at);
-  put32 (p + 32, h->fault == HUGE_FRAGMENT ? 1 << 20 : len);
-  put32 (p + 36, h->fault == HUGE_FRAGMENT ? 1 << 20 : len);
+  nfc_put64 (p + 8, 1);
+  nfc_put64 (p + 16, offset);
+  nfc_put32 (p + 24, total);
+  nfc_put32 (p + 28, at);
+  nfc_put32 (p + 32, h->fault == HUGE_FRAGMENT ? 1 << 20 : len);
+  nfc_put32 (p + 36, h->fault == HUGE_FRAGMENT ? 1 << 20 : len);
   if (h->fault == OTHER_REQUEST)
-    put64 (p + 16, offset + 512);
+    nfc_put64 (p + 16, offset + 512);
   for (j = 0; j < len; j++)
     data[j] = disk_byte (offset + at + j);
   ok = write (h->fd, frame, sizeof frame) == sizeof frame &&
@@ -191,28 +164,28 @@ host_thread (void *arg)
   int n = 0;
 
   /* The classic handshake. */
-  if (fd_read (&fd, m, sizeof m) == -1 || le32 (m) != NFC_CLASSIC_AUTH ||
-      fd_read (&fd, m, sizeof m) == -1 || le32 (m) != NFC_CLASSIC_HELLO)
+  if (fd_read (&fd, m, sizeof m) == -1 || nfc_get32 (m) != NFC_CLASSIC_AUTH ||
+      fd_read (&fd, m, sizeof m) == -1 || nfc_get32 (m) != NFC_CLASSIC_HELLO)
     return NULL;
   nfc_classic_encode (m, NFC_CLASSIC_HELLO_REPLY, 0);
   m[16] = 1;
   fd_write (&fd, m, sizeof m);
-  if (fd_read (&fd, m, sizeof m) == -1 || le32 (m) != NFC_CLASSIC_VERSION)
+  if (fd_read (&fd, m, sizeof m) == -1 || nfc_get32 (m) != NFC_CLASSIC_VERSION)
     return NULL;
   nfc_classic_encode (m, NFC_CLASSIC_VERSION, 11);
   fd_write (&fd, m, sizeof m);
   if (fd_read (&fd, m, sizeof m) == -1 ||
-      le32 (m) != NFC_CLASSIC_CLIENT_NAME ||
-      fd_read (&fd, buf, le32 (m + 4) + le32 (m + 8)) == -1 ||
-      fd_read (&fd, m, sizeof m) == -1 || le32 (m) != NFC_CLASSIC_FEATURES ||
-      fd_read (&fd, m, sizeof m) == -1 || le32 (m) != NFC_CLASSIC_AIO_OPEN)
+      nfc_get32 (m) != NFC_CLASSIC_CLIENT_NAME ||
+      fd_read (&fd, buf, nfc_get32 (m + 4) + nfc_get32 (m + 8)) == -1 ||
+      fd_read (&fd, m, sizeof m) == -1 || nfc_get32 (m) != NFC_CLASSIC_FEATURES ||
+      fd_read (&fd, m, sizeof m) == -1 || nfc_get32 (m) != NFC_CLASSIC_AIO_OPEN)
     return NULL;
   nfc_classic_encode (m, NFC_CLASSIC_AIO_OPEN, 0);
   fd_write (&fd, m, sizeof m);
 
   /* AIO frames until the client goes. */
   while (fd_read (&fd, in, sizeof in) == 0) {
-    uint32_t type = le32 (in + 4), size = le32 (in + 8), op = le32 (in + 12);
+    uint32_t type = nfc_get32 (in + 4), size = nfc_get32 (in + 8), op = nfc_get32 (in + 12);
     uint8_t out[64] = { 0 };
 
     if (fd_read (&fd, buf, size) == -1)
@@ -222,23 +195,23 @@ host_thread (void *arg)
     case NFC_AIO_SET_SOCK_OPTS: reply (h, type, op, out, 12); break;
     case NFC_AIO_SET_RES_POOL: reply (h, type, op, out, 0); break;
     case NFC_AIO_OPEN_FILE:
-      if (fd_read (&fd, buf + size, le32 (buf)) == -1)
+      if (fd_read (&fd, buf + size, nfc_get32 (buf)) == -1)
         return NULL;
       if (h->fault == OPEN_REFUSED) {
         reply (h, NFC_AIO_ERROR, op, (const uint8_t *) "\x02\0\0\0No such "
                "file", 16);
         break;
       }
-      put64 (out + 8, HANDLE);
-      put32 (out + 36, 512);
+      nfc_put64 (out + 8, HANDLE);
+      nfc_put32 (out + 36, 512);
       reply (h, type, op, out, 60);
       break;
     case NFC_AIO_IO:
-      if (le64 (buf) != HANDLE)
+      if (nfc_get64 (buf) != HANDLE)
         abort ();
       ops[n] = op;
-      offsets[n] = le64 (buf + 16);
-      lengths[n] = le32 (buf + 32);
+      offsets[n] = nfc_get64 (buf + 16);
+      lengths[n] = nfc_get32 (buf + 32);
       /* Two reads in flight are answered together, interleaved. */
       if (++n == 2) {
         answer_reads (h, ops, offsets, lengths, n);

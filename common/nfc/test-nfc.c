@@ -9,21 +9,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "nfc-bytes.h"
 #include "nfc-read.h"
 #include "nfc-wire.h"
 #include "unit-test.h"
-
-static uint32_t
-le32 (const uint8_t *p)
-{
-  return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static uint64_t
-le64 (const uint8_t *p)
-{
-  return le32 (p) | (uint64_t) le32 (p + 4) << 32;
-}
 
 static void
 test_classic (void)
@@ -34,12 +23,12 @@ test_classic (void)
   size_t i;
 
   nfc_classic_encode (m, NFC_CLASSIC_AUTH, 0);
-  CU_ASSERT_EQUAL (le32 (m), 43);
+  CU_ASSERT_EQUAL (nfc_get32 (m), 43);
   CU_ASSERT (memcmp (m + 4, "PlainText", 9) == 0);
   for (i = 13; i < NFC_CLASSIC_SIZE; i++)
     CU_ASSERT_EQUAL_FATAL (m[i], 0);
   nfc_classic_encode (m, NFC_CLASSIC_VERSION, 11);
-  CU_ASSERT_EQUAL (le32 (m + 4), 11);
+  CU_ASSERT_EQUAL (nfc_get32 (m + 4), 11);
   CU_ASSERT_EQUAL (nfc_classic_check (m, NFC_CLASSIC_VERSION, &v, why), 0);
   CU_ASSERT_EQUAL (v, 11);
   CU_ASSERT_EQUAL (nfc_classic_check (m, NFC_CLASSIC_AIO_OPEN, NULL, why), -1);
@@ -48,9 +37,9 @@ test_classic (void)
 
   CU_ASSERT_EQUAL (nfc_classic_client_name (buf, sizeof buf, "vddk",
                                             "nbdmode"), NFC_CLASSIC_SIZE + 11);
-  CU_ASSERT_EQUAL (le32 (buf), 54);
-  CU_ASSERT_EQUAL (le32 (buf + 4), 4);
-  CU_ASSERT_EQUAL (le32 (buf + 8), 7);
+  CU_ASSERT_EQUAL (nfc_get32 (buf), 54);
+  CU_ASSERT_EQUAL (nfc_get32 (buf + 4), 4);
+  CU_ASSERT_EQUAL (nfc_get32 (buf + 8), 7);
   CU_ASSERT (memcmp (buf + NFC_CLASSIC_SIZE, "vddknbdmode", 11) == 0);
   CU_ASSERT_EQUAL (nfc_classic_client_name (buf, NFC_CLASSIC_SIZE + 10,
                                             "vddk", "nbdmode"), 0);
@@ -64,7 +53,7 @@ test_headers (void)
   char why[NFC_WHY_MAX];
 
   nfc_aio_header_encode (h, NFC_AIO_IO, 44, 7);
-  CU_ASSERT_EQUAL (le32 (h), 0xA100DA7A);
+  CU_ASSERT_EQUAL (nfc_get32 (h), 0xA100DA7A);
   CU_ASSERT_EQUAL (nfc_aio_header_decode (h, &d, why), 0);
   CU_ASSERT (d.type == NFC_AIO_IO && d.size == 44 && d.op_id == 7);
 
@@ -92,12 +81,12 @@ test_open_file (void)
 
   len = nfc_open_file_encode (f, sizeof f, 5, path);
   CU_ASSERT_EQUAL_FATAL (len, 16 + 60 + n);
-  CU_ASSERT_EQUAL (le32 (f + 4), NFC_AIO_OPEN_FILE);
-  CU_ASSERT_EQUAL (le32 (f + 8), 60);
-  CU_ASSERT_EQUAL (le32 (f + 12), 5);
-  CU_ASSERT_EQUAL (le32 (f + 16), n);
-  CU_ASSERT_EQUAL (le32 (f + 16 + 16), 2);
-  CU_ASSERT_EQUAL (le32 (f + 16 + 20), 0x1e);
+  CU_ASSERT_EQUAL (nfc_get32 (f + 4), NFC_AIO_OPEN_FILE);
+  CU_ASSERT_EQUAL (nfc_get32 (f + 8), 60);
+  CU_ASSERT_EQUAL (nfc_get32 (f + 12), 5);
+  CU_ASSERT_EQUAL (nfc_get32 (f + 16), n);
+  CU_ASSERT_EQUAL (nfc_get32 (f + 16 + 16), 2);
+  CU_ASSERT_EQUAL (nfc_get32 (f + 16 + 20), 0x1e);
   CU_ASSERT (memcmp (f + 76, path, n) == 0);
   CU_ASSERT_EQUAL (nfc_open_file_encode (f, len - 1, 5, path), 0);
 
@@ -123,19 +112,19 @@ test_io (void)
   uint8_t f[NFC_IO_FRAME], c[NFC_CLOSE_FILE_FRAME];
 
   nfc_io_read_encode (f, 9, 0xabcdef, UINT64_C (5) << 32, 1048576);
-  CU_ASSERT_EQUAL (le32 (f + 4), NFC_AIO_IO);
-  CU_ASSERT_EQUAL (le32 (f + 8), 44);
-  CU_ASSERT_EQUAL (le64 (f + 16), 0xabcdef);
-  CU_ASSERT_EQUAL (le64 (f + 24), 1);
-  CU_ASSERT_EQUAL (le64 (f + 32), UINT64_C (5) << 32);
-  CU_ASSERT_EQUAL (le64 (f + 40), 1048576);
-  CU_ASSERT_EQUAL (le32 (f + 48), 1048576);
-  CU_ASSERT_EQUAL (le32 (f + 52), 1048576);
-  CU_ASSERT_EQUAL (le32 (f + 56), 0);
+  CU_ASSERT_EQUAL (nfc_get32 (f + 4), NFC_AIO_IO);
+  CU_ASSERT_EQUAL (nfc_get32 (f + 8), 44);
+  CU_ASSERT_EQUAL (nfc_get64 (f + 16), 0xabcdef);
+  CU_ASSERT_EQUAL (nfc_get64 (f + 24), 1);
+  CU_ASSERT_EQUAL (nfc_get64 (f + 32), UINT64_C (5) << 32);
+  CU_ASSERT_EQUAL (nfc_get64 (f + 40), 1048576);
+  CU_ASSERT_EQUAL (nfc_get32 (f + 48), 1048576);
+  CU_ASSERT_EQUAL (nfc_get32 (f + 52), 1048576);
+  CU_ASSERT_EQUAL (nfc_get32 (f + 56), 0);
   nfc_close_file_encode (c, 10, 0xabcdef);
-  CU_ASSERT_EQUAL (le32 (c + 4), NFC_AIO_CLOSE_FILE);
-  CU_ASSERT_EQUAL (le32 (c + 8), 8);
-  CU_ASSERT_EQUAL (le64 (c + 16), 0xabcdef);
+  CU_ASSERT_EQUAL (nfc_get32 (c + 4), NFC_AIO_CLOSE_FILE);
+  CU_ASSERT_EQUAL (nfc_get32 (c + 8), 8);
+  CU_ASSERT_EQUAL (nfc_get64 (c + 16), 0xabcdef);
 }
 
 /* A fragment's payload, as a host sends it. */
