@@ -92,6 +92,21 @@ test_vector (void)
   CU_ASSERT_EQUAL (v.len + v.cap, 0);
 }
 
+/* C holds exactly the N areas of WANT, BYTES in all. */
+static void
+expect_areas (const struct vs_changes *c, const struct vs_area *want,
+              size_t n, uint64_t bytes)
+{
+  size_t i;
+
+  CU_ASSERT_EQUAL_FATAL (c->areas.len, n);
+  for (i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL (c->areas.ptr[i].start, want[i].start);
+    CU_ASSERT_EQUAL (c->areas.ptr[i].length, want[i].length);
+  }
+  CU_ASSERT_EQUAL (c->bytes, bytes);
+}
+
 static void
 test_changes (void)
 {
@@ -102,12 +117,8 @@ test_changes (void)
 
   /* 64 KiB blocks: the first two share block 0, the last is clipped. */
   vs_changes_align (&c, 65536, 262144);
-  CU_ASSERT_EQUAL_FATAL (c.areas.len, 2);
-  CU_ASSERT_EQUAL (c.areas.ptr[0].start, 0);
-  CU_ASSERT_EQUAL (c.areas.ptr[0].length, 131072);
-  CU_ASSERT_EQUAL (c.areas.ptr[1].start, 196608);
-  CU_ASSERT_EQUAL (c.areas.ptr[1].length, 65536);
-  CU_ASSERT_EQUAL (c.bytes, 196608);
+  expect_areas (&c, (struct vs_area[]) { { 0, 131072 }, { 196608, 65536 } },
+                2, 196608);
   CU_ASSERT_EQUAL (vs_changes_find (&c, 0), 0);
   CU_ASSERT_EQUAL (vs_changes_find (&c, 131071), 0);
   CU_ASSERT_EQUAL (vs_changes_find (&c, 131072), 1);
@@ -128,19 +139,12 @@ test_changes_build (void)
   CU_ASSERT_EQUAL (vs_changes_add (&below, 0, 10), 0);
   CU_ASSERT_EQUAL (vs_changes_add (&below, 10, 5), 0);
   CU_ASSERT_EQUAL (vs_changes_add (&below, 100, 50), 0);
-  CU_ASSERT_EQUAL_FATAL (below.areas.len, 2);
-  CU_ASSERT_EQUAL (below.areas.ptr[0].length, 15);
-  CU_ASSERT_EQUAL (below.bytes, 65);
+  expect_areas (&below, (struct vs_area[]) { { 0, 15 }, { 100, 50 } }, 2, 65);
   CU_ASSERT_EQUAL (vs_changes_add (&above, 20, 200), 0);
 
   /* Below 120 from BELOW (cut at 120), from 120 on from ABOVE. */
   CU_ASSERT_EQUAL_FATAL (vs_changes_splice (&below, &above, 120, &out), 0);
-  CU_ASSERT_EQUAL_FATAL (out.areas.len, 2);
-  CU_ASSERT_EQUAL (out.areas.ptr[0].start, 0);
-  CU_ASSERT_EQUAL (out.areas.ptr[0].length, 15);
-  CU_ASSERT_EQUAL (out.areas.ptr[1].start, 100);
-  CU_ASSERT_EQUAL (out.areas.ptr[1].length, 120);
-  CU_ASSERT_EQUAL (out.bytes, 135);
+  expect_areas (&out, (struct vs_area[]) { { 0, 15 }, { 100, 120 } }, 2, 135);
   vs_changes_free (&out);
   vs_changes_free (&below);
   vs_changes_free (&above);
