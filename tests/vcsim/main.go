@@ -13,6 +13,10 @@ import (
 )
 
 func main() {
+	// The NFC self-test client (see sim/nfc_client.go).
+	if len(os.Args) > 1 && os.Args[1] == "nfc-cat" {
+		os.Exit(simulator.NfcCat(os.Args[2:]))
+	}
 	cfg := simulator.HarnessConfig{}
 	flag.StringVar(&cfg.Dir, "dir", "", "state directory (certificate, env file); required")
 	flag.StringVar(&cfg.User, "user", "", "login user name (default administrator@vsphere.local, with -esx root)")

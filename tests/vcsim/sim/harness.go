@@ -106,6 +106,11 @@ func RunHarness(cfg HarnessConfig) error {
 		return err
 	}
 	defer hsrv.Close()
+	nln, err := h.serveNFC(hostCert)
+	if err != nil {
+		return err
+	}
+	defer nln.Close()
 
 	cln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -34,6 +34,9 @@ func (h *harness) serveSDK(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	if h.serveNfcSOAP(w, r, body) {
+		return
+	}
 	method, err := UnmarshalBody(Map.typeFunc, body)
 	if err != nil {
 		h.mux.ServeHTTP(w, r) // vcsim words the decoding fault

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: BSD-3-Clause
+
+package simulator
+
+// NFC, as an ESXi host serves it on port 902 to VDDK's nbd and nbdssl
+// transports (REFERENCE.md §9): NfcService tickets over SOAP, then one
+// listener for every host, speaking authd (a plaintext banner, TLS with
+// the host's certificate, SESSION/BANNER/THUMBPRINT_SHA2/PROXY lines),
+// then NFC raw on the socket ("ha-nfc") or inside a second TLS session
+// ("ha-nfcssl").  A ticket is good for one connection and for the disks
+// of its VM only.  Disks are opened as disks: their chain composed
+// (openChain) and in plaintext, encrypted or not; each read is answered
+// in 64 KiB fragments sent last first, as hosts do not keep them in
+// order.
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+const (
+	nfcMagic        = 0xA100DA7A
+	nfcClassicSize  = 264
+	nfcFragmentMax  = 65536
+	nfcServiceRef   = "nfcService"
+	nfcHostVersion  = 11
+	nfcLineMax      = 1024
+	nfcPayloadLimit = 4096
+)
+
+type nfcTicket struct {
+	vm   types.ManagedObjectReference
+	host string
+}
+
+var (
+	nfcTicketsMu sync.Mutex
+	nfcTickets   = map[string]nfcTicket{}
+	nfcPort      int
+	nfcVMArg     = regexp.MustCompile(`<vm[^>]*>([^<]+)</vm>`)
+)
+
+// takeNfcTicket returns the ticket and forgets it: one connection each.
+func takeNfcTicket(id string) (nfcTicket, bool) {
+	nfcTicketsMu.Lock()
+	defer nfcTicketsMu.Unlock()
+	t, ok := nfcTickets[id]
+	delete(nfcTickets, id)
+	return t, ok
+}
+
+func writeSOAPBody(w http.ResponseWriter, body string) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+
+		`<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" `+
+		`xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`+
+		`<soapenv:Body>%s</soapenv:Body></soapenv:Envelope>`, body)
+}
+
+// serveNfcSOAP answers the two calls vcsim does not know, from the raw
+// body (its decoder refuses their names); false for any other call.
+func (h *harness) serveNfcSOAP(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	switch {
+	case bytes.Contains(body, []byte("<RetrieveInternalContent")):
+		writeSOAPBody(w, `<RetrieveInternalContentResponse xmlns="urn:vim25"><returnval>`+
+			`<nfcService type="NfcService">`+nfcServiceRef+`</nfcService>`+
+			`</returnval></RetrieveInternalContentResponse>`)
+		return true
+	case bytes.Contains(body, []byte("<NfcGetVmFiles")):
+		h.serveNfcTicket(w, r, body)
+		return true
+	}
+	return false
+}
+
+func (h *harness) serveNfcTicket(w http.ResponseWriter, r *http.Request, body []byte) {
+	if liveSession(r, true) == nil {
+		writeSOAPFault(w, Fault("The session is not authenticated.", &types.NotAuthenticated{}))
+		return
+	}
+	m := nfcVMArg.FindSubmatch(body)
+	ref := types.ManagedObjectReference{Type: "VirtualMachine"}
+	if m != nil {
+		ref.Value = string(m[1])
+	}
+	vm, ok := Map.Get(ref).(*VirtualMachine)
+	if !ok || vm.Runtime.Host == nil {
+		writeSOAPFault(w, Fault("The object has already been deleted or has not been completely created",
+			&types.ManagedObjectNotFound{Obj: ref}))
+		return
+	}
+	host, _ := Map.Get(*vm.Runtime.Host).(*HostSystem)
+	if host == nil {
+		writeSOAPFault(w, Fault("the VM has no host", &types.ManagedObjectNotFound{Obj: *vm.Runtime.Host}))
+		return
+	}
+	id := randomHex(16)
+	nfcTicketsMu.Lock()
+	nfcTickets[id] = nfcTicket{vm: ref, host: host.Name}
+	nfcTicketsMu.Unlock()
+	writeSOAPBody(w, fmt.Sprintf(`<NfcGetVmFilesResponse xmlns="urn:vim25"><returnval>`+
+		`<host>%s</host><port>%d</port><sslThumbprint>%s</sslThumbprint>`+
+		`<service>vpxa-nfc</service><serviceVersion>1.0</serviceVersion>`+
+		`<sessionId>%s</sessionId></returnval></NfcGetVmFilesResponse>`,
+		host.Name, nfcPort, host.Summary.Config.SslThumbprint, id))
+}
+
+// serveNFC starts the hosts' NFC listener.
+func (h *harness) serveNFC(cert *serverCert) (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	nfcPort = ln.Addr().(*net.TCPAddr).Port
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert.tls}}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				h.serveNfcConn(conn, cfg, cert)
+			}()
+		}
+	}()
+	return ln, nil
+}
+
+// readLine reads one authd line, refusing one that never ends.
+func readLine(r *bufio.Reader) (string, error) {
+	var line []byte
+	for len(line) <= nfcLineMax {
+		b, err := r.ReadByte()
+		if err != nil {
+			return "", err
+		}
+		if b == '\n' {
+			return strings.TrimRight(string(line), "\r"), nil
+		}
+		line = append(line, b)
+	}
+	return "", fmt.Errorf("line longer than %d bytes", nfcLineMax)
+}
+
+// serveNfcConn runs authd, then NFC on the stream PROXY asked for.
+func (h *harness) serveNfcConn(conn net.Conn, cfg *tls.Config, cert *serverCert) {
+	fmt.Fprint(conn, "220 VMware Authentication Daemon Version 1.10: SSL Required, "+
+		"ServerDaemonProtocol:SOAP, MKSDisplayProtocol:VNC , VMXARGS supported, NFCSSL supported/t\r\n")
+	t := tls.Server(conn, cfg)
+	if t.Handshake() != nil {
+		return
+	}
+	r := bufio.NewReader(t)
+	var ticket nfcTicket
+	valid := false
+	for {
+		line, err := readLine(r)
+		if err != nil {
+			return
+		}
+		switch {
+		case strings.HasPrefix(line, "SESSION "):
+			ticket, valid = takeNfcTicket(strings.TrimPrefix(line, "SESSION "))
+		case line == "BANNER ":
+			fmt.Fprint(t, "220 VMware Authentication Daemon Version 1.10\r\n")
+		case line == "THUMBPRINT_SHA2 PlainText":
+			fmt.Fprintf(t, "200 %s\r\n", cert.sha256)
+		case line == "PROXY vpxa-nfc" || line == "PROXY vpxa-nfcssl":
+			if !valid {
+				fmt.Fprint(t, "530 the session ticket is unknown or used already\r\n")
+				return
+			}
+			if line == "PROXY vpxa-nfc" {
+				fmt.Fprint(t, "200 Connect ha-nfc\r\n")
+				h.serveNfcSession(conn, ticket)
+				return
+			}
+			fmt.Fprint(t, "200 Connect ha-nfcssl\r\n")
+			inner := tls.Server(conn, cfg)
+			if inner.Handshake() != nil {
+				return
+			}
+			h.serveNfcSession(inner, ticket)
+			return
+		default:
+			fmt.Fprintf(t, "500 unknown command %q\r\n", line)
+			return
+		}
+	}
+}
+
+type nfcConn struct {
+	rw     io.ReadWriter
+	ticket nfcTicket
+	files  map[uint64]*layer
+	next   uint64
+}
+
+func (c *nfcConn) classic(want uint32) ([]byte, error) {
+	m := make([]byte, nfcClassicSize)
+	if _, err := io.ReadFull(c.rw, m); err != nil {
+		return nil, err
+	}
+	if got := binary.LittleEndian.Uint32(m); got != want {
+		return nil, fmt.Errorf("classic message %d where %d was due", got, want)
+	}
+	return m, nil
+}
+
+func (c *nfcConn) sendClassic(typ, at, value uint32) error {
+	m := make([]byte, nfcClassicSize)
+	binary.LittleEndian.PutUint32(m, typ)
+	if at > 0 {
+		binary.LittleEndian.PutUint32(m[at:], value)
+	}
+	_, err := c.rw.Write(m)
+	return err
+}
+
+func (c *nfcConn) frame(typ, op uint32, payload []byte, extra []byte) error {
+	b := make([]byte, 16, 16+len(payload)+len(extra))
+	binary.LittleEndian.PutUint32(b, nfcMagic)
+	binary.LittleEndian.PutUint32(b[4:], typ)
+	binary.LittleEndian.PutUint32(b[8:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(b[12:], op)
+	b = append(append(b, payload...), extra...)
+	_, err := c.rw.Write(b)
+	return err
+}
+
+func (c *nfcConn) refuse(op uint32, msg string) error {
+	p := make([]byte, 4, 4+len(msg)+1)
+	binary.LittleEndian.PutUint32(p, 2)
+	return c.frame(1, op, append(append(p, msg...), 0), nil)
+}
+
+// handshake is the classic exchange up to the AIO session.
+func (c *nfcConn) handshake() error {
+	if _, err := c.classic(43); err != nil {
+		return err
+	}
+	if _, err := c.classic(33); err != nil {
+		return err
+	}
+	if err := c.sendClassic(36, 16, 1); err != nil {
+		return err
+	}
+	if _, err := c.classic(51); err != nil {
+		return err
+	}
+	if err := c.sendClassic(51, 4, nfcHostVersion); err != nil {
+		return err
+	}
+	m, err := c.classic(54)
+	if err != nil {
+		return err
+	}
+	n := binary.LittleEndian.Uint32(m[4:]) + binary.LittleEndian.Uint32(m[8:])
+	if n > nfcLineMax {
+		return fmt.Errorf("client name of %d bytes", n)
+	}
+	if _, err := io.ReadFull(c.rw, make([]byte, n)); err != nil {
+		return err
+	}
+	if _, err := c.classic(55); err != nil {
+		return err
+	}
+	if _, err := c.classic(52); err != nil {
+		return err
+	}
+	return c.sendClassic(52, 0, 0)
+}
+
+func (h *harness) serveNfcSession(rw io.ReadWriter, ticket nfcTicket) {
+	c := &nfcConn{rw: rw, ticket: ticket, files: map[uint64]*layer{}, next: 0x5000}
+	defer func() {
+		for _, l := range c.files {
+			l.close()
+		}
+	}()
+	if c.handshake() != nil {
+		return
+	}
+	hdr := make([]byte, 16)
+	for {
+		if _, err := io.ReadFull(rw, hdr); err != nil {
+			return
+		}
+		typ := binary.LittleEndian.Uint32(hdr[4:])
+		size := binary.LittleEndian.Uint32(hdr[8:])
+		op := binary.LittleEndian.Uint32(hdr[12:])
+		if binary.LittleEndian.Uint32(hdr) != nfcMagic || size > nfcPayloadLimit {
+			return
+		}
+		p := make([]byte, size)
+		if _, err := io.ReadFull(rw, p); err != nil {
+			return
+		}
+		var err error
+		switch typ {
+		case 2:
+			err = c.frame(2, op, make([]byte, 16), nil)
+		case 9:
+			err = c.frame(9, op, make([]byte, 12), nil)
+		case 22:
+			err = c.frame(22, op, nil, nil)
+		case 4:
+			err = h.nfcOpen(c, op, p)
+		case 7:
+			err = c.nfcRead(op, p)
+		case 5:
+			if len(p) == 8 {
+				if l := c.files[binary.LittleEndian.Uint64(p)]; l != nil {
+					l.close()
+					delete(c.files, binary.LittleEndian.Uint64(p))
+				}
+			}
+			err = c.frame(5, op, nil, nil)
+		case 3:
+			err = c.frame(3, op, nil, nil)
+		default:
+			err = c.refuse(op, fmt.Sprintf("unknown request type %d", typ))
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// nfcOpen opens PATH, a disk of the ticket's VM (current or of one of
+// its snapshots), with its chain.
+func (h *harness) nfcOpen(c *nfcConn, op uint32, p []byte) error {
+	if len(p) != 60 {
+		return c.refuse(op, "OPEN_FILE payload is not 60 bytes")
+	}
+	n := binary.LittleEndian.Uint32(p)
+	if n > nfcLineMax {
+		return fmt.Errorf("OPEN_FILE path of %d bytes", n)
+	}
+	name := make([]byte, n)
+	if _, err := io.ReadFull(c.rw, name); err != nil {
+		return err
+	}
+	desc, ok := h.nfcDiskPath(c.ticket.vm, string(name))
+	if !ok {
+		return c.refuse(op, fmt.Sprintf("File %s not found or not a disk of the ticket's VM", name))
+	}
+	h.mu.Lock()
+	l, err := h.openChain(desc, false)
+	h.mu.Unlock()
+	if err != nil {
+		return c.refuse(op, fmt.Sprintf("cannot open %s: %v", name, err))
+	}
+	c.next++
+	c.files[c.next] = l
+	reply := make([]byte, 60)
+	binary.LittleEndian.PutUint64(reply[8:], c.next)
+	binary.LittleEndian.PutUint32(reply[16:], 2)
+	binary.LittleEndian.PutUint32(reply[36:], sectorSize)
+	return c.frame(4, op, reply, nil)
+}
+
+// nfcDiskPath is the local descriptor of the VM's disk NAME.
+func (h *harness) nfcDiskPath(ref types.ManagedObjectReference, name string) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	vm, ok := Map.Get(ref).(*VirtualMachine)
+	if !ok {
+		return "", false
+	}
+	lists := [][]types.BaseVirtualDevice{vm.Config.Hardware.Device}
+	walkSnapshots(vm, func(t types.VirtualMachineSnapshotTree) {
+		if s, ok := Map.Get(t.Snapshot).(*VirtualMachineSnapshot); ok {
+			lists = append(lists, s.Config.Hardware.Device)
+		}
+	})
+	for _, devices := range lists {
+		for _, d := range vmDisks(devices) {
+			if b := flatBacking(d); b != nil && b.FileName == name {
+				p, err := localPath(b)
+				return p, err == nil
+			}
+		}
+	}
+	return "", false
+}
+
+// nfcRead answers an IO read in fragments, the last one first.
+func (c *nfcConn) nfcRead(op uint32, p []byte) error {
+	if len(p) != 44 {
+		return c.refuse(op, "IO payload is not 44 bytes")
+	}
+	l := c.files[binary.LittleEndian.Uint64(p)]
+	off := int64(binary.LittleEndian.Uint64(p[16:]))
+	length := int64(binary.LittleEndian.Uint64(p[24:]))
+	if l == nil || binary.LittleEndian.Uint64(p[8:]) != 1 || length <= 0 || length > 64<<20 {
+		return c.refuse(op, "bad IO request")
+	}
+	data := make([]byte, length)
+	if err := l.ReadAt(data, off); err != nil {
+		return c.refuse(op, fmt.Sprintf("read error: %v", err))
+	}
+	n := (length + nfcFragmentMax - 1) / nfcFragmentMax
+	for i := n - 1; i >= 0; i-- {
+		at := i * nfcFragmentMax
+		end := min64(at+nfcFragmentMax, length)
+		f := make([]byte, 44)
+		binary.LittleEndian.PutUint64(f[8:], 1)
+		binary.LittleEndian.PutUint64(f[16:], uint64(off))
+		binary.LittleEndian.PutUint32(f[24:], uint32(length))
+		binary.LittleEndian.PutUint32(f[28:], uint32(at))
+		binary.LittleEndian.PutUint32(f[32:], uint32(end-at))
+		binary.LittleEndian.PutUint32(f[36:], uint32(end-at))
+		if err := c.frame(7, op, f, data[at:end]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
