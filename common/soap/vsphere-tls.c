@@ -130,6 +130,36 @@ ssl_ctx_cb (CURL *h, void *ssl_ctx, void *userdata)
   return CURLE_OK;
 }
 
+static int
+peer_index_ready (void)
+{
+  pthread_once (&peer_index_once, alloc_peer_index);
+  if (peer_index < 0) {
+    nbdkit_error ("OpenSSL: cannot allocate an SSL_CTX index");
+    return -1;
+  }
+  return 0;
+}
+
+int
+vs_tls_openssl_setup (SSL_CTX *ctx, struct vs_tls_peer *peer)
+{
+  const struct vs_tls *tls = peer->tls;
+
+  if (peer_index_ready () == -1)
+    return -1;
+  peer->sha256[0] = '\0';
+  if (tls->verify && tls->pin_len == 0 &&
+      (tls->cainfo ? SSL_CTX_load_verify_locations (ctx, tls->cainfo, NULL)
+       : SSL_CTX_set_default_verify_paths (ctx)) != 1) {
+    nbdkit_error ("cainfo=%s: cannot load CA certificates",
+                  tls->cainfo ? tls->cainfo : "(the system's)");
+    return -1;
+  }
+  ssl_ctx_cb (NULL, ctx, peer);
+  return 0;
+}
+
 int
 vs_tls_setup (CURL *h, struct vs_tls_peer *peer)
 {
@@ -139,11 +169,8 @@ vs_tls_setup (CURL *h, struct vs_tls_peer *peer)
    */
   long verify = tls->verify && tls->pin_len == 0;
 
-  pthread_once (&peer_index_once, alloc_peer_index);
-  if (peer_index < 0) {
-    nbdkit_error ("OpenSSL: cannot allocate an SSL_CTX index");
+  if (peer_index_ready () == -1)
     return -1;
-  }
   peer->sha256[0] = '\0';
   if (curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, verify) != CURLE_OK ||
       curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L)

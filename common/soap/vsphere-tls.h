@@ -41,6 +41,13 @@ bool vs_tls_parse_fingerprint (const char *s, struct vs_tls *tls);
 /* The same for thumbprint=S.  Returns -1 with an error. */
 int vs_tls_parse_thumbprint (const char *s, struct vs_tls *tls);
 
+/* Apply the policy to an OpenSSL context of the caller's own (NFC's
+ * authd), for a server whose name the caller checks when no pin is set
+ * (SSL_set1_host).  PEER must outlive CTX.  Returns 0, or -1 (reported).
+ */
+struct ssl_ctx_st;
+int vs_tls_openssl_setup (struct ssl_ctx_st *ctx, struct vs_tls_peer *peer);
+
 /* Apply the policy to a curl handle.  PEER must outlive the handle. */
 int vs_tls_setup (CURL *h, struct vs_tls_peer *peer);
 

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include "nfc-session.h"
 #include "vsphere-disks.h"
 #include "vsphere-link.h"
 #include "vsphere-soap.h"
@@ -320,5 +321,21 @@ void vs_alloc_free (struct vs_alloc *a);
  */
 int vs_alloc_extents (void *alloc, uint64_t offset, uint64_t length,
                       struct nbdkit_extents *extents);
+
+/* vsphere-nfc.c */
+
+/* An NFC connection to the host running VM_REF, through a ticket from
+ * session S's server: to HOST_ADDRESS (host-address=) if not NULL,
+ * else to the ticket's host; over nfcssl when SSL.  Returns NULL on
+ * failure (reported).
+ */
+struct vs_nfc_conn;
+struct vs_nfc_conn *vs_nfc_connect (struct vs_session *s, const char *vm_ref,
+                                    const char *host_address, bool ssl);
+
+/* The connection's NFC session (nfc-session.h). */
+struct nfc_session *vs_nfc_session (struct vs_nfc_conn *c);
+
+void vs_nfc_close (struct vs_nfc_conn *c);
 
 #endif /* VSPHERE_PLUGIN_H */

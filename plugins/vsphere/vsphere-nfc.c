@@ -1,0 +1,323 @@
+/* NFC connections to the host that runs a VM (vsphere.h): a ticket from
+ * vCenter, TCP to the ticket's host (or host-address=), authd's banner,
+ * TLS pinned to the host certificate's thumbprint from the ticket, the
+ * SESSION/BANNER/THUMBPRINT_SHA2/PROXY lines, then the NFC session raw
+ * on the socket (nfc) or inside a second TLS session (nfcssl).  Every
+ * read and write waits at most timeout= for progress, so a host that
+ * stalls fails the request instead of hanging it.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <nbdkit-plugin.h>
+
+#include "vsphere.h"
+#include "vsphere-nfc-ticket.h"
+#include "vsphere-server.h"
+
+/* authd's lines are short; a longer one is refused, not waited for. */
+#define AUTHD_LINE_MAX 1024
+
+struct vs_nfc_conn {
+  int fd;
+  SSL_CTX *ctx;
+  SSL *authd;                   /* TLS to authd */
+  SSL *nfc;                     /* NFC's own TLS (nfcssl), or NULL */
+  int timeout_ms;
+  char host[256];
+  struct vs_tls tls;
+  struct vs_tls_peer peer;
+  struct nfc_session *session;
+};
+
+static int
+fail (const struct vs_nfc_conn *c, const char *what, const char *detail)
+{
+  nbdkit_error ("NFC host %s: %s%s%s", c->host, what, detail ? ": " : "",
+                detail ? detail : "");
+  return -1;
+}
+
+/* Wait until the socket is ready for EVENTS, within the timeout. */
+static int
+wait_fd (struct vs_nfc_conn *c, short events)
+{
+  struct pollfd p = { .fd = c->fd, .events = events };
+  int r;
+
+  do
+    r = poll (&p, 1, c->timeout_ms);
+  while (r == -1 && errno == EINTR);
+  if (r == 0)
+    return fail (c, "no progress within timeout=", NULL);
+  return r == -1 ? fail (c, "poll", strerror (errno)) : 0;
+}
+
+/* One SSL_read or SSL_write of N bytes on SSL, or of the raw socket
+ * when SSL is NULL, all of them, waiting for the socket as needed.
+ */
+static int
+transfer (struct vs_nfc_conn *c, SSL *ssl, void *buf, size_t n, bool writing)
+{
+  char *p = buf;
+
+  while (n > 0) {
+    ssize_t r;
+    int e = 0;
+
+    if (ssl) {
+      ERR_clear_error ();
+      r = writing ? SSL_write (ssl, p, n) : SSL_read (ssl, p, n);
+      if (r <= 0)
+        e = SSL_get_error (ssl, r);
+    }
+    else {
+      r = writing ? send (c->fd, p, n, MSG_NOSIGNAL) : recv (c->fd, p, n, 0);
+      if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        e = writing ? SSL_ERROR_WANT_WRITE : SSL_ERROR_WANT_READ;
+    }
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+      if (wait_fd (c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT) == -1)
+        return -1;
+      continue;
+    }
+    if (r <= 0)
+      return fail (c, r == 0 ? "the connection was closed" :
+                   "the connection failed", r < 0 && !ssl ?
+                   strerror (errno) : NULL);
+    p += r;
+    n -= r;
+  }
+  return 0;
+}
+
+static int
+stream_read (void *opaque, void *buf, size_t n)
+{
+  struct vs_nfc_conn *c = opaque;
+
+  return transfer (c, c->nfc, buf, n, false);
+}
+
+static int
+stream_write (void *opaque, const void *buf, size_t n)
+{
+  struct vs_nfc_conn *c = opaque;
+
+  return transfer (c, c->nfc, (void *) buf, n, true);
+}
+
+/* A TLS client session on the socket, verified by the policy. */
+static SSL *
+tls_start (struct vs_nfc_conn *c)
+{
+  SSL *ssl = SSL_new (c->ctx);
+  int r, e;
+
+  if (!ssl || SSL_set_fd (ssl, c->fd) != 1 ||
+      (c->tls.pin_len == 0 && SSL_set1_host (ssl, c->host) != 1)) {
+    fail (c, "cannot start TLS", NULL);
+    SSL_free (ssl);
+    return NULL;
+  }
+  for (;;) {
+    ERR_clear_error ();
+    r = SSL_connect (ssl);
+    if (r == 1)
+      return ssl;
+    e = SSL_get_error (ssl, r);
+    if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
+        wait_fd (c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT) == -1)
+      break;
+  }
+  if (c->tls.pin_len > 0)
+    nbdkit_error ("NFC host %s: its certificate (SHA-256 fingerprint %s) is "
+                  "not the one vCenter's ticket names", c->host,
+                  c->peer.sha256[0] ? c->peer.sha256 : "unknown");
+  else
+    nbdkit_error ("NFC host %s: TLS verification failed (SHA-256 "
+                  "fingerprint %s): pass cainfo= or sslverify=false",
+                  c->host, c->peer.sha256[0] ? c->peer.sha256 : "unknown");
+  SSL_free (ssl);
+  return NULL;
+}
+
+/* One line of authd's, without its CR LF. */
+static int
+authd_line (struct vs_nfc_conn *c, SSL *ssl, char *line, size_t cap)
+{
+  size_t n = 0;
+  char ch;
+
+  for (;;) {
+    if (transfer (c, ssl, &ch, 1, false) == -1)
+      return -1;
+    if (ch == '\n')
+      break;
+    if (n + 1 >= cap || n + 1 >= AUTHD_LINE_MAX)
+      return fail (c, "authd sent a line that never ends", NULL);
+    line[n++] = ch;
+  }
+  if (n > 0 && line[n - 1] == '\r')
+    n--;
+  line[n] = '\0';
+  return 0;
+}
+
+/* Send COMMAND; unless REPLY is NULL, its answer must start with 2. */
+static int
+authd_command (struct vs_nfc_conn *c, const char *command, char *reply,
+               size_t cap)
+{
+  char buf[AUTHD_LINE_MAX + 3];
+  int n = snprintf (buf, sizeof buf, "%s\r\n", command);
+
+  if (transfer (c, c->authd, buf, n, true) == -1 ||
+      (reply && authd_line (c, c->authd, reply, cap) == -1))
+    return -1;
+  if (reply && reply[0] != '2') {
+    nbdkit_error ("NFC host %s: authd refused %.*s: %s", c->host,
+                  (int) strcspn (command, " "), command, reply);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+tcp_connect (struct vs_nfc_conn *c, const char *address, int port)
+{
+  struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
+  char service[16];
+  int r;
+
+  snprintf (service, sizeof service, "%d", port);
+  r = getaddrinfo (address, service, &hints, &ai);
+  if (r != 0)
+    return fail (c, address, gai_strerror (r));
+  for (a = ai; a; a = a->ai_next) {
+    c->fd = socket (a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
+                    a->ai_protocol);
+    if (c->fd >= 0 && connect (c->fd, a->ai_addr, a->ai_addrlen) == 0)
+      break;
+    if (c->fd >= 0)
+      close (c->fd);
+    c->fd = -1;
+  }
+  freeaddrinfo (ai);
+  if (c->fd == -1)
+    return fail (c, "cannot connect to port 902's service (TCP)",
+                 strerror (errno));
+  /* From here on every wait is bounded by poll. */
+  if (fcntl (c->fd, F_SETFL, fcntl (c->fd, F_GETFL) | O_NONBLOCK) == -1)
+    return fail (c, "fcntl", strerror (errno));
+  return 0;
+}
+
+/* authd, up to where NFC starts. */
+static int
+authd (struct vs_nfc_conn *c, const struct vs_nfc_ticket *t, bool ssl)
+{
+  char line[AUTHD_LINE_MAX], cmd[AUTHD_LINE_MAX];
+
+  if (authd_line (c, NULL, line, sizeof line) == -1)
+    return -1;
+  if (strncmp (line, "220 ", 4) != 0)
+    return fail (c, "this is not authd; it said", line);
+  c->authd = tls_start (c);
+  if (!c->authd)
+    return -1;
+  snprintf (cmd, sizeof cmd, "SESSION %s", t->session_id);
+  if (authd_command (c, cmd, NULL, 0) == -1 ||
+      authd_command (c, "BANNER ", line, sizeof line) == -1 ||
+      authd_command (c, "THUMBPRINT_SHA2 PlainText", line,
+                     sizeof line) == -1 ||
+      authd_command (c, ssl ? "PROXY vpxa-nfcssl" : "PROXY vpxa-nfc", line,
+                     sizeof line) == -1)
+    return -1;
+  if (strcasecmp (line, ssl ? "200 Connect ha-nfcssl"
+                  : "200 Connect ha-nfc") != 0)
+    return fail (c, "authd connected to something else", line);
+  /* ha-nfc goes on raw; the TLS session to authd is left as it is. */
+  if (ssl && !(c->nfc = tls_start (c)))
+    return -1;
+  return 0;
+}
+
+struct vs_nfc_conn *
+vs_nfc_connect (struct vs_session *s, const char *vm_ref,
+                const char *host_address, bool ssl)
+{
+  const struct vs_server *srv = vs_session_server (s);
+  struct vs_nfc_conn *c = calloc (1, sizeof *c);
+  struct vs_nfc_ticket t;
+  struct nfc_stream stream = { .read = stream_read, .write = stream_write };
+
+  if (!c) {
+    nbdkit_error ("out of memory");
+    return NULL;
+  }
+  c->fd = -1;
+  c->timeout_ms = srv->timeout * 1000;
+  if (vs_nfc_ticket_get (s, vm_ref, &t) == -1) {
+    free (c);
+    return NULL;
+  }
+  snprintf (c->host, sizeof c->host, "%s", t.host);
+  /* The host is known by the thumbprint vCenter gives with the ticket;
+   * without one, it is verified as vCenter is.
+   */
+  c->tls = srv->tls;
+  c->tls.pin_len = 0;
+  c->tls.past_vcenter = true;
+  if (srv->tls.verify && t.ssl_thumbprint &&
+      !vs_tls_parse_fingerprint (t.ssl_thumbprint, &c->tls))
+    c->tls.pin_len = 0;
+  c->peer.tls = &c->tls;
+  c->ctx = SSL_CTX_new (TLS_client_method ());
+  stream.opaque = c;
+  if (!c->ctx || vs_tls_openssl_setup (c->ctx, &c->peer) == -1 ||
+      tcp_connect (c, host_address ? host_address : t.host, t.port) == -1 ||
+      authd (c, &t, ssl) == -1 ||
+      !(c->session = nfc_session_start (&stream, c->host))) {
+    vs_nfc_ticket_free (&t);
+    vs_nfc_close (c);
+    return NULL;
+  }
+  vs_nfc_ticket_free (&t);
+  return c;
+}
+
+struct nfc_session *
+vs_nfc_session (struct vs_nfc_conn *c)
+{
+  return c->session;
+}
+
+void
+vs_nfc_close (struct vs_nfc_conn *c)
+{
+  if (!c)
+    return;
+  nfc_session_end (c->session);
+  SSL_free (c->nfc);
+  SSL_free (c->authd);
+  SSL_CTX_free (c->ctx);
+  if (c->fd >= 0)
+    close (c->fd);
+  free (c);
+}
