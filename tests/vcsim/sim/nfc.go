@@ -209,9 +209,10 @@ type nfcConn struct {
 	next   uint64
 }
 
-func (c *nfcConn) classic(want uint32) ([]byte, error) {
+// readClassic reads a classic message, which must be of type want.
+func readClassic(r io.Reader, want uint32) ([]byte, error) {
 	m := make([]byte, nfcClassicSize)
-	if _, err := io.ReadFull(c.rw, m); err != nil {
+	if _, err := io.ReadFull(r, m); err != nil {
 		return nil, err
 	}
 	if got := binary.LittleEndian.Uint32(m); got != want {
@@ -220,25 +221,37 @@ func (c *nfcConn) classic(want uint32) ([]byte, error) {
 	return m, nil
 }
 
-func (c *nfcConn) sendClassic(typ, at, value uint32) error {
+// writeClassic sends a classic message of type typ, with value at
+// offset at unless at is 0.
+func writeClassic(w io.Writer, typ, at, value uint32) error {
 	m := make([]byte, nfcClassicSize)
 	binary.LittleEndian.PutUint32(m, typ)
 	if at > 0 {
 		binary.LittleEndian.PutUint32(m[at:], value)
 	}
-	_, err := c.rw.Write(m)
+	_, err := w.Write(m)
 	return err
 }
 
-func (c *nfcConn) frame(typ, op uint32, payload []byte, extra []byte) error {
+// writeFrame sends an AIO frame: header, payload, then extra bytes.
+func writeFrame(w io.Writer, typ, op uint32, payload, extra []byte) error {
 	b := make([]byte, 16, 16+len(payload)+len(extra))
 	binary.LittleEndian.PutUint32(b, nfcMagic)
 	binary.LittleEndian.PutUint32(b[4:], typ)
 	binary.LittleEndian.PutUint32(b[8:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(b[12:], op)
-	b = append(append(b, payload...), extra...)
-	_, err := c.rw.Write(b)
+	_, err := w.Write(append(append(b, payload...), extra...))
 	return err
+}
+
+func (c *nfcConn) classic(want uint32) ([]byte, error) { return readClassic(c.rw, want) }
+
+func (c *nfcConn) sendClassic(typ, at, value uint32) error {
+	return writeClassic(c.rw, typ, at, value)
+}
+
+func (c *nfcConn) frame(typ, op uint32, payload, extra []byte) error {
+	return writeFrame(c.rw, typ, op, payload, extra)
 }
 
 func (c *nfcConn) refuse(op uint32, msg string) error {

@@ -28,24 +28,12 @@ type nfcClient struct {
 }
 
 func (c *nfcClient) classic(typ, at, value uint32) error {
-	m := make([]byte, nfcClassicSize)
-	binary.LittleEndian.PutUint32(m, typ)
-	if at > 0 {
-		binary.LittleEndian.PutUint32(m[at:], value)
-	}
-	_, err := c.rw.Write(m)
-	return err
+	return writeClassic(c.rw, typ, at, value)
 }
 
 func (c *nfcClient) expect(typ uint32) error {
-	m := make([]byte, nfcClassicSize)
-	if _, err := io.ReadFull(c.rw, m); err != nil {
-		return err
-	}
-	if got := binary.LittleEndian.Uint32(m); got != typ {
-		return fmt.Errorf("classic message %d, not %d", got, typ)
-	}
-	return nil
+	_, err := readClassic(c.rw, typ)
+	return err
 }
 
 // reply reads one frame: its type, payload, and opId.
@@ -68,13 +56,7 @@ func (c *nfcClient) reply() (uint32, []byte, uint32, error) {
 
 func (c *nfcClient) send(typ uint32, payload, extra []byte) error {
 	c.op++
-	b := make([]byte, 16)
-	binary.LittleEndian.PutUint32(b, nfcMagic)
-	binary.LittleEndian.PutUint32(b[4:], typ)
-	binary.LittleEndian.PutUint32(b[8:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(b[12:], c.op)
-	_, err := c.rw.Write(append(append(b, payload...), extra...))
-	return err
+	return writeFrame(c.rw, typ, c.op, payload, extra)
 }
 
 func authd(conn net.Conn, session string, ssl bool) (io.ReadWriter, error) {
