@@ -62,7 +62,7 @@ check ()
 }
 
 check plugins/vsphere/.libs/nbdkit-vsphere-plugin.so \
-  "reader soap utils vmdk vsphere"
+  "nfc reader soap utils vmdk vsphere"
 check filters/cbt/.libs/nbdkit-cbt-filter.so "utils"
 check sync/vsphere-sync "shim soap tool utils vsphere"
 check v2v/vsphere-v2v "shim soap tool utils vsphere"

@@ -85,7 +85,7 @@ t=$(ticket "$url" httpPut)
 echo "ok: tickets are single-use, per URL and method"
 
 expect_error 'only used with transport=host' "vm=$vm" "host-address=$VCSIM_ESXI_ADDRESS"
-expect_error 'transport=bogus: expected vcenter or host' "vm=$vm" transport=bogus
+expect_error 'transport=bogus: expected vcenter, host, nfc or nfcssl' "vm=$vm" transport=bogus
 
 # vsphere-sync hands transport= and host-address= on to the plugin: a
 # cycle reads through the host too.

@@ -55,6 +55,25 @@ nfc_read "$cur" 0 $((6 * 1048576)) > "$VCSIM_DIR/out"
 cmp "$VCSIM_DIR/want" "$VCSIM_DIR/out" || fail "$cur over NFC is not the composed chain"
 echo "ok: the running VM's delta chain, composed"
 
+# The plugin over NFC: a running VM of two disks, an encrypted one
+# among them, copied from a temporary snapshot by nbdcopy and qemu-img
+# at their defaults, each byte-exact; the snapshot is removed.
+vcsim_ctl POST "/vm/create?path=DC0/vm/nfc2&power=on" >/dev/null
+vcsim_ctl POST "/disk/add?vm=DC0/vm/nfc2&ds=LocalDS_0&name=nfc2/nfc2&image=$img&encrypted=1" >/dev/null
+vcsim_ctl POST "/disk/add?vm=DC0/vm/nfc2&ds=LocalDS_0&name=nfc2/data&image=$VCSIM_DIR/want" >/dev/null
+for t in nfc nfcssl; do
+  nbdkit_vsphere vm=DC0/vm/nfc2 snapshot=create transport=$t \
+      host-address=127.0.0.1 --run '
+    nbdcopy "$uri" "$VCSIM_DIR/d0.raw" &&
+    qemu-img convert -f raw -O raw "nbd+unix:///%5BLocalDS_0%5D%20nfc2%2Fdata.vmdk?socket=$unixsocket" "$VCSIM_DIR/d1.raw"' ||
+    fail "transport=$t: the copy failed"
+  cmp "$img" "$VCSIM_DIR/d0.raw" || fail "transport=$t: the encrypted disk differs"
+  cmp "$VCSIM_DIR/want" "$VCSIM_DIR/d1.raw" || fail "transport=$t: the second disk differs"
+  [ -z "$(vcsim_ctl GET /snapshots?vm=DC0/vm/nfc2)" ] ||
+    fail "transport=$t left a snapshot"
+  echo "ok: the plugin over $t: both disks of a running VM, byte-exact"
+done
+
 # vCenter's record of the host's certificate is what the ticket names:
 # another certificate is refused.
 vcsim_ctl POST "/host/thumbprint?value=$(printf 'AB%.0s:' {1..19})AB" >/dev/null

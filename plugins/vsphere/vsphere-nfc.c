@@ -202,11 +202,18 @@ static int
 tcp_connect (struct vs_nfc_conn *c, const char *address, int port)
 {
   struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
-  char service[16];
+  char service[16], host[256];
+  const char *colon = strchr (address, ':');
   int r;
 
+  /* host-address=ADDR:PORT names the host's HTTPS port; NFC's is the
+   * ticket's.
+   */
+  snprintf (host, sizeof host, "%.*s",
+            colon && !strchr (colon + 1, ':') ? (int) (colon - address)
+            : (int) strlen (address), address);
   snprintf (service, sizeof service, "%d", port);
-  r = getaddrinfo (address, service, &hints, &ai);
+  r = getaddrinfo (host, service, &hints, &ai);
   if (r != 0)
     return fail (c, address, gai_strerror (r));
   for (a = ai; a; a = a->ai_next) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
+#include <pthread.h>
 
 #include <curl/curl.h>
 #include <libxml/parser.h>
@@ -50,8 +51,11 @@ NBDKIT_DLL_PUBLIC int vsphere_debug_http = 0;
 static struct vs_server server;
 static struct vs_target_config target_config;
 static unsigned connections = DEFAULT_CONNECTIONS;
-/* transport=host: read from the ESXi host running the VM. */
+/* transport=host: read from the ESXi host running the VM, by /folder;
+ * transport=nfc or nfcssl: by NFC, the host opening the disk itself.
+ */
 static bool transport_host;
+static bool transport_nfc, nfc_ssl;
 static const char *host_address;
 static struct vs_vm_host direct_host; /* that host */
 
@@ -70,12 +74,17 @@ static struct {
 } *plans;
 static struct vs_exports *exports;
 static struct vs_alloc **allocs;        /* by disk index, or NULL */
+/* transport=nfc: each disk's connections, by disk index, made on the
+ * first open of the disk.
+ */
+static struct vs_nfc_disk **nfc_disks;
+static pthread_mutex_t nfc_disks_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vs_temp_snapshot created;  /* snapshot=create: ours */
 
 /* A connection's export: one disk of the VM, and its reads. */
 struct handle {
   const struct vs_disk *disk;
-  struct vmdk_reader *reader;
+  struct vmdk_reader *reader;   /* NULL over NFC */
   struct vs_alloc *alloc;       /* NULL: flat extents are all data */
   struct vs_stream *stream;
 };
@@ -102,6 +111,10 @@ release_all (void)
     vs_alloc_free (allocs[i]);
   free (allocs);
   allocs = NULL;
+  for (i = 0; nfc_disks && i < target.disks.len; i++)
+    vs_nfc_disk_free (nfc_disks[i]);
+  free (nfc_disks);
+  nfc_disks = NULL;
   vs_readahead_free (readahead);
   readahead = NULL;
   free (plans);
@@ -146,11 +159,15 @@ vsphere_config (const char *key, const char *value)
     return 0;
   }
   if (strcmp (key, "transport") == 0) {
-    if (strcmp (value, "host") != 0 && strcmp (value, "vcenter") != 0) {
-      nbdkit_error ("transport=%s: expected vcenter or host", value);
+    if (strcmp (value, "host") != 0 && strcmp (value, "vcenter") != 0 &&
+        strcmp (value, "nfc") != 0 && strcmp (value, "nfcssl") != 0) {
+      nbdkit_error ("transport=%s: expected vcenter, host, nfc or nfcssl",
+                    value);
       return -1;
     }
     transport_host = strcmp (value, "host") == 0;
+    transport_nfc = strncmp (value, "nfc", 3) == 0;
+    nfc_ssl = strcmp (value, "nfcssl") == 0;
     return 0;
   }
   if (strcmp (key, "host-address") == 0) {
@@ -184,8 +201,9 @@ vsphere_config_complete (void)
   if (vs_server_config_complete (&server) == -1 ||
       vs_target_config_complete (&target_config) == -1)
     return -1;
-  if (host_address && !transport_host) {
-    nbdkit_error ("host-address= is only used with transport=host");
+  if (host_address && !transport_host && !transport_nfc) {
+    nbdkit_error ("host-address= is only used with transport=host, nfc or "
+                  "nfcssl");
     return -1;
   }
   return 0;
@@ -199,10 +217,13 @@ vsphere_config_complete (void)
   "                        may be opened as exports.\n" \
   "allocated-extents=false Block status of thin disks without asking\n" \
   "                        vSphere for their allocated areas.\n" \
-  "transport=vcenter|host  Read the disks through vCenter's /folder\n" \
-  "                        (default) or from the ESXi host running the VM.\n" \
+  "transport=vcenter|host|nfc|nfcssl\n" \
+  "                        Read the disks through vCenter's /folder\n" \
+  "                        (default), from the ESXi host running the VM,\n" \
+  "                        or over NFC (port 902), the host opening them.\n" \
   "host-address=<ADDR>[:<PORT>]\n" \
-  "                        With transport=host, connect there for the host.\n" \
+  "                        With transport=host or nfc, connect there for\n" \
+  "                        the host (NFC: the ticket gives the port).\n" \
   "remove-stale-snapshots=true|all\n" \
   "                        With snapshot=create, remove temporary snapshots\n" \
   "                        that dead runs left on the VM."
@@ -247,12 +268,13 @@ check_disk_kind (const struct vs_disk *d)
                   "the disk dependent", d->file, target.vm_name, d->mode);
     return -1;
   }
-  if (d->encrypted) {
+  /* Over NFC the host decrypts. */
+  if (d->encrypted && !transport_nfc) {
     nbdkit_error ("disk %s of VM %s is encrypted (VM Encryption): its "
                   "datastore files hold ciphertext, which this plugin cannot "
-                  "decrypt, so it is not served; decrypt the VM first (VM "
-                  "Policies > Edit VM Storage Policies, with the VM powered "
-                  "off)", d->file, target.vm_name);
+                  "decrypt, so it is not served: read it with "
+                  "transport=nfc, where the host decrypts it, or decrypt "
+                  "the VM first", d->file, target.vm_name);
     return -1;
   }
   if (d->backing && strstr (d->backing, "RawDiskMapping")) {
@@ -311,6 +333,22 @@ open_allocs (void)
     allocs[i] = vs_alloc_new (session, target.vm_ref, target.snapshot_ref,
                               &target.disks.ptr[i]);
   return 0;
+}
+
+/* transport=nfc: the connections of disk D, made on first use. */
+static struct vs_nfc_disk *
+nfc_disk (const struct vs_disk *d)
+{
+  size_t i = d - target.disks.ptr;
+  struct vs_nfc_disk *r;
+
+  pthread_mutex_lock (&nfc_disks_lock);
+  if (!nfc_disks[i])
+    nfc_disks[i] = vs_nfc_disk_new (session, target.vm_ref, d->file,
+                                    host_address, nfc_ssl, connections);
+  r = nfc_disks[i];
+  pthread_mutex_unlock (&nfc_disks_lock);
+  return r;
 }
 
 /* The block size: the largest whole number of 64 KiB within the budget
@@ -377,8 +415,13 @@ vsphere_get_ready (void)
   loc.opaque = NULL;
   exports = vs_exports_new (&target.disks, target.disk, export_pattern, pool,
                             &loc, target.vm_name);
+  nfc_disks = transport_nfc ? calloc (target.disks.len, sizeof *nfc_disks)
+    : NULL;
   /* The default disk is opened now, so that its errors show at start. */
-  if (!exports || !vs_exports_reader (exports, target.disk) ||
+  if (!exports || (transport_nfc && !nfc_disks) ||
+      (transport_nfc ? !nfc_disk (target.disk) ||
+       vs_nfc_disk_check (nfc_disk (target.disk)) == -1
+       : !vs_exports_reader (exports, target.disk)) ||
       (allocated_extents && open_allocs () == -1))
     goto fail;
   if (!target.snapshot_ref && target.powered_on)
@@ -441,12 +484,23 @@ vsphere_open (int readonly)
   }
   h->disk = d;
   h->alloc = allocs ? allocs[d - target.disks.ptr] : NULL;
-  h->reader = vs_exports_reader (exports, d);
   i = d - target.disks.ptr;
-  h->stream = h->reader ? vs_stream_new (readahead, read_disk, h->reader,
-                                         vmdk_reader_size (h->reader),
-                                         plans[i].fn, plans[i].opaque)
-    : NULL;
+  if (transport_nfc) {
+    struct vs_nfc_disk *nd = nfc_disk (d);
+
+    h->reader = NULL;
+    h->stream = nd ? vs_stream_new (readahead, vs_nfc_disk_pread, nd,
+                                    d->capacity, plans[i].fn,
+                                    plans[i].opaque)
+      : NULL;
+  }
+  else {
+    h->reader = vs_exports_reader (exports, d);
+    h->stream = h->reader ? vs_stream_new (readahead, read_disk, h->reader,
+                                           vmdk_reader_size (h->reader),
+                                           plans[i].fn, plans[i].opaque)
+      : NULL;
+  }
   if (!h->stream) {
     free (h);
     return NULL;
@@ -468,7 +522,7 @@ vsphere_get_size (void *handle)
 {
   struct handle *h = handle;
 
-  return vmdk_reader_size (h->reader);
+  return h->reader ? vmdk_reader_size (h->reader) : h->disk->capacity;
 }
 
 static int
@@ -492,6 +546,10 @@ vsphere_extents (void *handle, uint32_t count, uint64_t offset,
 {
   struct handle *h = handle;
 
+  /* Over NFC there is no chain to ask: the allocated areas alone. */
+  if (!h->reader)
+    return h->alloc ? vs_alloc_extents (h->alloc, offset, count, extents)
+      : nbdkit_add_extent (extents, offset, count, 0);
   return vmdk_reader_extents (h->reader, count, offset, extents,
                               h->alloc ? vs_alloc_extents : NULL, h->alloc);
 }
@@ -584,6 +642,7 @@ vsphere_dump_plugin (void)
   printf ("vsphere_export_names=path index label\n");
   printf ("vsphere_allocated_extents=yes\n");
   printf ("vsphere_thumbprint=sha256 sha1\n");
+  printf ("vsphere_transports=vcenter host nfc nfcssl\n");
 }
 
 /* One request at a time per NBD connection: nbdkit 1.32 then keeps

@@ -338,4 +338,22 @@ struct nfc_session *vs_nfc_session (struct vs_nfc_conn *c);
 
 void vs_nfc_close (struct vs_nfc_conn *c);
 
+/* vsphere-nfc-disk.c */
+
+/* The disk at datastore path PATH of VM_REF, read over NFC through at
+ * most CONNECTIONS connections (see vs_nfc_connect for the rest).
+ * Connections open on first use; vs_nfc_disk_check opens one now, so
+ * that what stops them shows at start.
+ */
+struct vs_nfc_disk;
+struct vs_nfc_disk *vs_nfc_disk_new (struct vs_session *s, const char *vm_ref,
+                                     const char *path,
+                                     const char *host_address, bool ssl,
+                                     unsigned connections);
+int vs_nfc_disk_check (struct vs_nfc_disk *d);
+/* A vs_read_fn: COUNT bytes at OFFSET of the disk, from any thread. */
+int vs_nfc_disk_pread (void *disk, void *buf, uint32_t count,
+                       uint64_t offset);
+void vs_nfc_disk_free (struct vs_nfc_disk *d);
+
 #endif /* VSPHERE_PLUGIN_H */
