@@ -61,3 +61,14 @@ grep -q "is encrypted (VM Encryption)" "$VCSIM_DIR/sync.log" ||
 [ -z "$(vcsim_ctl GET /snapshots?vm=DC0/vm/enc)" ] ||
   fail "vsphere-sync left a snapshot on the encrypted VM"
 echo "ok: vsphere-sync refuses the encrypted disk and leaves no snapshot"
+
+# Over NFC the host decrypts: vsphere-sync copies the same disk, and
+# the copy is the plaintext the guest wrote.
+"$abs_top_builddir/sync/vsphere-sync" -q -o "$out" -- $(vsphere_server_args) \
+  vm=DC0/vm/enc transport=nfc host-address=127.0.0.1 > "$VCSIM_DIR/sync.log" 2>&1 ||
+  fail "vsphere-sync over NFC: $(cat "$VCSIM_DIR/sync.log")"
+copy=$(ls "$out"/*.raw)
+cmp "$img" "$copy" || fail "vsphere-sync over NFC: $copy is not the plaintext"
+[ -z "$(vcsim_ctl GET /snapshots?vm=DC0/vm/enc)" ] ||
+  fail "vsphere-sync over NFC left a snapshot"
+echo "ok: vsphere-sync transport=nfc copies the encrypted disk in plaintext"
