@@ -48,19 +48,23 @@ vs_nfc_disk_new (struct vs_session *s, const char *vm_ref, const char *path,
   struct vs_nfc_disk *d = calloc (1, sizeof *d +
                                   connections * sizeof d->slot[0]);
 
-  if (!d || !(d->vm_ref = strdup (vm_ref)) || !(d->path = strdup (path))) {
+  if (!d) {
     nbdkit_error ("out of memory");
-    if (d)
-      free (d->vm_ref);
-    free (d);
     return NULL;
   }
+  pthread_mutex_init (&d->lock, NULL);
+  pthread_cond_init (&d->freed, NULL);
+  d->n = connections;
   d->session = s;
   d->host_address = host_address;
   d->ssl = ssl;
-  d->n = connections;
-  pthread_mutex_init (&d->lock, NULL);
-  pthread_cond_init (&d->freed, NULL);
+  d->vm_ref = strdup (vm_ref);
+  d->path = strdup (path);
+  if (!d->vm_ref || !d->path) {
+    nbdkit_error ("out of memory");
+    vs_nfc_disk_free (d);
+    return NULL;
+  }
   return d;
 }
 
