@@ -62,6 +62,22 @@ vs_tls_parse_thumbprint (const char *s, struct vs_tls *tls)
  * at -O1 -Wformat-overflow sees that invented path and fails -Werror
  * with "null destination pointer".
  */
+int
+vs_tls_for_host (const struct vs_tls *vcenter, const char *host,
+                 const char *thumbprint, struct vs_tls *out)
+{
+  *out = *vcenter;
+  out->pin_len = 0;
+  out->past_vcenter = true;
+  if (thumbprint && *thumbprint && out->verify &&
+      !vs_tls_parse_fingerprint (thumbprint, out)) {
+    nbdkit_error ("vCenter's thumbprint of host %s's certificate is not a "
+                  "SHA-1 or SHA-256 fingerprint: %s", host, thumbprint);
+    return -1;
+  }
+  return 0;
+}
+
 static void
 format_fingerprint (const unsigned char *md, size_t len, char *out)
 {
@@ -118,15 +134,19 @@ verify_cb (int preverify_ok, X509_STORE_CTX *store)
   return 1;
 }
 
-static CURLcode
-ssl_ctx_cb (CURL *h, void *ssl_ctx, void *userdata)
+/* Check peers on CTX by PEER's policy, recording what they show. */
+static void
+verify_peers (SSL_CTX *ctx, struct vs_tls_peer *peer)
 {
-  SSL_CTX *ctx = ssl_ctx;
-  struct vs_tls_peer *peer = userdata;
-
   SSL_CTX_set_ex_data (ctx, peer_index, peer);
   if (peer->tls->pin_len > 0 || peer->tls->verify)
     SSL_CTX_set_verify (ctx, SSL_VERIFY_PEER, verify_cb);
+}
+
+static CURLcode
+ssl_ctx_cb (CURL *h, void *ssl_ctx, void *userdata)
+{
+  verify_peers (ssl_ctx, userdata);
   return CURLE_OK;
 }
 
@@ -156,7 +176,7 @@ vs_tls_openssl_setup (SSL_CTX *ctx, struct vs_tls_peer *peer)
                   tls->cainfo ? tls->cainfo : "(the system's)");
     return -1;
   }
-  ssl_ctx_cb (NULL, ctx, peer);
+  verify_peers (ctx, peer);
   return 0;
 }
 

@@ -41,6 +41,17 @@ bool vs_tls_parse_fingerprint (const char *s, struct vs_tls *tls);
 /* The same for thumbprint=S.  Returns -1 with an error. */
 int vs_tls_parse_thumbprint (const char *s, struct vs_tls *tls);
 
+/* OUT: the policy for ESXi host HOST, reached past vCenter (whose
+ * policy is VCENTER), which records THUMBPRINT (may be NULL or empty)
+ * for the host's certificate.  vCenter's thumbprint= pins vCenter, not
+ * the host: vCenter, trusted already, vouches for the host's
+ * certificate instead; when it records none, the host is verified by
+ * the CAs, as vCenter is.  Returns 0, or -1 (reported) if THUMBPRINT is
+ * not a fingerprint.
+ */
+int vs_tls_for_host (const struct vs_tls *vcenter, const char *host,
+                     const char *thumbprint, struct vs_tls *out);
+
 /* Apply the policy to an OpenSSL context of the caller's own (NFC's
  * authd), for a server whose name the caller checks when no pin is set
  * (SSL_set1_host).  PEER must outlive CTX.  Returns 0, or -1 (reported).

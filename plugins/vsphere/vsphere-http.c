@@ -96,19 +96,8 @@ vs_http_pool_direct (struct vs_http_pool *p, const char *host,
   char *entry = NULL;
   const char *colon = connect_to ? strrchr (connect_to, ':') : NULL;
 
-  /* vCenter's thumbprint= pins vCenter, not the host: vCenter, trusted
-   * already, vouches for the host's certificate instead.
-   */
-  p->host_tls = p->srv->tls;
-  p->host_tls.pin_len = 0;
-  p->host_tls.past_vcenter = true;
-  if (thumbprint && *thumbprint && p->host_tls.verify &&
-      !vs_tls_parse_fingerprint (thumbprint, &p->host_tls)) {
-    nbdkit_error ("transport=host: vCenter's thumbprint of host %s's "
-                  "certificate is not a SHA-1 or SHA-256 fingerprint: %s",
-                  host, thumbprint);
+  if (vs_tls_for_host (&p->srv->tls, host, thumbprint, &p->host_tls) == -1)
     return -1;
-  }
   p->direct = true;
   p->host = host;
   nbdkit_debug ("host %s: its certificate is %s", host,

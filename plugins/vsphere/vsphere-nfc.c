@@ -285,19 +285,13 @@ vs_nfc_connect (struct vs_session *s, const char *vm_ref,
     return NULL;
   }
   snprintf (c->host, sizeof c->host, "%s", t.host);
-  /* The host is known by the thumbprint vCenter gives with the ticket;
-   * without one, it is verified as vCenter is.
-   */
-  c->tls = srv->tls;
-  c->tls.pin_len = 0;
-  c->tls.past_vcenter = true;
-  if (srv->tls.verify && t.ssl_thumbprint &&
-      !vs_tls_parse_fingerprint (t.ssl_thumbprint, &c->tls))
-    c->tls.pin_len = 0;
+  /* The host is known by the thumbprint vCenter gives with the ticket. */
   c->peer.tls = &c->tls;
   c->ctx = SSL_CTX_new (TLS_client_method ());
   stream.opaque = c;
-  if (!c->ctx || vs_tls_openssl_setup (c->ctx, &c->peer) == -1 ||
+  if (!c->ctx ||
+      vs_tls_for_host (&srv->tls, t.host, t.ssl_thumbprint, &c->tls) == -1 ||
+      vs_tls_openssl_setup (c->ctx, &c->peer) == -1 ||
       tcp_connect (c, host_address ? host_address : t.host, t.port) == -1 ||
       authd (c, &t, ssl) == -1 ||
       !(c->session = nfc_session_start (&stream, c->host))) {
