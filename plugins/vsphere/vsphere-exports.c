@@ -24,18 +24,24 @@ struct vs_exports {
   const char *vm_name;
   struct vs_http_pool *pool;
   struct vmdk_location where;
-  pthread_mutex_t lock;         /* guards readers */
-  struct vmdk_reader **readers; /* by disk index; NULL until first use */
+  bool over_nfc;
+  struct vs_exports_nfc nfc;    /* if over_nfc */
+  pthread_mutex_t lock;         /* guards sources */
+  /* By disk index, NULL until first use: a vmdk_reader, or over NFC a
+   * vs_nfc_disk.
+   */
+  void **sources;
 };
 
 struct vs_exports *
 vs_exports_new (const struct vs_disks *disks, const struct vs_disk *dflt,
                 const char *pattern, struct vs_http_pool *pool,
-                const struct vmdk_location *where, const char *vm_name)
+                const struct vmdk_location *where,
+                const struct vs_exports_nfc *nfc, const char *vm_name)
 {
   struct vs_exports *x = calloc (1, sizeof *x);
 
-  if (!x || (x->readers = calloc (disks->len + 1, sizeof *x->readers)) == NULL) {
+  if (!x || (x->sources = calloc (disks->len + 1, sizeof *x->sources)) == NULL) {
     nbdkit_error ("calloc: out of memory");
     free (x);
     return NULL;
@@ -46,6 +52,9 @@ vs_exports_new (const struct vs_disks *disks, const struct vs_disk *dflt,
   x->vm_name = vm_name;
   x->pool = pool;
   x->where = *where;
+  x->over_nfc = nfc != NULL;
+  if (nfc)
+    x->nfc = *nfc;
   pthread_mutex_init (&x->lock, NULL);
   return x;
 }
@@ -58,9 +67,12 @@ vs_exports_free (struct vs_exports *x)
   if (!x)
     return;
   for (i = 0; i < x->disks->len; i++)
-    vmdk_reader_close (x->readers[i]);
+    if (x->over_nfc)
+      vs_nfc_disk_free (x->sources[i]);
+    else
+      vmdk_reader_close (x->sources[i]);
   pthread_mutex_destroy (&x->lock);
-  free (x->readers);
+  free (x->sources);
   free (x);
 }
 
@@ -87,20 +99,37 @@ vs_exports_find (const struct vs_exports *x, const char *name)
   return d;
 }
 
-struct vmdk_reader *
-vs_exports_reader (struct vs_exports *x, const struct vs_disk *d)
+/* Disk D's source, of the kind the transport reads. */
+static void *
+source (struct vs_exports *x, const struct vs_disk *d)
 {
   size_t i = d - x->disks->ptr;
-  struct vmdk_reader *r;
+  void *r;
 
   pthread_mutex_lock (&x->lock);
-  if (!x->readers[i]) {
+  if (!x->sources[i] && x->over_nfc)
+    x->sources[i] = vs_nfc_disk_new (x->nfc.session, x->nfc.vm_ref, d->file,
+                                     x->nfc.host_address, x->nfc.ssl,
+                                     x->nfc.connections);
+  else if (!x->sources[i]) {
     struct vmdk_location loc = x->where;
 
     loc.file = d->file;
-    x->readers[i] = vmdk_reader_open (x->pool, &loc, d->capacity);
+    x->sources[i] = vmdk_reader_open (x->pool, &loc, d->capacity);
   }
-  r = x->readers[i];
+  r = x->sources[i];
   pthread_mutex_unlock (&x->lock);
   return r;
+}
+
+struct vmdk_reader *
+vs_exports_reader (struct vs_exports *x, const struct vs_disk *d)
+{
+  return x->over_nfc ? NULL : source (x, d);
+}
+
+struct vs_nfc_disk *
+vs_exports_nfc (struct vs_exports *x, const struct vs_disk *d)
+{
+  return x->over_nfc ? source (x, d) : NULL;
 }

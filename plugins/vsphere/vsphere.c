@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
-#include <pthread.h>
 
 #include <curl/curl.h>
 #include <libxml/parser.h>
@@ -74,11 +73,6 @@ static struct {
 } *plans;
 static struct vs_exports *exports;
 static struct vs_alloc **allocs;        /* by disk index, or NULL */
-/* transport=nfc: each disk's connections, by disk index, made on the
- * first open of the disk.
- */
-static struct vs_nfc_disk **nfc_disks;
-static pthread_mutex_t nfc_disks_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vs_temp_snapshot created;  /* snapshot=create: ours */
 
 /* A connection's export: one disk of the VM, and its reads. */
@@ -111,10 +105,6 @@ release_all (void)
     vs_alloc_free (allocs[i]);
   free (allocs);
   allocs = NULL;
-  for (i = 0; nfc_disks && i < target.disks.len; i++)
-    vs_nfc_disk_free (nfc_disks[i]);
-  free (nfc_disks);
-  nfc_disks = NULL;
   vs_readahead_free (readahead);
   readahead = NULL;
   free (plans);
@@ -335,20 +325,16 @@ open_allocs (void)
   return 0;
 }
 
-/* transport=nfc: the connections of disk D, made on first use. */
-static struct vs_nfc_disk *
-nfc_disk (const struct vs_disk *d)
+/* Open the default disk now, so that what stops it shows at start. */
+static int
+open_default_disk (void)
 {
-  size_t i = d - target.disks.ptr;
-  struct vs_nfc_disk *r;
+  struct vs_nfc_disk *nd;
 
-  pthread_mutex_lock (&nfc_disks_lock);
-  if (!nfc_disks[i])
-    nfc_disks[i] = vs_nfc_disk_new (session, target.vm_ref, d->file,
-                                    host_address, nfc_ssl, connections);
-  r = nfc_disks[i];
-  pthread_mutex_unlock (&nfc_disks_lock);
-  return r;
+  if (!transport_nfc)
+    return vs_exports_reader (exports, target.disk) ? 0 : -1;
+  nd = vs_exports_nfc (exports, target.disk);
+  return nd ? vs_nfc_disk_check (nd) : -1;
 }
 
 /* The block size: the largest whole number of 64 KiB within the budget
@@ -386,6 +372,7 @@ setup_direct (struct vmdk_location *loc)
 static int
 vsphere_get_ready (void)
 {
+  struct vs_exports_nfc nfc;
   struct vmdk_location loc;
   char *snap;
   bool ok;
@@ -413,15 +400,14 @@ vsphere_get_ready (void)
   loc.file = NULL;
   loc.datastore_for_volume = datastore_for_volume;
   loc.opaque = NULL;
+  nfc = (struct vs_exports_nfc) {
+    .session = session, .vm_ref = target.vm_ref, .host_address = host_address,
+    .ssl = nfc_ssl, .connections = connections,
+  };
   exports = vs_exports_new (&target.disks, target.disk, export_pattern, pool,
-                            &loc, target.vm_name);
-  nfc_disks = transport_nfc ? calloc (target.disks.len, sizeof *nfc_disks)
-    : NULL;
-  /* The default disk is opened now, so that its errors show at start. */
-  if (!exports || (transport_nfc && !nfc_disks) ||
-      (transport_nfc ? !nfc_disk (target.disk) ||
-       vs_nfc_disk_check (nfc_disk (target.disk)) == -1
-       : !vs_exports_reader (exports, target.disk)) ||
+                            &loc, transport_nfc ? &nfc : NULL,
+                            target.vm_name);
+  if (!exports || open_default_disk () == -1 ||
       (allocated_extents && open_allocs () == -1))
     goto fail;
   if (!target.snapshot_ref && target.powered_on)
@@ -486,7 +472,7 @@ vsphere_open (int readonly)
   h->alloc = allocs ? allocs[d - target.disks.ptr] : NULL;
   i = d - target.disks.ptr;
   if (transport_nfc) {
-    struct vs_nfc_disk *nd = nfc_disk (d);
+    struct vs_nfc_disk *nd = vs_exports_nfc (exports, d);
 
     h->reader = NULL;
     h->stream = nd ? vs_stream_new (readahead, vs_nfc_disk_pread, nd,

@@ -260,23 +260,37 @@ int vmdk_reader_extents (struct vmdk_reader *r, uint32_t count,
 /* Every disk of a VM as an NBD export of one nbdkit instance, all from
  * the same snapshot.  An export is named by the disk's datastore path
  * ("[ds] dir/name.vmdk", as nbdkit-vddk-plugin names them), its index
- * or its label; "" is the default disk.  A disk's reader is opened on
- * first use, so many disks cost little until they are read.
+ * or its label; "" is the default disk.  A disk's source (its VMDK
+ * reader, or over NFC its connections) is opened on first use, so many
+ * disks cost little until they are read.
  */
 
 struct vs_exports;
 
+/* transport=nfc: how each disk's NFC connections are made (see
+ * vs_nfc_disk_new).
+ */
+struct vs_exports_nfc {
+  struct vs_session *session;
+  const char *vm_ref;
+  const char *host_address;     /* or NULL */
+  bool ssl;
+  unsigned connections;
+};
+
 /* Exports for the disks of DISKS (which must outlive them), with DFLT
  * the default.  PATTERN, if not NULL, is export=: a wildcard (fnmatch,
  * '*' also matching '/') on the datastore path restricting which disks
- * may be opened.  WHERE gives the server and datacenter; its file is
- * ignored.
+ * may be opened.  The disks are read over NFC if NFC is not NULL, else
+ * through POOL, WHERE giving the server and datacenter (its file is
+ * ignored).
  */
 struct vs_exports *vs_exports_new (const struct vs_disks *disks,
                                    const struct vs_disk *dflt,
                                    const char *pattern,
                                    struct vs_http_pool *pool,
                                    const struct vmdk_location *where,
+                                   const struct vs_exports_nfc *nfc,
                                    const char *vm_name);
 void vs_exports_free (struct vs_exports *x);
 
@@ -287,9 +301,13 @@ bool vs_exports_allowed (const struct vs_exports *x, const struct vs_disk *d);
 const struct vs_disk *vs_exports_find (const struct vs_exports *x,
                                        const char *name);
 
-/* The reader of disk D, opened on first use.  NULL on error (reported). */
+/* Disk D's source, opened on first use: its VMDK reader, or over NFC
+ * its connections.  NULL on error (reported).
+ */
 struct vmdk_reader *vs_exports_reader (struct vs_exports *x,
                                        const struct vs_disk *d);
+struct vs_nfc_disk *vs_exports_nfc (struct vs_exports *x,
+                                    const struct vs_disk *d);
 
 /* vsphere-alloc.c */
 
