@@ -11,7 +11,6 @@
 #include <config.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -198,13 +197,44 @@ authd_command (struct vs_nfc_conn *c, const char *command, char *reply,
   return 0;
 }
 
+/* Connect C's socket, non-blocking from here on, to A within the
+ * timeout; errno is set on failure.
+ */
+static int
+connect_one (struct vs_nfc_conn *c, const struct addrinfo *a)
+{
+  struct pollfd p = { .events = POLLOUT };
+  socklen_t len = sizeof errno;
+  int r;
+
+  c->fd = socket (a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                  a->ai_protocol);
+  if (c->fd == -1)
+    return -1;
+  if (connect (c->fd, a->ai_addr, a->ai_addrlen) == 0)
+    return 0;
+  if (errno != EINPROGRESS)
+    return -1;
+  p.fd = c->fd;
+  do
+    r = poll (&p, 1, c->timeout_ms);
+  while (r == -1 && errno == EINTR);
+  if (r == 0)
+    errno = ETIMEDOUT;
+  if (r == 1 &&
+      getsockopt (c->fd, SOL_SOCKET, SO_ERROR, &errno, &len) == 0 &&
+      errno == 0)
+    return 0;
+  return -1;
+}
+
 static int
 tcp_connect (struct vs_nfc_conn *c, const char *address, int port)
 {
   struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
   char service[16], host[256];
   const char *colon = strchr (address, ':');
-  int r;
+  int r, err = 0;
 
   /* host-address=ADDR:PORT names the host's HTTPS port; NFC's is the
    * ticket's.
@@ -217,21 +247,20 @@ tcp_connect (struct vs_nfc_conn *c, const char *address, int port)
   if (r != 0)
     return fail (c, address, gai_strerror (r));
   for (a = ai; a; a = a->ai_next) {
-    c->fd = socket (a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
-                    a->ai_protocol);
-    if (c->fd >= 0 && connect (c->fd, a->ai_addr, a->ai_addrlen) == 0)
+    if (connect_one (c, a) == 0)
       break;
+    err = errno;
     if (c->fd >= 0)
       close (c->fd);
     c->fd = -1;
   }
   freeaddrinfo (ai);
-  if (c->fd == -1)
-    return fail (c, "cannot connect to port 902's service (TCP)",
-                 strerror (errno));
-  /* From here on every wait is bounded by poll. */
-  if (fcntl (c->fd, F_SETFL, fcntl (c->fd, F_GETFL) | O_NONBLOCK) == -1)
-    return fail (c, "fcntl", strerror (errno));
+  if (c->fd == -1) {
+    char what[64];
+
+    snprintf (what, sizeof what, "cannot connect to its NFC port, %d", port);
+    return fail (c, what, strerror (err));
+  }
   return 0;
 }
 
