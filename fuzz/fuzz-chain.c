@@ -58,7 +58,9 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   struct input in = { data, size };
-  struct vmdk_chain_io io = { &in, mem_open, mem_close };
+  struct vmdk_chain_io io = {
+    .opaque = &in, .open = mem_open, .close = mem_close,
+  };
   struct vmdk_chain *c = vmdk_chain_open (&io, "disk.vmdk", -1);
   uint64_t disk, next;
   uint32_t n;

@@ -94,7 +94,7 @@ local_close (void *opaque, struct vmdk_file *f)
 int
 main (int argc, char *argv[])
 {
-  struct vmdk_chain_io io = { NULL, local_open, local_close };
+  struct vmdk_chain_io io = { .open = local_open, .close = local_close };
   struct vmdk_chain *c;
   uint64_t offset = 0, end;
   char *buf;

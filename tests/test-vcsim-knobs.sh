@@ -30,10 +30,10 @@ vcsim_ctl POST /counters/reset
 get -r 0-99 -o /dev/null >/dev/null
 get -r 1000-1999 -o /dev/null >/dev/null
 get -I -o /dev/null >/dev/null
-[ "$(vcsim_ctl GET /counters)" = "$(printf 'folder_requests=3\nfolder_bytes=1100\nhost_requests=0\nhost_bytes=0\nhost_tickets_refused=0')" ] ||
+[ "$(vcsim_ctl GET /counters)" = "$(printf 'folder_requests=3\nfolder_bytes=1100\nhost_requests=0\nhost_bytes=0\nhost_tickets_refused=0\nnfc_requests=0\nnfc_bytes=0')" ] ||
     fail "counters: $(vcsim_ctl GET /counters | tr '\n' ' ')"
 vcsim_ctl POST /counters/reset
-[ "$(vcsim_ctl GET /counters)" = "$(printf 'folder_requests=0\nfolder_bytes=0\nhost_requests=0\nhost_bytes=0\nhost_tickets_refused=0')" ] || fail "counters reset"
+[ "$(vcsim_ctl GET /counters)" = "$(printf 'folder_requests=0\nfolder_bytes=0\nhost_requests=0\nhost_bytes=0\nhost_tickets_refused=0\nnfc_requests=0\nnfc_bytes=0')" ] || fail "counters reset"
 
 # fail503=0.25: exactly every 4th request is refused.
 vcsim_ctl POST '/knobs?fail503=0.25' >/dev/null

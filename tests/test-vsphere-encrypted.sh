@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Never ciphertext: the extents of an encrypted VM's disk are served by
-# /folder as ciphertext, so the plugin refuses the disk, by the
-# backing's keyId, or by its descriptor when the keyId is missing,
+# /folder as ciphertext, so the /folder transports refuse the disk, by
+# the backing's keyId, or by its descriptor when the keyId is missing,
 # rather than serve those bytes as the disk.  vsphere-sync refuses it
-# too, and no snapshot is left behind.
+# too, and no snapshot is left behind.  With no transport given the
+# disk is read over NFC, where the host decrypts it: vsphere-sync
+# copies the plaintext.
 #
 # SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
@@ -36,15 +38,15 @@ echo "ok: /folder serves the encrypted extent as ciphertext"
 
 # The keyId of the backing, at start-up, whatever the snapshot.
 for snap in "" snapshot=create; do
-  expect_error "disk \[LocalDS_0\] enc/enc.vmdk of VM enc is encrypted \(VM Encryption\): its datastore files hold ciphertext" \
-    vm=DC0/vm/enc $snap
+  expect_error "disk \[LocalDS_0\] enc/enc.vmdk of VM enc is encrypted \(VM Encryption\): its datastore files hold ciphertext.*transport=nfcssl or nfc" \
+    vm=DC0/vm/enc transport=vcenter $snap
 done
 [ -z "$(vcsim_ctl GET /snapshots?vm=DC0/vm/enc)" ] ||
   fail "a snapshot is left on the encrypted VM"
 
 # Without a keyId, the descriptor gives it away.
 expect_error "enc-desc.vmdk: the disk is encrypted \(VM Encryption\): its extents hold ciphertext" \
-  vm=DC0/vm/enc-desc snapshot=create
+  vm=DC0/vm/enc-desc snapshot=create transport=vcenter
 [ -z "$(vcsim_ctl GET /snapshots?vm=DC0/vm/enc-desc)" ] ||
   fail "a snapshot is left on enc-desc"
 
@@ -53,7 +55,7 @@ expect_error "enc-desc.vmdk: the disk is encrypted \(VM Encryption\): its extent
 out=$VCSIM_DIR/sync-out
 mkdir "$out"
 if "$abs_top_builddir/sync/vsphere-sync" -o "$out" -- $(vsphere_server_args) \
-     vm=DC0/vm/enc > "$VCSIM_DIR/sync.log" 2>&1; then
+     vm=DC0/vm/enc transport=vcenter > "$VCSIM_DIR/sync.log" 2>&1; then
   fail "vsphere-sync copied an encrypted disk: $(cat "$VCSIM_DIR/sync.log")"
 fi
 grep -q "is encrypted (VM Encryption)" "$VCSIM_DIR/sync.log" ||
@@ -62,13 +64,16 @@ grep -q "is encrypted (VM Encryption)" "$VCSIM_DIR/sync.log" ||
   fail "vsphere-sync left a snapshot on the encrypted VM"
 echo "ok: vsphere-sync refuses the encrypted disk and leaves no snapshot"
 
-# Over NFC the host decrypts: vsphere-sync copies the same disk, and
-# the copy is the plaintext the guest wrote.
-"$abs_top_builddir/sync/vsphere-sync" -q -o "$out" -- $(vsphere_server_args) \
-  vm=DC0/vm/enc transport=nfc host-address=127.0.0.1 > "$VCSIM_DIR/sync.log" 2>&1 ||
-  fail "vsphere-sync over NFC: $(cat "$VCSIM_DIR/sync.log")"
-copy=$(ls "$out"/*.raw)
-cmp "$img" "$copy" || fail "vsphere-sync over NFC: $copy is not the plaintext"
-[ -z "$(vcsim_ctl GET /snapshots?vm=DC0/vm/enc)" ] ||
-  fail "vsphere-sync over NFC left a snapshot"
-echo "ok: vsphere-sync transport=nfc copies the encrypted disk in plaintext"
+# With no transport given, NFC, where the host decrypts: vsphere-sync
+# copies each disk, and the copy is the plaintext the guest wrote.
+for vm in enc enc-desc; do
+  rm -rf "$out"; mkdir "$out"
+  "$abs_top_builddir/sync/vsphere-sync" -q -o "$out" -- $(vsphere_server_args) \
+    vm=DC0/vm/$vm > "$VCSIM_DIR/sync.log" 2>&1 ||
+    fail "vsphere-sync $vm: $(cat "$VCSIM_DIR/sync.log")"
+  copy=$(ls "$out"/*.raw)
+  cmp "$img" "$copy" || fail "vsphere-sync $vm: $copy is not the plaintext"
+  [ -z "$(vcsim_ctl GET /snapshots?vm=DC0/vm/$vm)" ] ||
+    fail "vsphere-sync $vm left a snapshot"
+done
+echo "ok: vsphere-sync with no transport given copies the encrypted disks in plaintext"

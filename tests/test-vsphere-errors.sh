@@ -91,7 +91,7 @@ expect_error "the descriptor's extents add up to 4096 bytes but vSphere says the
 
 vcsim_ctl POST "/vm/create?path=DC0/vm/vsan-vm&power=off" >/dev/null
 vcsim_ctl POST "/disk/add?vm=DC0/vm/vsan-vm&ds=vsanDatastore&name=vsan-vm/vsan-vm&size=1048576&kind=vsan" >/dev/null
-expect_error 'vSAN' vm=DC0/vm/vsan-vm
+expect_error 'this is a vSAN disk' vm=DC0/vm/vsan-vm transport=vcenter
 
 # TLS: the system CAs do not know the simulator: say its fingerprint.
 if nbdkit -U - "$plugin" "server=$VCSIM_SERVER" "user=$VCSIM_USER" "password=$pw" \

@@ -84,8 +84,8 @@ t=$(ticket "$url" httpPut)
 [ "$(get "$t" "$url")" = 401 ] || fail "a PUT ticket opened a GET"
 echo "ok: tickets are single-use, per URL and method"
 
-expect_error 'only used with transport=host' "vm=$vm" "host-address=$VCSIM_ESXI_ADDRESS"
-expect_error 'transport=bogus: expected vcenter, host, nfc or nfcssl' "vm=$vm" transport=bogus
+expect_error 'host-address= is not used with transport=vcenter' "vm=$vm" transport=vcenter "host-address=$VCSIM_ESXI_ADDRESS"
+expect_error 'transport=bogus: expected auto, vcenter, host, nfc or nfcssl' "vm=$vm" transport=bogus
 
 # vsphere-sync hands transport= and host-address= on to the plugin: a
 # cycle reads through the host too.

@@ -80,6 +80,6 @@ vcsim_ctl POST "/host/thumbprint?value=$(printf 'AB%.0s:' {1..19})AB" >/dev/null
 if nfc_read "[LocalDS_0] nfc/nfc.vmdk" 0 512 > /dev/null 2> "$VCSIM_DIR/err"; then
   fail "a host whose certificate vCenter does not know was trusted"
 fi
-grep -q "NFC host DC0_H0: its certificate (SHA-256 fingerprint [0-9A-F:]*) is not the one vCenter's ticket names" "$VCSIM_DIR/err" ||
+grep -q "NFC host 127.0.0.1: its certificate (SHA-256 fingerprint [0-9A-F:]*) is not the one vCenter's ticket names" "$VCSIM_DIR/err" ||
   fail "wrong certificate: $(cat "$VCSIM_DIR/err")"
 echo "ok: a host certificate other than vCenter's record is refused"

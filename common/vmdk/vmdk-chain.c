@@ -72,17 +72,33 @@ vmdk_chain_close (struct vmdk_chain *c)
   free (c);
 }
 
+/* Say why the files cannot serve the disk, to the caller's refused
+ * callback if it has one, else as an error.
+ */
+static void
+refuse (const struct vmdk_chain *c, const char *why)
+{
+  if (c->io.refused)
+    c->io.refused (c->io.opaque, why);
+  else
+    nbdkit_error ("%s", why);
+}
+
 /* Refuse extents whose data is not on the datastore or which cannot be
  * read as bytes of a file.
  */
 static int
-check_extent_type (const struct vmdk_extent *e, const char *name)
+check_extent_type (const struct vmdk_chain *c, const struct vmdk_extent *e,
+                   const char *name)
 {
+  char why[1024];
+
   switch (e->type) {
   case VMDK_EXTENT_VSANSPARSE:
-    nbdkit_error ("%s: this is a vSAN disk (VSANSPARSE extent); vSAN and "
-                  "vVol disks cannot be read through the datastore HTTP "
-                  "interface", name);
+    snprintf (why, sizeof why, "%s: this is a vSAN disk (VSANSPARSE "
+              "extent); vSAN and vVol disks cannot be read through the "
+              "datastore HTTP interface", name);
+    refuse (c, why);
     return -1;
   case VMDK_EXTENT_VMFSRDM:
   case VMDK_EXTENT_VMFSRAW:
@@ -165,7 +181,7 @@ open_extent (struct vmdk_chain *c, struct layer *l,
 {
   x->type = e->type;
   x->length = e->sectors * VMDK_SECTOR;
-  if (check_extent_type (e, l->name) == -1)
+  if (check_extent_type (c, e, l->name) == -1)
     return -1;
   if (e->type == VMDK_EXTENT_ZERO)
     return 0;
@@ -222,9 +238,12 @@ open_layer (struct vmdk_chain *c, const char *from, const char *name,
   }
   free (text);
   if (d.encrypted) {
-    nbdkit_error ("%s: the disk is encrypted (VM Encryption): its extents "
-                  "hold ciphertext, which only the host can decrypt; "
-                  "refusing to read them as the disk", l->name);
+    char why[1024];
+
+    snprintf (why, sizeof why, "%s: the disk is encrypted (VM Encryption): "
+              "its extents hold ciphertext, which only the host can "
+              "decrypt; refusing to read them as the disk", l->name);
+    refuse (c, why);
     goto out;
   }
   l->cid = d.cid;

@@ -27,6 +27,11 @@ struct vmdk_chain_io {
   int (*open) (void *opaque, const char *from, const char *name, bool parent,
                struct vmdk_file *f);
   void (*close) (void *opaque, struct vmdk_file *f);
+  /* If not NULL, told instead of an error being reported when the files
+   * cannot serve the disk although the host could read it as a disk:
+   * it is encrypted, or its data is a vSAN object.
+   */
+  void (*refused) (void *opaque, const char *why);
 };
 
 struct vmdk_chain;

@@ -3,7 +3,9 @@
  * writes to a "[ds] dir/file" path opened as a versioned HTTP file.
  * Names that leave the disk's directory are refused, except a parent
  * hint under /vmfs/volumes/, mapped back to its datastore; vSAN names
- * are refused outright.
+ * are refused outright.  A caller that can read the disk another way
+ * asks to be told when the files cannot serve it (the host refuses a
+ * file, the disk is encrypted or on vSAN) instead of an error.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -25,7 +27,18 @@ struct vmdk_reader {
   struct vs_http_pool *pool;
   struct vmdk_location loc;
   struct vmdk_chain *chain;
+  bool tell_refusal;            /* the caller asked for refusal */
+  char *refusal;                /* why the files cannot serve the disk */
 };
+
+static void
+refused (void *opaque, const char *why)
+{
+  struct vmdk_reader *r = opaque;
+
+  if (!r->refusal)
+    r->refusal = strdup (why);
+}
 
 static int
 ds_pread (void *opaque, void *buf, size_t count, uint64_t offset)
@@ -61,9 +74,16 @@ resolve (struct vmdk_reader *r, const char *from, const char *name,
   char *ds = NULL, *dir = NULL, *volume, *file = NULL;
   const char *rest;
 
-  if (strncmp (name, "vsan:", 5) == 0) {
-    nbdkit_error ("%s: \"%s\" is on vSAN; vSAN disks cannot be read "
-                  "through the datastore HTTP interface", from, name);
+  if (strncmp (name, "vsan:", 5) == 0 || strncmp (name, "vvol:", 5) == 0) {
+    char why[1024];
+
+    snprintf (why, sizeof why, "%s: \"%s\" is a vSAN or vVol object; "
+              "such disks cannot be read through the datastore HTTP "
+              "interface", from, name);
+    if (r->tell_refusal)
+      refused (r, why);
+    else
+      nbdkit_error ("%s", why);
     return NULL;
   }
   if (parent && strncmp (name, prefix, strlen (prefix)) == 0) {
@@ -113,6 +133,7 @@ ds_open (void *opaque, const char *from, const char *name, bool parent,
   struct vmdk_reader *r = opaque;
   const char *path;
   char *file, *ds = NULL, *url = NULL;
+  char refusal[1024] = "";
 
   memset (f, 0, sizeof *f);
   file = from ? resolve (r, from, name, parent) : strdup (name);
@@ -121,10 +142,18 @@ ds_open (void *opaque, const char *from, const char *name, bool parent,
   if (ds)
     url = vs_folder_url (r->loc.server, r->loc.dc_path, ds, path);
   if (url)
-    f->opaque = vs_http_file_open (r->pool, url, file);
+    f->opaque = vs_http_file_open (r->pool, url, file,
+                                   r->tell_refusal ? refusal : NULL,
+                                   sizeof refusal);
   free (ds);
   free (url);
   if (!f->opaque) {
+    if (refusal[0]) {
+      char why[1200];
+
+      snprintf (why, sizeof why, "%s: %s", file, refusal);
+      refused (r, why);
+    }
     free (file);
     return -1;
   }
@@ -136,7 +165,7 @@ ds_open (void *opaque, const char *from, const char *name, bool parent,
 
 struct vmdk_reader *
 vmdk_reader_open (struct vs_http_pool *pool, const struct vmdk_location *loc,
-                  int64_t capacity)
+                  int64_t capacity, char **refusal)
 {
   struct vmdk_reader *r = calloc (1, sizeof *r);
   struct vmdk_chain_io io = { .open = ds_open, .close = ds_close };
@@ -147,12 +176,20 @@ vmdk_reader_open (struct vs_http_pool *pool, const struct vmdk_location *loc,
   }
   r->pool = pool;
   r->loc = *loc;
+  r->tell_refusal = refusal != NULL;
   io.opaque = r;
+  if (refusal)
+    io.refused = refused;
   r->chain = vmdk_chain_open (&io, loc->file, capacity);
   if (!r->chain) {
+    if (refusal)
+      *refusal = r->refusal;
+    else
+      free (r->refusal);
     free (r);
     return NULL;
   }
+  free (r->refusal);
   nbdkit_debug ("%s: %u layer(s), %" PRIi64 " bytes", loc->file,
                 vmdk_chain_depth (r->chain), vmdk_chain_size (r->chain));
   return r;

@@ -277,6 +277,12 @@ struct transfer {
   curl_off_t progress_bytes;
   struct timespec polled;       /* last check for shutdown */
   bool shutdown;
+  long status;                  /* the last answer's HTTP status, or 0 */
+  /* If not NULL, where a failure the server answered with a status is
+   * said instead of being reported.
+   */
+  char *refusal;
+  size_t refusal_len;
 };
 
 static size_t
@@ -407,6 +413,12 @@ judge_status (struct vs_http_pool *p, const struct vs_http_file *f,
     snprintf (msg, msglen, "HTTP 416: the file ends before offset %" PRIu64
               "%s", offset, f ? ": " VS_CHANGED_HINT : "");
     return FAIL;
+  case 500:
+    snprintf (msg, msglen, "HTTP 500 from the server%s", f ? "" :
+              " (ESXi answers so for a file it cannot open, such as the "
+              "base extent under a running VM's snapshot: transport=auto "
+              "or nfcssl reads the disk over NFC instead)");
+    return RETRY;
   default:
     snprintf (msg, msglen, "HTTP %ld from the server", status);
     return status >= 500 ? RETRY : FAIL;
@@ -464,6 +476,7 @@ attempt (struct vs_http_pool *p, struct conn *c, const struct vs_http_file *f,
   curl_easy_setopt (c->curl, CURLOPT_COOKIE, NULL);
   explicit_bzero (cookie, sizeof cookie);
   curl_easy_getinfo (c->curl, CURLINFO_RESPONSE_CODE, &status);
+  t->status = r == CURLE_OK ? status : 0;
   if (vs_debug_http)
     nbdkit_debug ("http: GET %s bytes=%s: curl %d, HTTP %ld, %zu bytes",
                   url, range, (int) r, status, t->got);
@@ -587,21 +600,29 @@ fetch (struct vs_http_pool *p, const struct vs_http_file *f, const char *url,
   release (p, c, t->shutdown);
   if (o == DONE)
     return 0;
-  nbdkit_error ("%s: reading %zu bytes at offset %" PRIu64 " failed%s: %s",
-                name, t->want, offset,
-                o == RETRY ? " after all retries" : "",
-                t->shutdown ? gone_msg : msg);
+  /* 401 is about our session, not the file. */
+  if (t->refusal && t->status && t->status != 206 && t->status != 401 &&
+      !t->shutdown)
+    snprintf (t->refusal, t->refusal_len, "%s", msg);
+  else
+    nbdkit_error ("%s: reading %zu bytes at offset %" PRIu64 " failed%s: %s",
+                  name, t->want, offset,
+                  o == RETRY ? " after all retries" : "",
+                  t->shutdown ? gone_msg : msg);
   nbdkit_set_error (EIO);
   errno = EIO;
   return -1;
 }
 
 struct vs_http_file *
-vs_http_file_open (struct vs_http_pool *p, const char *url, const char *name)
+vs_http_file_open (struct vs_http_pool *p, const char *url, const char *name,
+                   char *refusal, size_t refusal_len)
 {
   struct vs_http_file *f = calloc (1, sizeof *f);
   char byte;
-  struct transfer t = { .buf = &byte, .want = 1 };
+  struct transfer t = {
+    .buf = &byte, .want = 1, .refusal = refusal, .refusal_len = refusal_len,
+  };
 
   if (!f || !(f->url = strdup (url)) || !(f->name = strdup (name))) {
     nbdkit_error ("out of memory");

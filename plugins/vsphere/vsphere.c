@@ -50,11 +50,19 @@ NBDKIT_DLL_PUBLIC int vsphere_debug_http = 0;
 static struct vs_server server;
 static struct vs_target_config target_config;
 static unsigned connections = DEFAULT_CONNECTIONS;
-/* transport=host: read from the ESXi host running the VM, by /folder;
- * transport=nfc or nfcssl: by NFC, the host opening the disk itself.
+/* transport=vcenter: read the VMDK files by /folder through vCenter;
+ * host: by /folder from the ESXi host running the VM; nfc or nfcssl: by
+ * NFC, the host opening the disk itself; auto: each disk by /folder
+ * through vCenter if its files serve it, else by NFC over TLS.
  */
-static bool transport_host;
-static bool transport_nfc, nfc_ssl;
+enum transport {
+  TRANSPORT_AUTO, TRANSPORT_VCENTER, TRANSPORT_HOST, TRANSPORT_NFC,
+  TRANSPORT_NFCSSL,
+};
+static const char *const transport_names[] = {
+  "auto", "vcenter", "host", "nfc", "nfcssl",
+};
+static enum transport transport = TRANSPORT_AUTO;
 static const char *host_address;
 static struct vs_vm_host direct_host; /* that host */
 
@@ -149,16 +157,16 @@ vsphere_config (const char *key, const char *value)
     return 0;
   }
   if (strcmp (key, "transport") == 0) {
-    if (strcmp (value, "host") != 0 && strcmp (value, "vcenter") != 0 &&
-        strcmp (value, "nfc") != 0 && strcmp (value, "nfcssl") != 0) {
-      nbdkit_error ("transport=%s: expected vcenter, host, nfc or nfcssl",
-                    value);
-      return -1;
-    }
-    transport_host = strcmp (value, "host") == 0;
-    transport_nfc = strncmp (value, "nfc", 3) == 0;
-    nfc_ssl = strcmp (value, "nfcssl") == 0;
-    return 0;
+    size_t i;
+
+    for (i = 0; i < sizeof transport_names / sizeof *transport_names; i++)
+      if (strcmp (value, transport_names[i]) == 0) {
+        transport = i;
+        return 0;
+      }
+    nbdkit_error ("transport=%s: expected auto, vcenter, host, nfc or "
+                  "nfcssl", value);
+    return -1;
   }
   if (strcmp (key, "host-address") == 0) {
     host_address = value;
@@ -191,9 +199,9 @@ vsphere_config_complete (void)
   if (vs_server_config_complete (&server) == -1 ||
       vs_target_config_complete (&target_config) == -1)
     return -1;
-  if (host_address && !transport_host && !transport_nfc) {
-    nbdkit_error ("host-address= is only used with transport=host, nfc or "
-                  "nfcssl");
+  if (host_address && transport == TRANSPORT_VCENTER) {
+    nbdkit_error ("host-address= is not used with transport=vcenter: it "
+                  "says where to reach the ESXi host");
     return -1;
   }
   return 0;
@@ -207,13 +215,15 @@ vsphere_config_complete (void)
   "                        may be opened as exports.\n" \
   "allocated-extents=false Block status of thin disks without asking\n" \
   "                        vSphere for their allocated areas.\n" \
-  "transport=vcenter|host|nfc|nfcssl\n" \
-  "                        Read the disks through vCenter's /folder\n" \
-  "                        (default), from the ESXi host running the VM,\n" \
-  "                        or over NFC (port 902), the host opening them.\n" \
+  "transport=auto|vcenter|host|nfc|nfcssl\n" \
+  "                        Read the disks through vCenter's /folder, from\n" \
+  "                        the ESXi host running the VM, or over NFC (port\n" \
+  "                        902), the host opening them.  auto (default):\n" \
+  "                        /folder where the files serve the disk, else\n" \
+  "                        nfcssl.\n" \
   "host-address=<ADDR>[:<PORT>]\n" \
-  "                        With transport=host or nfc, connect there for\n" \
-  "                        the host (NFC: the ticket gives the port).\n" \
+  "                        Connect there for the ESXi host (NFC: the\n" \
+  "                        ticket gives the port).\n" \
   "remove-stale-snapshots=true|all\n" \
   "                        With snapshot=create, remove temporary snapshots\n" \
   "                        that dead runs left on the VM."
@@ -241,38 +251,66 @@ choose_snapshot (bool *ok)
   return ref;
 }
 
+/* Why disk D cannot be served at all, or NULL. */
+static const char *
+disk_refusal (const struct vs_disk *d)
+{
+  if (!d->file || d->file[0] != '[')
+    return nbdkit_printf_intern ("disk \"%s\" of VM %s has no datastore "
+                                 "file (%s): vSAN, vVol and raw LUN disks "
+                                 "cannot be read through the datastore "
+                                 "HTTP interface",
+                                 d->label ? d->label : "", target.vm_name,
+                                 d->file ? d->file : "none");
+  if (target.snapshot_ref && target.powered_on && vs_disk_independent (d))
+    return nbdkit_printf_intern ("disk %s of VM %s is independent (diskMode "
+                                 "%s): a snapshot does not freeze it, so the "
+                                 "running VM would change it while it is "
+                                 "read; power the VM off to copy it, or "
+                                 "make the disk dependent",
+                                 d->file, target.vm_name, d->mode);
+  /* Over NFC the host decrypts. */
+  if (d->encrypted &&
+      (transport == TRANSPORT_VCENTER || transport == TRANSPORT_HOST))
+    return nbdkit_printf_intern ("disk %s of VM %s is encrypted (VM "
+                                 "Encryption): its datastore files hold "
+                                 "ciphertext, which transport=%s cannot "
+                                 "decrypt, so it is not served: read it "
+                                 "with transport=nfcssl or nfc (or leave "
+                                 "transport= out), where the host decrypts "
+                                 "it, or decrypt the VM first",
+                                 d->file, target.vm_name,
+                                 transport_names[transport]);
+  if (d->backing && strstr (d->backing, "RawDiskMapping"))
+    return nbdkit_printf_intern ("disk %s of VM %s is a raw device "
+                                 "mapping: its data is on a LUN, not on the "
+                                 "datastore", d->file, target.vm_name);
+  return NULL;
+}
+
 static int
 check_disk_kind (const struct vs_disk *d)
 {
-  if (!d->file || d->file[0] != '[') {
-    nbdkit_error ("disk \"%s\" of VM %s has no datastore file (%s): vSAN, "
-                  "vVol and raw LUN disks cannot be read through the "
-                  "datastore HTTP interface", d->label ? d->label : "",
-                  target.vm_name, d->file ? d->file : "none");
-    return -1;
-  }
-  if (target.snapshot_ref && target.powered_on && vs_disk_independent (d)) {
-    nbdkit_error ("disk %s of VM %s is independent (diskMode %s): a snapshot "
-                  "does not freeze it, so the running VM would change it "
-                  "while it is read; power the VM off to copy it, or make "
-                  "the disk dependent", d->file, target.vm_name, d->mode);
-    return -1;
-  }
-  /* Over NFC the host decrypts. */
-  if (d->encrypted && !transport_nfc) {
-    nbdkit_error ("disk %s of VM %s is encrypted (VM Encryption): its "
-                  "datastore files hold ciphertext, which this plugin cannot "
-                  "decrypt, so it is not served: read it with "
-                  "transport=nfc, where the host decrypts it, or decrypt "
-                  "the VM first", d->file, target.vm_name);
-    return -1;
-  }
-  if (d->backing && strstr (d->backing, "RawDiskMapping")) {
-    nbdkit_error ("disk %s of VM %s is a raw device mapping: its data is "
-                  "on a LUN, not on the datastore", d->file, target.vm_name);
-    return -1;
-  }
-  return 0;
+  const char *why = disk_refusal (d);
+
+  if (why)
+    nbdkit_error ("%s", why);
+  return why ? -1 : 0;
+}
+
+/* How disk D is read, for its description. */
+static const char *
+read_over (const struct vs_disk *d, const char **why)
+{
+  const struct vs_source *s = vs_exports_opened (exports, d);
+  bool nfc = s ? s->via == VS_VIA_NFC
+    : transport == TRANSPORT_NFC || transport == TRANSPORT_NFCSSL;
+
+  *why = s && s->why ? s->why : "";
+  if (nfc)
+    return transport == TRANSPORT_NFC ? "NFC" : "NFC over TLS";
+  return transport == TRANSPORT_HOST ? "/folder from the ESXi host"
+    : "/folder";
 }
 
 /* The export description of disk D (at most 4096 bytes, as NBD allows). */
@@ -283,10 +321,12 @@ describe (const struct vs_disk *d)
     created.ref ? "temporary snapshot" : "snapshot";
   const char *name = created.ref ? created.name
     : target_config.snapshot;
+  const char *why, *over = read_over (d, &why);
   const char *r;
 
   r = nbdkit_printf_intern ("VM %s (%s), disk %zu \"%s\" (key %d) %s, "
-                            "%" PRIi64 " bytes, %s%s%s%s%s%s%s",
+                            "%" PRIi64 " bytes, %s%s%s%s%s, "
+                            "read over %s%s%s%s%s%s",
                             target.vm_name, target.vm_ref,
                             (size_t) (d - target.disks.ptr),
                             d->label ? d->label : "", d->key, d->file,
@@ -295,6 +335,8 @@ describe (const struct vs_disk *d)
                             target.snapshot_ref ? name : "",
                             target.snapshot_ref ? " " : "",
                             target.snapshot_ref ? target.snapshot_ref : "",
+                            over, why[0] ? " (transport=auto: " : "", why,
+                            why[0] ? ")" : "",
                             d->change_id ? ", changeId " : "",
                             d->change_id ? d->change_id : "");
   if (r && strlen (r) > 4096)
@@ -325,16 +367,34 @@ open_allocs (void)
   return 0;
 }
 
-/* Open the default disk now, so that what stops it shows at start. */
+/* Open the default disk now, so that what stops it shows at start;
+ * transport=auto opens every disk to choose how each is read.
+ */
 static int
-open_default_disk (void)
+open_disks (void)
 {
-  struct vs_nfc_disk *nd;
+  size_t i;
 
-  if (!transport_nfc)
-    return vs_exports_reader (exports, target.disk) ? 0 : -1;
-  nd = vs_exports_nfc (exports, target.disk);
-  return nd ? vs_nfc_disk_check (nd) : -1;
+  if (!vs_exports_source (exports, target.disk))
+    return -1;
+  for (i = 0; transport == TRANSPORT_AUTO && i < target.disks.len; i++) {
+    const struct vs_disk *d = &target.disks.ptr[i];
+
+    if (vs_exports_allowed (exports, d) && !disk_refusal (d) &&
+        !vs_exports_source (exports, d))
+      return -1;
+  }
+  return 0;
+}
+
+static enum vs_via
+via (void)
+{
+  switch (transport) {
+  case TRANSPORT_AUTO: return VS_VIA_AUTO;
+  case TRANSPORT_NFC: case TRANSPORT_NFCSSL: return VS_VIA_NFC;
+  default: return VS_VIA_FOLDER;
+  }
 }
 
 /* The block size: the largest whole number of 64 KiB within the budget
@@ -395,19 +455,18 @@ vsphere_get_ready (void)
     goto fail;
   loc.server = server.server;
   loc.dc_path = target.dc_path;
-  if (transport_host && setup_direct (&loc) == -1)
+  if (transport == TRANSPORT_HOST && setup_direct (&loc) == -1)
     goto fail;
   loc.file = NULL;
   loc.datastore_for_volume = datastore_for_volume;
   loc.opaque = NULL;
   nfc = (struct vs_exports_nfc) {
     .session = session, .vm_ref = target.vm_ref, .host_address = host_address,
-    .ssl = nfc_ssl, .connections = connections,
+    .ssl = transport != TRANSPORT_NFC, .connections = connections,
   };
   exports = vs_exports_new (&target.disks, target.disk, export_pattern, pool,
-                            &loc, transport_nfc ? &nfc : NULL,
-                            target.vm_name);
-  if (!exports || open_default_disk () == -1 ||
+                            &loc, via (), &nfc, target.vm_name);
+  if (!exports || open_disks () == -1 ||
       (allocated_extents && open_allocs () == -1))
     goto fail;
   if (!target.snapshot_ref && target.powered_on)
@@ -458,10 +517,12 @@ vsphere_open (int readonly)
 {
   const char *name = nbdkit_export_name ();
   const struct vs_disk *d = vs_exports_find (exports, name ? name : "");
+  const struct vs_source *src;
   struct handle *h;
   size_t i;
 
-  if (!d || check_disk_kind (d) == -1)
+  if (!d || check_disk_kind (d) == -1 ||
+      !(src = vs_exports_source (exports, d)))
     return NULL;
   h = malloc (sizeof *h);
   if (!h) {
@@ -470,23 +531,15 @@ vsphere_open (int readonly)
   }
   h->disk = d;
   h->alloc = allocs ? allocs[d - target.disks.ptr] : NULL;
+  h->reader = src->reader;
   i = d - target.disks.ptr;
-  if (transport_nfc) {
-    struct vs_nfc_disk *nd = vs_exports_nfc (exports, d);
-
-    h->reader = NULL;
-    h->stream = nd ? vs_stream_new (readahead, vs_nfc_disk_pread, nd,
-                                    d->capacity, plans[i].fn,
-                                    plans[i].opaque)
-      : NULL;
-  }
-  else {
-    h->reader = vs_exports_reader (exports, d);
-    h->stream = h->reader ? vs_stream_new (readahead, read_disk, h->reader,
-                                           vmdk_reader_size (h->reader),
-                                           plans[i].fn, plans[i].opaque)
-      : NULL;
-  }
+  if (src->via == VS_VIA_NFC)
+    h->stream = vs_stream_new (readahead, vs_nfc_disk_pread, src->nfc,
+                               d->capacity, plans[i].fn, plans[i].opaque);
+  else
+    h->stream = vs_stream_new (readahead, read_disk, h->reader,
+                               vmdk_reader_size (h->reader),
+                               plans[i].fn, plans[i].opaque);
   if (!h->stream) {
     free (h);
     return NULL;
@@ -628,7 +681,8 @@ vsphere_dump_plugin (void)
   printf ("vsphere_export_names=path index label\n");
   printf ("vsphere_allocated_extents=yes\n");
   printf ("vsphere_thumbprint=sha256 sha1\n");
-  printf ("vsphere_transports=vcenter host nfc nfcssl\n");
+  printf ("vsphere_transports=auto vcenter host nfc nfcssl\n");
+  printf ("vsphere_default_transport=auto\n");
 }
 
 /* One request at a time per NBD connection: nbdkit 1.32 then keeps

@@ -134,12 +134,16 @@ char *vs_folder_url (const char *server, const char *dc_path,
  * the ETag and Last-Modified the server sent, if any.  Every later
  * answer must say the same (and is asked for with If-Match or
  * If-Unmodified-Since), so that bytes of two versions of the file are
- * never mixed.  NAME names the file in messages.
+ * never mixed.  NAME names the file in messages.  If REFUSAL is not
+ * NULL, a server that answers the first read with an HTTP status other
+ * than 206 or 401 (the file is missing, forbidden or locked) is not an
+ * error: NULL is returned with what it said in REFUSAL.
  */
 struct vs_http_file;
 
 struct vs_http_file *vs_http_file_open (struct vs_http_pool *p,
-                                        const char *url, const char *name);
+                                        const char *url, const char *name,
+                                        char *refusal, size_t refusal_len);
 void vs_http_file_close (struct vs_http_file *f);
 
 uint64_t vs_http_file_size (const struct vs_http_file *f);
@@ -227,11 +231,16 @@ struct vmdk_location {
 };
 
 /* Open the disk and every layer below it.  CAPACITY is what vSphere
- * says the disk holds; a descriptor that disagrees is refused.
+ * says the disk holds; a descriptor that disagrees is refused.  If
+ * REFUSAL is not NULL and the files cannot serve the disk although the
+ * host could read it as a disk (the host refuses a file, the disk is
+ * encrypted, or a vSAN or vVol object), NULL is returned with *REFUSAL
+ * saying why (to be freed), and no error is reported.  Other failures
+ * are reported, with *REFUSAL NULL.
  */
 struct vmdk_reader *vmdk_reader_open (struct vs_http_pool *pool,
                                       const struct vmdk_location *loc,
-                                      int64_t capacity);
+                                      int64_t capacity, char **refusal);
 void vmdk_reader_close (struct vmdk_reader *r);
 
 int64_t vmdk_reader_size (const struct vmdk_reader *r);
@@ -267,9 +276,15 @@ int vmdk_reader_extents (struct vmdk_reader *r, uint32_t count,
 
 struct vs_exports;
 
-/* transport=nfc: how each disk's NFC connections are made (see
- * vs_nfc_disk_new).
- */
+/* How the disks are read. */
+enum vs_via {
+  VS_VIA_FOLDER,                /* their VMDK files, over /folder */
+  VS_VIA_NFC,                   /* over NFC, the host opening them */
+  VS_VIA_AUTO,                  /* each by /folder if its files serve it,
+                                   else by NFC */
+};
+
+/* How each disk's NFC connections are made (see vs_nfc_disk_new). */
 struct vs_exports_nfc {
   struct vs_session *session;
   const char *vm_ref;
@@ -281,15 +296,16 @@ struct vs_exports_nfc {
 /* Exports for the disks of DISKS (which must outlive them), with DFLT
  * the default.  PATTERN, if not NULL, is export=: a wildcard (fnmatch,
  * '*' also matching '/') on the datastore path restricting which disks
- * may be opened.  The disks are read over NFC if NFC is not NULL, else
- * through POOL, WHERE giving the server and datacenter (its file is
- * ignored).
+ * may be opened.  Files are read through POOL, WHERE giving the server
+ * and datacenter (its file is ignored); NFC, needed unless VIA is
+ * VS_VIA_FOLDER, says how NFC connections are made.
  */
 struct vs_exports *vs_exports_new (const struct vs_disks *disks,
                                    const struct vs_disk *dflt,
                                    const char *pattern,
                                    struct vs_http_pool *pool,
                                    const struct vmdk_location *where,
+                                   enum vs_via via,
                                    const struct vs_exports_nfc *nfc,
                                    const char *vm_name);
 void vs_exports_free (struct vs_exports *x);
@@ -301,13 +317,23 @@ bool vs_exports_allowed (const struct vs_exports *x, const struct vs_disk *d);
 const struct vs_disk *vs_exports_find (const struct vs_exports *x,
                                        const char *name);
 
-/* Disk D's source, opened on first use: its VMDK reader, or over NFC
- * its connections.  NULL on error (reported).
+/* A disk's source: its VMDK reader, or its NFC connections. */
+struct vs_source {
+  enum vs_via via;              /* VS_VIA_FOLDER or VS_VIA_NFC */
+  struct vmdk_reader *reader;   /* over /folder */
+  struct vs_nfc_disk *nfc;      /* over NFC */
+  char *why;                    /* transport=auto: why this transport */
+};
+
+/* Disk D's source, opened on first use (over NFC with one connection
+ * made, so that what stops it shows then).  NULL on error (reported).
  */
-struct vmdk_reader *vs_exports_reader (struct vs_exports *x,
-                                       const struct vs_disk *d);
-struct vs_nfc_disk *vs_exports_nfc (struct vs_exports *x,
-                                    const struct vs_disk *d);
+const struct vs_source *vs_exports_source (struct vs_exports *x,
+                                           const struct vs_disk *d);
+
+/* Disk D's source if it is open, else NULL. */
+const struct vs_source *vs_exports_opened (struct vs_exports *x,
+                                           const struct vs_disk *d);
 
 /* vsphere-alloc.c */
 

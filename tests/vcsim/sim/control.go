@@ -97,10 +97,13 @@ func (h *harness) controlMux() http.Handler {
 	}))
 	handle("/soap/rewrite", post(ctlSOAPRewrite))
 	handle("/soap/rewrite/clear", post(ctlSOAPRewriteClear))
-	handle("/counters", get(func(*http.Request) (string, error) { return folderStats.text() + hostStats.text(), nil }))
+	handle("/counters", get(func(*http.Request) (string, error) {
+		return folderStats.text() + hostStats.text() + nfcStats.text(), nil
+	}))
 	handle("/counters/reset", post(func(*http.Request) (string, error) {
 		folderStats.reset()
 		hostStats.reset()
+		nfcStats.reset()
 		return "", nil
 	}))
 	return mux

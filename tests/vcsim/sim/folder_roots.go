@@ -44,6 +44,6 @@ func (h *harness) serveFolderFile(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	r.URL.Path = strings.TrimPrefix(r.URL.Path, folderPrefix)
-	serveDatastoreFile(w, r, dir)
+	h.serveDatastoreFile(w, r, dir)
 	return true
 }

@@ -225,7 +225,12 @@ func fileETag(fi os.FileInfo) string {
 // http.ServeContent answers If-Match (against the ETag set here) and
 // If-Unmodified-Since with 412.  Directories and misses go to the file
 // server as before.
-func serveDatastoreFile(w http.ResponseWriter, r *http.Request, dir string) {
+func (h *harness) serveDatastoreFile(w http.ResponseWriter, r *http.Request, dir string) {
+	local := filepath.Join(dir, filepath.FromSlash(path.Clean("/"+r.URL.Path)))
+	if h.lockedBase(local) {
+		refuseLockedBase(w)
+		return
+	}
 	f, err := http.Dir(dir).Open(r.URL.Path)
 	var fi os.FileInfo
 	if err == nil {
@@ -245,7 +250,7 @@ func serveDatastoreFile(w http.ResponseWriter, r *http.Request, dir string) {
 		modtime = fi.ModTime()
 	}
 	var content io.ReadSeeker = f
-	if isEncrypted(filepath.Join(dir, filepath.FromSlash(path.Clean("/"+r.URL.Path)))) {
+	if isEncrypted(local) {
 		content = &cipherReader{r: f}
 	}
 	http.ServeContent(w, r, fi.Name(), modtime, content)

@@ -2,8 +2,9 @@
 
 package simulator
 
-// Counters of /folder traffic (to vCenter, and to the hosts directly) and the deterministic sequences that decide
-// which requests a fault-injection share hits.
+// Counters of /folder traffic (to vCenter, and to the hosts directly)
+// and of NFC reads, and the deterministic sequences that decide which
+// requests a fault-injection share hits.
 
 import (
 	"fmt"
@@ -22,6 +23,7 @@ type folderCounters struct {
 var (
 	folderStats = folderCounters{name: "folder"}
 	hostStats   = folderCounters{name: "host"}
+	nfcStats    = folderCounters{name: "nfc"} // IO requests, data bytes sent
 )
 
 // shareHits spreads a share evenly: with 0.25 exactly requests 4, 8, 12... hit.

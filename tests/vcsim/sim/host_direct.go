@@ -138,5 +138,5 @@ func (h *harness) serveHost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.URL.Path = strings.TrimPrefix(r.URL.Path, folderPrefix)
-	serveKnobbed(w, r, &hostStats, func(fw http.ResponseWriter) { serveDatastoreFile(fw, r, dir) })
+	serveKnobbed(w, r, &hostStats, func(fw http.ResponseWriter) { h.serveDatastoreFile(fw, r, dir) })
 }

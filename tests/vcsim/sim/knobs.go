@@ -44,6 +44,9 @@ type HarnessKnobs struct {
 	Trickle            int64  // bytes per second for each /folder body, flushed as sent
 	GuestShutdown      string // "" (at once), a duration, "ignore" or "no_tools"
 	FreeLicense        bool   // calls that change a VM answer RestrictedVersion
+	LockedBase         bool   // /folder refuses a running VM's base extents under deltas
+	NfcFault           string // "" or a kind of nfc_faults.go
+	NfcFaultTimes      int64  // how often NfcFault fires; 0: every time
 }
 
 const defaultCBTPage = 512 << 30 // what real vCenter answers at most per call
@@ -171,6 +174,29 @@ var knobTable = []knob{
 	{"free_license", "1: a host with the free vSphere Hypervisor license, whose API refuses every change to a VM (RestrictedVersion)",
 		func(k *HarnessKnobs, s string) (err error) { k.FreeLicense, err = parseFlag(s); return },
 		func(k *HarnessKnobs) string { return map[bool]string{false: "0", true: "1"}[k.FreeLicense] }},
+	{"locked_base", "1: /folder answers 500 for the base extent under a running VM's snapshot deltas, as ESXi is reported to",
+		func(k *HarnessKnobs, s string) (err error) { k.LockedBase, err = parseFlag(s); return },
+		func(k *HarnessKnobs) string { return map[bool]string{false: "0", true: "1"}[k.LockedBase] }},
+	{"nfc_fault", "an NFC fault (nfc_faults.go): banner, proxy, open, or at IO reads cut, magic, error, stall, type, overlap, overrun, repeat, length, opid (empty = off)",
+		func(k *HarnessKnobs, s string) error {
+			if err := checkNfcFault(s); err != nil {
+				return err
+			}
+			if s == "0" {
+				s = ""
+			}
+			k.NfcFault = s
+			restartNfcFaults()
+			return nil
+		},
+		func(k *HarnessKnobs) string { return k.NfcFault }},
+	{"nfc_fault_times", "how many times nfc_fault fires (0 = every time)",
+		func(k *HarnessKnobs, s string) (err error) {
+			k.NfcFaultTimes, err = parseWhole(s)
+			restartNfcFaults()
+			return
+		},
+		func(k *HarnessKnobs) string { return strconv.FormatInt(k.NfcFaultTimes, 10) }},
 }
 
 // HarnessKnobFlags registers -session-idle-timeout, -fail503, ... on fs.

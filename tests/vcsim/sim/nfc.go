@@ -109,11 +109,13 @@ func (h *harness) serveNfcTicket(w http.ResponseWriter, r *http.Request, body []
 	nfcTicketsMu.Lock()
 	nfcTickets[id] = nfcTicket{vm: ref, host: host.Name}
 	nfcTicketsMu.Unlock()
+	// The host's address, as vCenter gives it for a host it manages by
+	// IP: every simulated host listens on the loopback.
 	writeSOAPBody(w, fmt.Sprintf(`<NfcGetVmFilesResponse xmlns="urn:vim25"><returnval>`+
-		`<host>%s</host><port>%d</port><sslThumbprint>%s</sslThumbprint>`+
+		`<host>127.0.0.1</host><port>%d</port><sslThumbprint>%s</sslThumbprint>`+
 		`<service>vpxa-nfc</service><serviceVersion>1.0</serviceVersion>`+
 		`<sessionId>%s</sessionId></returnval></NfcGetVmFilesResponse>`,
-		host.Name, nfcPort, host.Summary.Config.SslThumbprint, id))
+		nfcPort, host.Summary.Config.SslThumbprint, id))
 }
 
 // serveNFC starts the hosts' NFC listener.
@@ -157,6 +159,11 @@ func readLine(r *bufio.Reader) (string, error) {
 
 // serveNfcConn runs authd, then NFC on the stream PROXY asked for.
 func (h *harness) serveNfcConn(conn net.Conn, cfg *tls.Config, cert *serverCert) {
+	if takeNfcFault("banner") != "" {
+		fmt.Fprint(conn, "220 VMware Authentication Daemon"+strings.Repeat(" Version 1.10", 200))
+		_, _ = io.Copy(io.Discard, conn)
+		return
+	}
 	fmt.Fprint(conn, "220 VMware Authentication Daemon Version 1.10: SSL Required, "+
 		"ServerDaemonProtocol:SOAP, MKSDisplayProtocol:VNC , VMXARGS supported, NFCSSL supported/t\r\n")
 	t := tls.Server(conn, cfg)
@@ -181,6 +188,10 @@ func (h *harness) serveNfcConn(conn net.Conn, cfg *tls.Config, cert *serverCert)
 		case line == "PROXY vpxa-nfc" || line == "PROXY vpxa-nfcssl":
 			if !valid {
 				fmt.Fprint(t, "530 the session ticket is unknown or used already\r\n")
+				return
+			}
+			if takeNfcFault("proxy") != "" {
+				fmt.Fprint(t, "500 simulated refusal: vpxa is not running\r\n")
 				return
 			}
 			if line == "PROXY vpxa-nfc" {
@@ -367,6 +378,9 @@ func (h *harness) nfcOpen(c *nfcConn, op uint32, p []byte) error {
 	if _, err := io.ReadFull(c.rw, name); err != nil {
 		return err
 	}
+	if takeNfcFault("open") != "" {
+		return c.refuse(op, fmt.Sprintf("Failed to open %s: simulated error", name))
+	}
 	desc, ok := h.nfcDiskPath(c.ticket.vm, string(name))
 	if !ok {
 		return c.refuse(op, fmt.Sprintf("File %s not found or not a disk of the ticket's VM", name))
@@ -426,20 +440,19 @@ func (c *nfcConn) nfcRead(op uint32, p []byte) error {
 	if err := l.ReadAt(data, off); err != nil {
 		return c.refuse(op, fmt.Sprintf("read error: %v", err))
 	}
+	nfcStats.countRequest()
+	if kind := takeNfcFault(nfcReadFaults...); kind != "" {
+		return c.faultyRead(kind, op, off, data)
+	}
 	n := (length + nfcFragmentMax - 1) / nfcFragmentMax
 	for i := n - 1; i >= 0; i-- {
 		at := i * nfcFragmentMax
 		end := min64(at+nfcFragmentMax, length)
-		f := make([]byte, 44)
-		binary.LittleEndian.PutUint64(f[8:], 1)
-		binary.LittleEndian.PutUint64(f[16:], uint64(off))
-		binary.LittleEndian.PutUint32(f[24:], uint32(length))
-		binary.LittleEndian.PutUint32(f[28:], uint32(at))
-		binary.LittleEndian.PutUint32(f[32:], uint32(end-at))
-		binary.LittleEndian.PutUint32(f[36:], uint32(end-at))
+		f := fragmentHeader(off, uint32(length), uint32(at), uint32(end-at))
 		if err := c.frame(7, op, f, data[at:end]); err != nil {
 			return err
 		}
+		nfcStats.countBytes(int(end - at))
 	}
 	return nil
 }
