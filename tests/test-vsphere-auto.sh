@@ -10,7 +10,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
 source "$srcdir/functions.sh"
-source "$srcdir/vcsim/soap.sh"
 
 vcsim_start
 img=$VCSIM_DIR/plain.img
