@@ -11,7 +11,9 @@ package simulator
 // of its VM only.  Disks are opened as disks: their chain composed
 // (openChain) and in plaintext, encrypted or not; each read is answered
 // in 64 KiB fragments sent last first, as hosts do not keep them in
-// order.
+// order.  The latency knob delays each read's answer from when it
+// arrived, so that requests in flight overlap their latency as on a
+// host; the bandwidth knob paces each connection's data.
 
 import (
 	"bufio"
@@ -25,6 +27,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -218,6 +221,7 @@ type nfcConn struct {
 	ticket nfcTicket
 	files  map[uint64]*layer
 	next   uint64
+	lim    connLimiter
 }
 
 // readClassic reads a classic message, which must be of type want.
@@ -333,6 +337,7 @@ func (h *harness) serveNfcSession(rw io.ReadWriter, ticket nfcTicket) {
 		if _, err := io.ReadFull(rw, p); err != nil {
 			return
 		}
+		arrived := time.Now()
 		var err error
 		switch typ {
 		case 2:
@@ -344,7 +349,7 @@ func (h *harness) serveNfcSession(rw io.ReadWriter, ticket nfcTicket) {
 		case 4:
 			err = h.nfcOpen(c, op, p)
 		case 7:
-			err = c.nfcRead(op, p)
+			err = c.nfcRead(op, p, arrived)
 		case 5:
 			if len(p) == 8 {
 				if l := c.files[binary.LittleEndian.Uint64(p)]; l != nil {
@@ -426,7 +431,7 @@ func (h *harness) nfcDiskPath(ref types.ManagedObjectReference, name string) (st
 }
 
 // nfcRead answers an IO read in fragments, the last one first.
-func (c *nfcConn) nfcRead(op uint32, p []byte) error {
+func (c *nfcConn) nfcRead(op uint32, p []byte, arrived time.Time) error {
 	if len(p) != 44 {
 		return c.refuse(op, "IO payload is not 44 bytes")
 	}
@@ -441,6 +446,8 @@ func (c *nfcConn) nfcRead(op uint32, p []byte) error {
 		return c.refuse(op, fmt.Sprintf("read error: %v", err))
 	}
 	nfcStats.countRequest()
+	k := currentKnobs()
+	time.Sleep(time.Until(arrived.Add(k.Latency)))
 	if kind := takeNfcFault(nfcReadFaults...); kind != "" {
 		return c.faultyRead(kind, op, off, data)
 	}
@@ -449,6 +456,7 @@ func (c *nfcConn) nfcRead(op uint32, p []byte) error {
 		at := i * nfcFragmentMax
 		end := min64(at+nfcFragmentMax, length)
 		f := fragmentHeader(off, uint32(length), uint32(at), uint32(end-at))
+		c.lim.wait(int(end-at), k.Bandwidth)
 		if err := c.frame(7, op, f, data[at:end]); err != nil {
 			return err
 		}
