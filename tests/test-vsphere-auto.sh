@@ -4,8 +4,9 @@
 # disk, a vSAN disk, a running VM whose base extent the host will not
 # open through /folder.  Each export's description says which transport
 # and why; every disk reads byte-exact through nbdcopy and qemu-img;
-# the /folder transports refuse what they cannot read.  A three-disk
-# VM reads whole over nfc and nfcssl.
+# the /folder transports refuse what they cannot read.  Over nfc and
+# nfcssl, an existing snapshot over two deltas reads byte-exact, and a
+# three-disk VM whole.
 #
 # SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
@@ -95,6 +96,30 @@ grep -q "error" "$VCSIM_DIR/run.err" && fail "auto printed an error: $(cat "$VCS
 [ -z "$(vcsim_ctl GET /snapshots?vm=DC0/vm/run)" ] || fail "auto left a snapshot"
 vcsim_ctl POST /knobs?locked_base=0 >/dev/null
 echo "ok: a running VM whose base extent /folder refuses is read over NFC, from its snapshot"
+
+# An existing snapshot whose chain has two deltas, over nfc and nfcssl:
+# the host composes it.
+vcsim_ctl POST "/vm/create?path=DC0/vm/deep&power=on" >/dev/null
+vcsim_ctl POST "/disk/add?vm=DC0/vm/deep&ds=LocalDS_0&name=deep/deep&image=$img" >/dev/null
+cp "$img" "$VCSIM_DIR/deep.img"
+for s in s1 s2; do
+  vcsim_ctl POST "/snapshot/create?vm=DC0/vm/deep&name=$s" >/dev/null
+  head -c 100000 /dev/urandom > "$VCSIM_DIR/w"
+  off=$((RANDOM * 64))
+  vcsim_ctl POST "/disk/write?vm=DC0/vm/deep&disk=0&offset=$off" --data-binary "@$VCSIM_DIR/w" >/dev/null
+  dd if="$VCSIM_DIR/w" of="$VCSIM_DIR/deep.img" bs=1 seek=$off conv=notrunc status=none
+done
+vcsim_ctl POST "/snapshot/create?vm=DC0/vm/deep&name=s3" >/dev/null
+vcsim_ctl POST "/disk/write?vm=DC0/vm/deep&disk=0&offset=0" --data-binary "@$VCSIM_DIR/w" >/dev/null
+for t in nfc nfcssl; do
+  nbdkit_vsphere vm=DC0/vm/deep snapshot=s3 transport=$t --run '
+    nbdcopy "$uri" "$VCSIM_DIR/deep.raw" &&
+    qemu-img convert -f raw -O raw "$uri" "$VCSIM_DIR/deep-q.raw"' ||
+    fail "transport=$t: snapshot s3"
+  cmp "$VCSIM_DIR/deep.img" "$VCSIM_DIR/deep.raw" || fail "transport=$t: s3 differs (nbdcopy)"
+  cmp "$VCSIM_DIR/deep.img" "$VCSIM_DIR/deep-q.raw" || fail "transport=$t: s3 differs (qemu-img)"
+done
+echo "ok: a snapshot over two deltas reads byte-exact over nfc and nfcssl"
 
 # A three-disk VM, every disk an export of one instance, over nfc and
 # nfcssl.
