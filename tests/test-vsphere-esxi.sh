@@ -5,8 +5,9 @@
 # snapshot (a point in time), snapshot=create and its guardian leaving
 # no snapshot behind, a free license's read-only API, the cbt filter's
 # incremental copy and a vsphere-sync cycle, full then incremental; and
-# messages that speak of ESXi, not vCenter; and vsphere-v2v's cold
-# route.
+# messages that speak of ESXi, not vCenter; vsphere-v2v's cold route;
+# and an encrypted VM read over NFC from the host with no transport
+# given.
 #
 # SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
@@ -147,3 +148,17 @@ grep -q "<name>$name</name>" "$V2V_TEST_DIR/seen.xml" ||
   fail "vsphere-v2v's XML does not name the VM: $(cat "$V2V_TEST_DIR/seen.xml")"
 check_no_snapshot "$vm" "vsphere-v2v"
 echo "ok: vsphere-v2v's cold route reads the ESXi host"
+
+# An encrypted VM on the host: with no transport given, its disk is
+# read over NFC, where the host decrypts it.
+evm=ha-datacenter/vm/secret
+vcsim_ctl POST "/vm/create?path=$evm&power=on" >/dev/null
+vcsim_ctl POST "/disk/add?vm=$evm&ds=LocalDS_0&name=secret/secret&image=$VCSIM_DIR/src.img&encrypted=1" >/dev/null
+nbdkit_vsphere "vm=$evm" snapshot=create --run '
+  nbdinfo "$uri" > "$VCSIM_DIR/enc.info" && nbdcopy "$uri" "$VCSIM_DIR/enc.raw"' ||
+  fail "the encrypted VM on the ESXi host"
+same_bytes src.img "$VCSIM_DIR/enc.raw"
+grep -q "read over NFC over TLS (transport=auto: the disk is encrypted" "$VCSIM_DIR/enc.info" ||
+  fail "not read over NFC: $(cat "$VCSIM_DIR/enc.info")"
+check_no_snapshot "$evm" "the encrypted VM"
+echo "ok: an encrypted VM on the ESXi host reads over NFC in plaintext"
