@@ -4,7 +4,8 @@
  * SESSION/BANNER/THUMBPRINT_SHA2/PROXY lines, then the NFC session raw
  * on the socket (nfc) or inside a second TLS session (nfcssl).  Every
  * read and write waits at most timeout= for progress, so a host that
- * stalls fails the request instead of hanging it.
+ * stalls fails the request instead of hanging it, and once nbdkit
+ * serves, a wait is abandoned within a second of its shutting down.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -44,6 +45,15 @@ struct vs_nfc_conn {
   struct nfc_session *session;
 };
 
+/* Set once nbdkit serves: nbdkit_nanosleep may be called then. */
+static bool serving;
+
+void
+vs_nfc_serving (void)
+{
+  serving = true;
+}
+
 static int
 fail (const struct vs_nfc_conn *c, const char *what, const char *detail)
 {
@@ -52,16 +62,25 @@ fail (const struct vs_nfc_conn *c, const char *what, const char *detail)
   return -1;
 }
 
-/* Wait until the socket is ready for EVENTS, within the timeout. */
+/* Wait until the socket is ready for EVENTS, within the timeout, in
+ * slices of a second so that a shutdown is noticed.
+ */
 static int
 wait_fd (struct vs_nfc_conn *c, short events)
 {
   struct pollfd p = { .fd = c->fd, .events = events };
-  int r;
+  int left = c->timeout_ms, r;
 
-  do
-    r = poll (&p, 1, c->timeout_ms);
-  while (r == -1 && errno == EINTR);
+  do {
+    r = poll (&p, 1, left < 1000 ? left : 1000);
+    if (r == 0) {
+      left -= left < 1000 ? left : 1000;
+      /* Asked for no sleep, it says at once whether to give up. */
+      if (serving && nbdkit_nanosleep (0, 0) == -1)
+        return fail (c, "abandoned: nbdkit is shutting down or the client "
+                     "disconnected", NULL);
+    }
+  } while ((r == -1 && errno == EINTR) || (r == 0 && left > 0));
   if (r == 0)
     return fail (c, "no progress within timeout=", NULL);
   return r == -1 ? fail (c, "poll", strerror (errno)) : 0;

@@ -488,6 +488,7 @@ static int
 vsphere_after_fork (void)
 {
   vs_http_pool_serving (pool);
+  vs_nfc_serving ();
   return vs_readahead_start (readahead);
 }
 

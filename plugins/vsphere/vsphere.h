@@ -382,6 +382,11 @@ struct nfc_session *vs_nfc_session (struct vs_nfc_conn *c);
 
 void vs_nfc_close (struct vs_nfc_conn *c);
 
+/* From now on (nbdkit serves), a wait on a host is abandoned within
+ * about a second when nbdkit shuts down or the client disconnects.
+ */
+void vs_nfc_serving (void);
+
 /* vsphere-nfc-disk.c */
 
 /* The disk at datastore path PATH of VM_REF, read over NFC through at
