@@ -10,8 +10,9 @@ package simulator
 // ("ha-nfcssl").  A ticket is good for one connection and for the disks
 // of its VM only.  Disks are opened as disks: their chain composed
 // (openChain) and in plaintext, encrypted or not; each read is answered
-// in 64 KiB fragments sent last first, as hosts do not keep them in
-// order.  The latency knob delays each read's answer from when it
+// in 64 KiB fragments sent last first, and the reads a client has in
+// flight are answered together, their fragments interleaved, as hosts
+// keep neither order.  The latency knob delays each read's answer from when it
 // arrived, so that requests in flight overlap their latency as on a
 // host; the bandwidth knob paces each connection's data.
 
@@ -217,7 +218,8 @@ func (h *harness) serveNfcConn(conn net.Conn, cfg *tls.Config, cert *serverCert)
 }
 
 type nfcConn struct {
-	rw     io.ReadWriter
+	in     *bufio.Reader // what the client sent
+	rw     io.ReadWriter // to answer on
 	ticket nfcTicket
 	files  map[uint64]*layer
 	next   uint64
@@ -259,7 +261,7 @@ func writeFrame(w io.Writer, typ, op uint32, payload, extra []byte) error {
 	return err
 }
 
-func (c *nfcConn) classic(want uint32) ([]byte, error) { return readClassic(c.rw, want) }
+func (c *nfcConn) classic(want uint32) ([]byte, error) { return readClassic(c.in, want) }
 
 func (c *nfcConn) sendClassic(typ, at, value uint32) error {
 	return writeClassic(c.rw, typ, at, value)
@@ -300,7 +302,7 @@ func (c *nfcConn) handshake() error {
 	if n > nfcLineMax {
 		return fmt.Errorf("client name of %d bytes", n)
 	}
-	if _, err := io.ReadFull(c.rw, make([]byte, n)); err != nil {
+	if _, err := io.ReadFull(c.in, make([]byte, n)); err != nil {
 		return err
 	}
 	if _, err := c.classic(55); err != nil {
@@ -313,7 +315,7 @@ func (c *nfcConn) handshake() error {
 }
 
 func (h *harness) serveNfcSession(rw io.ReadWriter, ticket nfcTicket) {
-	c := &nfcConn{rw: rw, ticket: ticket, files: map[uint64]*layer{}, next: 0x5000}
+	c := &nfcConn{in: bufio.NewReader(rw), rw: rw, ticket: ticket, files: map[uint64]*layer{}, next: 0x5000}
 	defer func() {
 		for _, l := range c.files {
 			l.close()
@@ -324,7 +326,7 @@ func (h *harness) serveNfcSession(rw io.ReadWriter, ticket nfcTicket) {
 	}
 	hdr := make([]byte, 16)
 	for {
-		if _, err := io.ReadFull(rw, hdr); err != nil {
+		if _, err := io.ReadFull(c.in, hdr); err != nil {
 			return
 		}
 		typ := binary.LittleEndian.Uint32(hdr[4:])
@@ -334,7 +336,7 @@ func (h *harness) serveNfcSession(rw io.ReadWriter, ticket nfcTicket) {
 			return
 		}
 		p := make([]byte, size)
-		if _, err := io.ReadFull(rw, p); err != nil {
+		if _, err := io.ReadFull(c.in, p); err != nil {
 			return
 		}
 		arrived := time.Now()
@@ -349,7 +351,7 @@ func (h *harness) serveNfcSession(rw io.ReadWriter, ticket nfcTicket) {
 		case 4:
 			err = h.nfcOpen(c, op, p)
 		case 7:
-			err = c.nfcRead(op, p, arrived)
+			err = c.nfcReads(op, p, arrived)
 		case 5:
 			if len(p) == 8 {
 				if l := c.files[binary.LittleEndian.Uint64(p)]; l != nil {
@@ -380,7 +382,7 @@ func (h *harness) nfcOpen(c *nfcConn, op uint32, p []byte) error {
 		return fmt.Errorf("OPEN_FILE path of %d bytes", n)
 	}
 	name := make([]byte, n)
-	if _, err := io.ReadFull(c.rw, name); err != nil {
+	if _, err := io.ReadFull(c.in, name); err != nil {
 		return err
 	}
 	if takeNfcFault("open") != "" {
@@ -430,37 +432,98 @@ func (h *harness) nfcDiskPath(ref types.ManagedObjectReference, name string) (st
 	return "", false
 }
 
-// nfcRead answers an IO read in fragments, the last one first.
-func (c *nfcConn) nfcRead(op uint32, p []byte, arrived time.Time) error {
-	if len(p) != 44 {
-		return c.refuse(op, "IO payload is not 44 bytes")
+// ioRead is a read request, and its data once read.
+type ioRead struct {
+	op      uint32
+	p       []byte
+	arrived time.Time
+	off     int64
+	data    []byte
+}
+
+// nfcReads answers the read (op, p) and the further reads the client
+// already sent behind it, their fragments interleaved.  Under an NFC
+// fault each read is answered alone, as the fault needs.
+func (c *nfcConn) nfcReads(op uint32, p []byte, arrived time.Time) error {
+	batch := []*ioRead{{op: op, p: p, arrived: arrived}}
+	for currentKnobs().NfcFault == "" && len(batch) < 16 {
+		// Only what has arrived already: Peek would wait for more.
+		if c.in.Buffered() < 16+44 {
+			break
+		}
+		next, err := c.in.Peek(16 + 44)
+		if err != nil || binary.LittleEndian.Uint32(next) != nfcMagic ||
+			binary.LittleEndian.Uint32(next[4:]) != 7 ||
+			binary.LittleEndian.Uint32(next[8:]) != 44 {
+			break
+		}
+		_, _ = c.in.Discard(16)
+		r := &ioRead{op: binary.LittleEndian.Uint32(next[12:]), p: make([]byte, 44), arrived: time.Now()}
+		_, _ = io.ReadFull(c.in, r.p)
+		batch = append(batch, r)
 	}
-	l := c.files[binary.LittleEndian.Uint64(p)]
-	off := int64(binary.LittleEndian.Uint64(p[16:]))
-	length := int64(binary.LittleEndian.Uint64(p[24:]))
-	if l == nil || binary.LittleEndian.Uint64(p[8:]) != 1 || length <= 0 || length > 64<<20 {
-		return c.refuse(op, "bad IO request")
-	}
-	data := make([]byte, length)
-	if err := l.ReadAt(data, off); err != nil {
-		return c.refuse(op, fmt.Sprintf("read error: %v", err))
-	}
-	nfcStats.countRequest()
-	k := currentKnobs()
-	time.Sleep(time.Until(arrived.Add(k.Latency)))
-	if kind := takeNfcFault(nfcReadFaults...); kind != "" {
-		return c.faultyRead(kind, op, off, data)
-	}
-	n := (length + nfcFragmentMax - 1) / nfcFragmentMax
-	for i := n - 1; i >= 0; i-- {
-		at := i * nfcFragmentMax
-		end := min64(at+nfcFragmentMax, length)
-		f := fragmentHeader(off, uint32(length), uint32(at), uint32(end-at))
-		c.lim.wait(int(end-at), k.Bandwidth)
-		if err := c.frame(7, op, f, data[at:end]); err != nil {
+	var ready []*ioRead
+	for _, r := range batch {
+		ok, err := c.readData(r)
+		if err != nil {
 			return err
 		}
-		nfcStats.countBytes(int(end - at))
+		if ok {
+			ready = append(ready, r)
+		}
 	}
-	return nil
+	return c.answer(ready)
+}
+
+// readData reads r's bytes, waiting out the latency knob from its
+// arrival; false if r was answered already (refused, or a fault).
+func (c *nfcConn) readData(r *ioRead) (bool, error) {
+	p := r.p
+	if len(p) != 44 {
+		return false, c.refuse(r.op, "IO payload is not 44 bytes")
+	}
+	l := c.files[binary.LittleEndian.Uint64(p)]
+	r.off = int64(binary.LittleEndian.Uint64(p[16:]))
+	length := int64(binary.LittleEndian.Uint64(p[24:]))
+	if l == nil || binary.LittleEndian.Uint64(p[8:]) != 1 || length <= 0 || length > 64<<20 {
+		return false, c.refuse(r.op, "bad IO request")
+	}
+	r.data = make([]byte, length)
+	if err := l.ReadAt(r.data, r.off); err != nil {
+		return false, c.refuse(r.op, fmt.Sprintf("read error: %v", err))
+	}
+	nfcStats.countRequest()
+	time.Sleep(time.Until(r.arrived.Add(currentKnobs().Latency)))
+	if kind := takeNfcFault(nfcReadFaults...); kind != "" {
+		return false, c.faultyRead(kind, r.op, r.off, r.data)
+	}
+	return true, nil
+}
+
+// answer sends the reads' fragments, one of each read in turn, each
+// read's last fragment first.
+func (c *nfcConn) answer(reads []*ioRead) error {
+	bw := currentKnobs().Bandwidth
+	for round := int64(0); ; round++ {
+		sent := false
+		for _, r := range reads {
+			length := int64(len(r.data))
+			i := (length+nfcFragmentMax-1)/nfcFragmentMax - 1 - round
+			if i < 0 {
+				continue
+			}
+			at := i * nfcFragmentMax
+			end := min64(at+nfcFragmentMax, length)
+			f := fragmentHeader(r.off, uint32(length), uint32(at), uint32(end-at))
+			c.lim.wait(int(end-at), bw)
+			if err := c.frame(7, r.op, f, r.data[at:end]); err != nil {
+				return err
+			}
+			nfcStats.countBytes(int(end - at))
+			sent = true
+		}
+		if !sent {
+			return nil
+		}
+	}
 }

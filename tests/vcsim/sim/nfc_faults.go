@@ -101,7 +101,7 @@ func (c *nfcConn) faultyRead(kind string, op uint32, off int64, data []byte) err
 	case "error":
 		return c.refuse(op, "Failed to read the disk: simulated I/O error")
 	case "stall":
-		_, _ = io.Copy(io.Discard, c.rw)
+		_, _ = io.Copy(io.Discard, c.in)
 		return fmt.Errorf("stall")
 	case "type":
 		return c.frame(99, op, frag(0, uint32(first)), data[:first])
