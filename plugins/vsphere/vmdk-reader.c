@@ -31,12 +31,17 @@ struct vmdk_reader {
   char *refusal;                /* why the files cannot serve the disk */
 };
 
+/* The files cannot serve the disk: keep the first reason for a caller
+ * who asked, else report it.  Also the chain's refused callback.
+ */
 static void
-refused (void *opaque, const char *why)
+refuse (void *opaque, const char *why)
 {
   struct vmdk_reader *r = opaque;
 
-  if (!r->refusal)
+  if (!r->tell_refusal)
+    nbdkit_error ("%s", why);
+  else if (!r->refusal)
     r->refusal = strdup (why);
 }
 
@@ -80,10 +85,7 @@ resolve (struct vmdk_reader *r, const char *from, const char *name,
     snprintf (why, sizeof why, "%s: \"%s\" is a vSAN or vVol object; "
               "such disks cannot be read through the datastore HTTP "
               "interface", from, name);
-    if (r->tell_refusal)
-      refused (r, why);
-    else
-      nbdkit_error ("%s", why);
+    refuse (r, why);
     return NULL;
   }
   if (parent && strncmp (name, prefix, strlen (prefix)) == 0) {
@@ -152,7 +154,7 @@ ds_open (void *opaque, const char *from, const char *name, bool parent,
       char why[1200];
 
       snprintf (why, sizeof why, "%s: %s", file, refusal);
-      refused (r, why);
+      refuse (r, why);
     }
     free (file);
     return -1;
@@ -179,7 +181,7 @@ vmdk_reader_open (struct vs_http_pool *pool, const struct vmdk_location *loc,
   r->tell_refusal = refusal != NULL;
   io.opaque = r;
   if (refusal)
-    io.refused = refused;
+    io.refused = refuse;
   r->chain = vmdk_chain_open (&io, loc->file, capacity);
   if (!r->chain) {
     if (refusal)

@@ -63,27 +63,48 @@ fail (const struct vs_nfc_conn *c, const char *what, const char *detail)
 }
 
 /* Wait until the socket is ready for EVENTS, within the timeout, in
- * slices of a second so that a shutdown is noticed.
+ * slices of a second so that a shutdown is noticed.  Returns 0, or -1
+ * with errno ETIMEDOUT, ECANCELED (nbdkit gives up) or poll's.
  */
 static int
-wait_fd (struct vs_nfc_conn *c, short events)
+poll_fd (struct vs_nfc_conn *c, short events)
 {
   struct pollfd p = { .fd = c->fd, .events = events };
   int left = c->timeout_ms, r;
 
-  do {
+  for (;;) {
     r = poll (&p, 1, left < 1000 ? left : 1000);
+    if (r > 0)
+      return 0;
+    if (r == -1 && errno != EINTR)
+      return -1;
     if (r == 0) {
       left -= left < 1000 ? left : 1000;
+      if (left == 0) {
+        errno = ETIMEDOUT;
+        return -1;
+      }
       /* Asked for no sleep, it says at once whether to give up. */
-      if (serving && nbdkit_nanosleep (0, 0) == -1)
-        return fail (c, "abandoned: nbdkit is shutting down or the client "
-                     "disconnected", NULL);
+      if (serving && nbdkit_nanosleep (0, 0) == -1) {
+        errno = ECANCELED;
+        return -1;
+      }
     }
-  } while ((r == -1 && errno == EINTR) || (r == 0 && left > 0));
-  if (r == 0)
+  }
+}
+
+/* poll_fd, reporting what stopped the wait. */
+static int
+wait_fd (struct vs_nfc_conn *c, short events)
+{
+  if (poll_fd (c, events) == 0)
+    return 0;
+  if (errno == ETIMEDOUT)
     return fail (c, "no progress within timeout=", NULL);
-  return r == -1 ? fail (c, "poll", strerror (errno)) : 0;
+  if (errno == ECANCELED)
+    return fail (c, "abandoned: nbdkit is shutting down or the client "
+                 "disconnected", NULL);
+  return fail (c, "poll", strerror (errno));
 }
 
 /* One SSL_read or SSL_write of N bytes on SSL, or of the raw socket
@@ -222,9 +243,7 @@ authd_command (struct vs_nfc_conn *c, const char *command, char *reply,
 static int
 connect_one (struct vs_nfc_conn *c, const struct addrinfo *a)
 {
-  struct pollfd p = { .events = POLLOUT };
   socklen_t len = sizeof errno;
-  int r;
 
   c->fd = socket (a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
                   a->ai_protocol);
@@ -232,16 +251,9 @@ connect_one (struct vs_nfc_conn *c, const struct addrinfo *a)
     return -1;
   if (connect (c->fd, a->ai_addr, a->ai_addrlen) == 0)
     return 0;
-  if (errno != EINPROGRESS)
+  if (errno != EINPROGRESS || poll_fd (c, POLLOUT) == -1)
     return -1;
-  p.fd = c->fd;
-  do
-    r = poll (&p, 1, c->timeout_ms);
-  while (r == -1 && errno == EINTR);
-  if (r == 0)
-    errno = ETIMEDOUT;
-  if (r == 1 &&
-      getsockopt (c->fd, SOL_SOCKET, SO_ERROR, &errno, &len) == 0 &&
+  if (getsockopt (c->fd, SOL_SOCKET, SO_ERROR, &errno, &len) == 0 &&
       errno == 0)
     return 0;
   return -1;

@@ -210,7 +210,8 @@ vsphere_config_complete (void)
 #define vsphere_config_help \
   VS_SERVER_CONFIG_HELP "\n" \
   VS_TARGET_CONFIG_HELP "\n" \
-  "connections=<N>         HTTPS connections to the datastore (default 8).\n" \
+  "connections=<N>         HTTPS connections to the datastore (default 8);\n" \
+  "                        over NFC, connections per disk.\n" \
   "export=<WILDCARD>       Only the disks whose datastore path matches\n" \
   "                        may be opened as exports.\n" \
   "allocated-extents=false Block status of thin disks without asking\n" \

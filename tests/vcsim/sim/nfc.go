@@ -250,10 +250,23 @@ func writeClassic(w io.Writer, typ, at, value uint32) error {
 	return err
 }
 
+// frameHeader is an AIO frame's header: magic, type, payload size, opId.
+type frameHeader struct{ magic, typ, size, op uint32 }
+
+func parseFrameHeader(b []byte) frameHeader {
+	le := binary.LittleEndian
+	return frameHeader{le.Uint32(b), le.Uint32(b[4:]), le.Uint32(b[8:]), le.Uint32(b[12:])}
+}
+
 // writeFrame sends an AIO frame: header, payload, then extra bytes.
 func writeFrame(w io.Writer, typ, op uint32, payload, extra []byte) error {
+	return writeFrameMagic(w, nfcMagic, typ, op, payload, extra)
+}
+
+// writeFrameMagic is writeFrame with any magic, for the faults.
+func writeFrameMagic(w io.Writer, magic, typ, op uint32, payload, extra []byte) error {
 	b := make([]byte, 16, 16+len(payload)+len(extra))
-	binary.LittleEndian.PutUint32(b, nfcMagic)
+	binary.LittleEndian.PutUint32(b, magic)
 	binary.LittleEndian.PutUint32(b[4:], typ)
 	binary.LittleEndian.PutUint32(b[8:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(b[12:], op)
@@ -329,10 +342,9 @@ func (h *harness) serveNfcSession(rw io.ReadWriter, ticket nfcTicket) {
 		if _, err := io.ReadFull(c.in, hdr); err != nil {
 			return
 		}
-		typ := binary.LittleEndian.Uint32(hdr[4:])
-		size := binary.LittleEndian.Uint32(hdr[8:])
-		op := binary.LittleEndian.Uint32(hdr[12:])
-		if binary.LittleEndian.Uint32(hdr) != nfcMagic || size > nfcPayloadLimit {
+		fh := parseFrameHeader(hdr)
+		typ, size, op := fh.typ, fh.size, fh.op
+		if fh.magic != nfcMagic || size > nfcPayloadLimit {
 			return
 		}
 		p := make([]byte, size)
@@ -451,14 +463,13 @@ func (c *nfcConn) nfcReads(op uint32, p []byte, arrived time.Time) error {
 		if c.in.Buffered() < 16+44 {
 			break
 		}
-		next, err := c.in.Peek(16 + 44)
-		if err != nil || binary.LittleEndian.Uint32(next) != nfcMagic ||
-			binary.LittleEndian.Uint32(next[4:]) != 7 ||
-			binary.LittleEndian.Uint32(next[8:]) != 44 {
+		next, _ := c.in.Peek(16)
+		fh := parseFrameHeader(next)
+		if fh.magic != nfcMagic || fh.typ != 7 || fh.size != 44 {
 			break
 		}
 		_, _ = c.in.Discard(16)
-		r := &ioRead{op: binary.LittleEndian.Uint32(next[12:]), p: make([]byte, 44), arrived: time.Now()}
+		r := &ioRead{op: fh.op, p: make([]byte, 44), arrived: time.Now()}
 		_, _ = io.ReadFull(c.in, r.p)
 		batch = append(batch, r)
 	}

@@ -82,22 +82,11 @@ func (c *nfcConn) faultyRead(kind string, op uint32, off int64, data []byte) err
 	frag := func(at, n uint32) []byte { return fragmentHeader(off, total, at, n) }
 	switch kind {
 	case "cut":
-		b := make([]byte, 16)
-		binary.LittleEndian.PutUint32(b, nfcMagic)
-		binary.LittleEndian.PutUint32(b[4:], 7)
-		binary.LittleEndian.PutUint32(b[8:], 44)
-		binary.LittleEndian.PutUint32(b[12:], op)
-		b = append(append(b, frag(0, uint32(first))...), data[:first/2]...)
-		_, _ = c.rw.Write(b)
+		// The frame's extra bytes stop halfway, and so does the stream.
+		_ = c.frame(7, op, frag(0, uint32(first)), data[:first/2])
 		return fmt.Errorf("cut")
 	case "magic":
-		b := make([]byte, 16)
-		binary.LittleEndian.PutUint32(b, 0xDEADBEEF)
-		binary.LittleEndian.PutUint32(b[4:], 7)
-		binary.LittleEndian.PutUint32(b[8:], 44)
-		binary.LittleEndian.PutUint32(b[12:], op)
-		_, err := c.rw.Write(append(append(b, frag(0, uint32(first))...), data[:first]...))
-		return err
+		return writeFrameMagic(c.rw, 0xDEADBEEF, 7, op, frag(0, uint32(first)), data[:first])
 	case "error":
 		return c.refuse(op, "Failed to read the disk: simulated I/O error")
 	case "stall":
