@@ -37,18 +37,25 @@ ticket () {
     grep -q '<sslThumbprint>[0-9A-F:]\{59\}</sslThumbprint>' <<<"$t" ||
         fail "ticket has no SHA-1 thumbprint: $t"
 }
-# nfc_cat PATH OFFSET LENGTH [ssl]: read through a new ticket for $vm.
+# nfc_cat PATH OFFSET LENGTH [SERVICE]: read through a new ticket for $vm.
 nfc_cat () {
     ticket "$vm"
     "$VCSIM_HARNESS" nfc-cat "127.0.0.1:$port" "$sid" "$@"
 }
 
-for mode in raw ssl; do
-    nfc_cat "[LocalDS_0] nfcvm/nfcvm.vmdk" 0 3145728 ${mode/raw/} > "$VCSIM_DIR/nfc" ||
-        fail "nfc-cat ($mode) failed"
-    cmp "$img" "$VCSIM_DIR/nfc" || fail "NFC ($mode) did not read the disk"
+for service in vpxa-nfc vpxa-nfcssl; do
+    nfc_cat "[LocalDS_0] nfcvm/nfcvm.vmdk" 0 3145728 $service > "$VCSIM_DIR/nfc" ||
+        fail "nfc-cat ($service) failed"
+    cmp "$img" "$VCSIM_DIR/nfc" || fail "NFC ($service) did not read the disk"
 done
 echo "ok: an encrypted disk reads in plaintext over ha-nfc and ha-nfcssl"
+
+# PROXY must ask for the ticket's service.
+if nfc_cat "[LocalDS_0] nfcvm/nfcvm.vmdk" 0 512 nfc > /dev/null 2> "$VCSIM_DIR/err"; then
+    fail "authd connected PROXY nfc for a vpxa-nfc ticket"
+fi
+grep -q "the ticket is for vpxa-nfc, not nfc" "$VCSIM_DIR/err" || fail "wrong service: $(cat "$VCSIM_DIR/err")"
+echo "ok: PROXY for another service than the ticket's is refused"
 
 # A snapshot, then guest writes: the snapshot's disk over NFC is the
 # image; the current one (a sesparse delta over it) has the writes.

@@ -150,9 +150,17 @@ check_no_snapshot "$vm" "vsphere-v2v"
 echo "ok: vsphere-v2v's cold route reads the ESXi host"
 
 # An encrypted VM on the host: with no transport given, its disk is
-# read over NFC, where the host decrypts it.
+# read over NFC, where the host decrypts it.  The host's own NFC service
+# is ha-nfc-service, whose tickets name no host (the one logged in to)
+# and the service that PROXY must ask for, nfc.
 evm=ha-datacenter/vm/secret
-vcsim_ctl POST "/vm/create?path=$evm&power=on" >/dev/null
+eref=$(vcsim_ctl POST "/vm/create?path=$evm&power=on")
+content=$(soap_envelope '<RetrieveInternalContent xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></RetrieveInternalContent>' | soap)
+grep -q '<nfcService type="NfcService">ha-nfc-service</nfcService>' <<< "$content" ||
+  fail "the host names no ha-nfc-service: $content"
+ticket=$(soap_envelope "<NfcGetVmFiles xmlns=\"urn:vim25\"><_this type=\"NfcService\">ha-nfc-service</_this><vm type=\"VirtualMachine\">$eref</vm></NfcGetVmFiles>" | soap)
+grep -q '<service>nfc</service>' <<< "$ticket" && ! grep -q '<host>' <<< "$ticket" ||
+  fail "not a standalone host's ticket: $ticket"
 vcsim_ctl POST "/disk/add?vm=$evm&ds=LocalDS_0&name=secret/secret&image=$VCSIM_DIR/src.img&encrypted=1" >/dev/null
 nbdkit_vsphere "vm=$evm" snapshot=create --run '
   nbdinfo "$uri" > "$VCSIM_DIR/enc.info" && nbdcopy "$uri" "$VCSIM_DIR/enc.raw"' ||
@@ -161,4 +169,8 @@ same_bytes src.img "$VCSIM_DIR/enc.raw"
 grep -q "read over NFC over TLS (transport=auto: the disk is encrypted" "$VCSIM_DIR/enc.info" ||
   fail "not read over NFC: $(cat "$VCSIM_DIR/enc.info")"
 check_no_snapshot "$evm" "the encrypted VM"
-echo "ok: an encrypted VM on the ESXi host reads over NFC in plaintext"
+for t in nfc nfcssl; do
+  copy enc-$t.raw "vm=$evm" transport=$t
+  same_bytes src.img "$VCSIM_DIR/enc-$t.raw"
+done
+echo "ok: an encrypted VM on the ESXi host reads in plaintext over its own NFC service (auto, nfc, nfcssl)"

@@ -69,9 +69,12 @@ vs_nfc_ticket_get (struct vs_session *s, const char *vm_ref,
   t->host = vs_xml_take (vs_xml_child_text (rv, "host"));
   t->ssl_thumbprint = vs_xml_take (vs_xml_child_text (rv, "sslThumbprint"));
   t->session_id = vs_xml_take (vs_xml_child_text (rv, "sessionId"));
+  t->service = vs_xml_take (vs_xml_child_text (rv, "service"));
+  if (!t->service)
+    t->service = strdup ("vpxa-nfc");
   if (vs_xml_child_int64 (rv, "port", &n) == -1 || n < 1 || n > 65535 ||
-      !t->host || !t->session_id) {
-    nbdkit_error ("NfcGetVmFiles for VM %s: the ticket has no host, port "
+      !t->session_id || !t->service) {
+    nbdkit_error ("NfcGetVmFiles for VM %s: the ticket has no port "
                   "or sessionId", vm_ref);
     vs_nfc_ticket_free (t);
     goto out;
@@ -94,5 +97,6 @@ vs_nfc_ticket_free (struct vs_nfc_ticket *t)
   free (t->host);
   free (t->ssl_thumbprint);
   free (t->session_id);
+  free (t->service);
   memset (t, 0, sizeof *t);
 }

@@ -259,20 +259,33 @@ connect_one (struct vs_nfc_conn *c, const struct addrinfo *a)
   return -1;
 }
 
+/* The host part of HOST, HOST:PORT, [ADDRESS] or [ADDRESS]:PORT (a bare
+ * IPv6 address is taken whole): server= and host-address= name an
+ * HTTPS port, while NFC's is the ticket's.
+ */
+static void
+address_host (const char *address, char *host, size_t cap)
+{
+  const char *colon = strchr (address, ':');
+  const char *end = address + strlen (address);
+
+  if (address[0] == '[' && strchr (address, ']')) {
+    address++;
+    end = strchr (address, ']');
+  }
+  else if (colon && !strchr (colon + 1, ':'))
+    end = colon;
+  snprintf (host, cap, "%.*s", (int) (end - address), address);
+}
+
 static int
 tcp_connect (struct vs_nfc_conn *c, const char *address, int port)
 {
   struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
   char service[16], host[256];
-  const char *colon = strchr (address, ':');
   int r, err = 0;
 
-  /* host-address=ADDR:PORT names the host's HTTPS port; NFC's is the
-   * ticket's.
-   */
-  snprintf (host, sizeof host, "%.*s",
-            colon && !strchr (colon + 1, ':') ? (int) (colon - address)
-            : (int) strlen (address), address);
+  address_host (address, host, sizeof host);
   snprintf (service, sizeof service, "%d", port);
   r = getaddrinfo (host, service, &hints, &ai);
   if (r != 0)
@@ -299,7 +312,7 @@ tcp_connect (struct vs_nfc_conn *c, const char *address, int port)
 static int
 authd (struct vs_nfc_conn *c, const struct vs_nfc_ticket *t, bool ssl)
 {
-  char line[AUTHD_LINE_MAX], cmd[AUTHD_LINE_MAX];
+  char line[AUTHD_LINE_MAX], cmd[AUTHD_LINE_MAX], proxy[AUTHD_LINE_MAX];
 
   if (authd_line (c, NULL, line, sizeof line) == -1)
     return -1;
@@ -309,12 +322,12 @@ authd (struct vs_nfc_conn *c, const struct vs_nfc_ticket *t, bool ssl)
   if (!c->authd)
     return -1;
   snprintf (cmd, sizeof cmd, "SESSION %s", t->session_id);
+  snprintf (proxy, sizeof proxy, "PROXY %s%s", t->service, ssl ? "ssl" : "");
   if (authd_command (c, cmd, NULL, 0) == -1 ||
       authd_command (c, "BANNER ", line, sizeof line) == -1 ||
       authd_command (c, "THUMBPRINT_SHA2 PlainText", line,
                      sizeof line) == -1 ||
-      authd_command (c, ssl ? "PROXY vpxa-nfcssl" : "PROXY vpxa-nfc", line,
-                     sizeof line) == -1)
+      authd_command (c, proxy, line, sizeof line) == -1)
     return -1;
   if (strcasecmp (line, ssl ? "200 Connect ha-nfcssl"
                   : "200 Connect ha-nfc") != 0)
@@ -344,15 +357,16 @@ vs_nfc_connect (struct vs_session *s, const char *vm_ref,
     free (c);
     return NULL;
   }
-  snprintf (c->host, sizeof c->host, "%s", t.host);
+  /* A standalone host's ticket may name no host: it is that host. */
+  address_host (t.host ? t.host : srv->server, c->host, sizeof c->host);
   /* The host is known by the thumbprint vCenter gives with the ticket. */
   c->peer.tls = &c->tls;
   c->ctx = SSL_CTX_new (TLS_client_method ());
   stream.opaque = c;
   if (!c->ctx ||
-      vs_tls_for_host (&srv->tls, t.host, t.ssl_thumbprint, &c->tls) == -1 ||
+      vs_tls_for_host (&srv->tls, c->host, t.ssl_thumbprint, &c->tls) == -1 ||
       vs_tls_openssl_setup (c->ctx, &c->peer) == -1 ||
-      tcp_connect (c, host_address ? host_address : t.host, t.port) == -1 ||
+      tcp_connect (c, host_address ? host_address : c->host, t.port) == -1 ||
       authd (c, &t, ssl) == -1 ||
       !(c->session = nfc_session_start (&stream, c->host))) {
     vs_nfc_ticket_free (&t);

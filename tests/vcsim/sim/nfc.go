@@ -8,7 +8,11 @@ package simulator
 // the host's certificate, SESSION/BANNER/THUMBPRINT_SHA2/PROXY lines),
 // then NFC raw on the socket ("ha-nfc") or inside a second TLS session
 // ("ha-nfcssl").  A ticket is good for one connection and for the disks
-// of its VM only.  Disks are opened as disks: their chain composed
+// of its VM only.  Through vCenter the NfcService is "nfcService" and its
+// tickets name the host and the service "vpxa-nfc"; a standalone host
+// (-esx) has its own, "ha-nfc-service", whose tickets name no host (the
+// one logged in to) and the service "nfc".  PROXY must ask for the
+// ticket's service, with "ssl" appended for TLS.  Disks are opened as disks: their chain composed
 // (openChain) and in plaintext, encrypted or not; each read is answered
 // in 64 KiB fragments sent last first, and the reads a client has in
 // flight are answered together, their fragments interleaved, as hosts
@@ -37,15 +41,15 @@ const (
 	nfcMagic        = 0xA100DA7A
 	nfcClassicSize  = 264
 	nfcFragmentMax  = 65536
-	nfcServiceRef   = "nfcService"
 	nfcHostVersion  = 11
 	nfcLineMax      = 1024
 	nfcPayloadLimit = 4096
 )
 
 type nfcTicket struct {
-	vm   types.ManagedObjectReference
-	host string
+	vm      types.ManagedObjectReference
+	host    string
+	service string // what PROXY asks for, without "ssl"
 }
 
 var (
@@ -53,7 +57,16 @@ var (
 	nfcTickets   = map[string]nfcTicket{}
 	nfcPort      int
 	nfcVMArg     = regexp.MustCompile(`<vm[^>]*>([^<]+)</vm>`)
+	nfcThisArg   = regexp.MustCompile(`<_this[^>]*>([^<]+)</_this>`)
 )
+
+// nfcService is the NfcService's moref and its tickets' service.
+func (h *harness) nfcService() (ref, service string) {
+	if h.cfg.ESX {
+		return "ha-nfc-service", "nfc"
+	}
+	return "nfcService", "vpxa-nfc"
+}
 
 // takeNfcTicket returns the ticket and forgets it: one connection each.
 func takeNfcTicket(id string) (nfcTicket, bool) {
@@ -77,8 +90,9 @@ func writeSOAPBody(w http.ResponseWriter, body string) {
 func (h *harness) serveNfcSOAP(w http.ResponseWriter, r *http.Request, body []byte) bool {
 	switch {
 	case bytes.Contains(body, []byte("<RetrieveInternalContent")):
+		ref, _ := h.nfcService()
 		writeSOAPBody(w, `<RetrieveInternalContentResponse xmlns="urn:vim25"><returnval>`+
-			`<nfcService type="NfcService">`+nfcServiceRef+`</nfcService>`+
+			`<nfcService type="NfcService">`+ref+`</nfcService>`+
 			`</returnval></RetrieveInternalContentResponse>`)
 		return true
 	case bytes.Contains(body, []byte("<NfcGetVmFiles")):
@@ -91,6 +105,12 @@ func (h *harness) serveNfcSOAP(w http.ResponseWriter, r *http.Request, body []by
 func (h *harness) serveNfcTicket(w http.ResponseWriter, r *http.Request, body []byte) {
 	if liveSession(r, true) == nil {
 		writeSOAPFault(w, Fault("The session is not authenticated.", &types.NotAuthenticated{}))
+		return
+	}
+	service, proxy := h.nfcService()
+	if m := nfcThisArg.FindSubmatch(body); m == nil || string(m[1]) != service {
+		writeSOAPFault(w, Fault("The object has already been deleted or has not been completely created",
+			&types.ManagedObjectNotFound{Obj: types.ManagedObjectReference{Type: "NfcService"}}))
 		return
 	}
 	m := nfcVMArg.FindSubmatch(body)
@@ -111,15 +131,20 @@ func (h *harness) serveNfcTicket(w http.ResponseWriter, r *http.Request, body []
 	}
 	id := randomHex(16)
 	nfcTicketsMu.Lock()
-	nfcTickets[id] = nfcTicket{vm: ref, host: host.Name}
+	nfcTickets[id] = nfcTicket{vm: ref, host: host.Name, service: proxy}
 	nfcTicketsMu.Unlock()
-	// The host's address, as vCenter gives it for a host it manages by
-	// IP: every simulated host listens on the loopback.
+	// Through vCenter, the host's address, as vCenter gives it for a host
+	// it manages by IP (every simulated host listens on the loopback); a
+	// standalone host's ticket names none.
+	addr := ""
+	if !h.cfg.ESX {
+		addr = `<host>127.0.0.1</host>`
+	}
 	writeSOAPBody(w, fmt.Sprintf(`<NfcGetVmFilesResponse xmlns="urn:vim25"><returnval>`+
-		`<host>127.0.0.1</host><port>%d</port><sslThumbprint>%s</sslThumbprint>`+
-		`<service>vpxa-nfc</service><serviceVersion>1.0</serviceVersion>`+
+		`%s<port>%d</port><sslThumbprint>%s</sslThumbprint>`+
+		`<service>%s</service><serviceVersion>1.0</serviceVersion>`+
 		`<sessionId>%s</sessionId></returnval></NfcGetVmFilesResponse>`,
-		nfcPort, host.Summary.Config.SslThumbprint, id))
+		addr, nfcPort, host.Summary.Config.SslThumbprint, proxy, id))
 }
 
 // serveNFC starts the hosts' NFC listener.
@@ -189,16 +214,21 @@ func (h *harness) serveNfcConn(conn net.Conn, cfg *tls.Config, cert *serverCert)
 			fmt.Fprint(t, "220 VMware Authentication Daemon Version 1.10\r\n")
 		case line == "THUMBPRINT_SHA2 PlainText":
 			fmt.Fprintf(t, "200 %s\r\n", cert.sha256)
-		case line == "PROXY vpxa-nfc" || line == "PROXY vpxa-nfcssl":
+		case strings.HasPrefix(line, "PROXY "):
 			if !valid {
 				fmt.Fprint(t, "530 the session ticket is unknown or used already\r\n")
+				return
+			}
+			service := strings.TrimPrefix(line, "PROXY ")
+			if service != ticket.service && service != ticket.service+"ssl" {
+				fmt.Fprintf(t, "500 the ticket is for %s, not %s\r\n", ticket.service, service)
 				return
 			}
 			if takeNfcFault("proxy") != "" {
 				fmt.Fprint(t, "500 simulated refusal: vpxa is not running\r\n")
 				return
 			}
-			if line == "PROXY vpxa-nfc" {
+			if service == ticket.service {
 				fmt.Fprint(t, "200 Connect ha-nfc\r\n")
 				h.serveNfcSession(conn, ticket)
 				return

@@ -4,9 +4,11 @@ package simulator
 
 // A minimal NFC client for the simulator's self-test (test-vcsim-nfc.sh):
 //
-//	vcsim-harness nfc-cat ADDR SESSION-ID PATH OFFSET LENGTH [ssl]
+//	vcsim-harness nfc-cat ADDR SESSION-ID PATH OFFSET LENGTH [SERVICE]
 //
-// goes through authd with the ticket's session id, opens PATH as a disk
+// goes through authd with the ticket's session id, asking PROXY for
+// SERVICE (the ticket's service, "vpxa-nfc" if not given; a name ending
+// in "ssl", "vpxa-nfcssl" or "nfcssl", means TLS), opens PATH as a disk
 // and writes LENGTH bytes from OFFSET to standard output.  It trusts any
 // certificate: it tests the simulator, not a client's TLS policy.
 
@@ -59,17 +61,13 @@ func (c *nfcClient) send(typ uint32, payload, extra []byte) error {
 	return writeFrame(c.rw, typ, c.op, payload, extra)
 }
 
-func authd(conn net.Conn, session string, ssl bool) (io.ReadWriter, error) {
+func authd(conn net.Conn, session, service string) (io.ReadWriter, error) {
 	br := bufio.NewReader(conn)
 	if _, err := br.ReadString('\n'); err != nil {
 		return nil, err
 	}
 	t := tls.Client(conn, &tls.Config{InsecureSkipVerify: true})
 	tr := bufio.NewReader(t)
-	service := "vpxa-nfc"
-	if ssl {
-		service = "vpxa-nfcssl"
-	}
 	for _, cmd := range []string{"SESSION " + session, "BANNER ", "THUMBPRINT_SHA2 PlainText", "PROXY " + service} {
 		if _, err := fmt.Fprintf(t, "%s\r\n", cmd); err != nil {
 			return nil, err
@@ -85,7 +83,7 @@ func authd(conn net.Conn, session string, ssl bool) (io.ReadWriter, error) {
 			return nil, fmt.Errorf("authd: %s", strings.TrimSpace(line))
 		}
 	}
-	if ssl {
+	if strings.HasSuffix(service, "ssl") {
 		inner := tls.Client(conn, &tls.Config{InsecureSkipVerify: true})
 		return inner, inner.Handshake()
 	}
@@ -94,7 +92,7 @@ func authd(conn net.Conn, session string, ssl bool) (io.ReadWriter, error) {
 
 func nfcCat(args []string) error {
 	if len(args) < 5 {
-		return fmt.Errorf("usage: nfc-cat ADDR SESSION-ID PATH OFFSET LENGTH [ssl]")
+		return fmt.Errorf("usage: nfc-cat ADDR SESSION-ID PATH OFFSET LENGTH [SERVICE]")
 	}
 	off, err1 := strconv.ParseUint(args[3], 10, 64)
 	length, err2 := strconv.ParseUint(args[4], 10, 32)
@@ -106,7 +104,11 @@ func nfcCat(args []string) error {
 		return err
 	}
 	defer conn.Close()
-	rw, err := authd(conn, args[1], len(args) > 5 && args[5] == "ssl")
+	service := "vpxa-nfc"
+	if len(args) > 5 {
+		service = args[5]
+	}
+	rw, err := authd(conn, args[1], service)
 	if err != nil {
 		return err
 	}
