@@ -6,7 +6,8 @@
 # the request, a reply for an opId never sent.  Each gives one error
 # naming the host and what it sent, within the time timeout= allows,
 # with no snapshot left; a fault that passes (once) is retried on a new
-# connection and the copy is byte-exact.
+# connection and the copy is byte-exact, also when the session expired
+# before the retry's ticket.
 #
 # SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
@@ -69,3 +70,21 @@ for fault in cut error magic stall; do
   cmp "$img" "$VCSIM_DIR/out.raw" || fail "nfc_fault=$fault once: the copy differs"
 done
 echo "ok: a fault that happens once is retried on a new connection, and the copy is exact"
+
+# The session expires while the copy runs: the retry after a cut needs a
+# new ticket, which needs a new login; the copy is exact, and nothing
+# but NfcGetVmFiles needed the login.
+vcsim_ctl POST "/knobs?nfc_fault=cut&nfc_fault_times=1" >/dev/null
+rm -f "$VCSIM_DIR/out.raw"
+nbdkit_vsphere -v vm=DC0/vm/hostile snapshot=create transport=nfc \
+  timeout=$timeout connections=1 --run "
+    curl -sf -X POST '$VCSIM_CONTROL/sessions/expire' >/dev/null &&
+    nbdcopy \"\$uri\" $VCSIM_DIR/out.raw" > "$VCSIM_DIR/err" 2>&1 ||
+  fail "a copy through an expired session: $(grep -v debug: "$VCSIM_DIR/err")"
+vcsim_ctl POST "/knobs?nfc_fault=" >/dev/null
+cmp "$img" "$VCSIM_DIR/out.raw" || fail "the copy through an expired session differs"
+grep -Eq "(RetrieveInternalContent|NfcGetVmFiles): session expired, logging in again" "$VCSIM_DIR/err" ||
+  fail "no new login for the retry's ticket: $(grep -E 'logg|Nfc' "$VCSIM_DIR/err")"
+[ -z "$(vcsim_ctl GET /snapshots?vm=DC0/vm/hostile)" ] ||
+  fail "a snapshot is left after the session expired"
+echo "ok: the session expires mid-copy: the retry's ticket logs in again, and the copy is exact"
