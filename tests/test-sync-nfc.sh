@@ -59,8 +59,14 @@ for transport in nfc default; do
   model_write "$vm" 0 "$VCSIM_DIR/e.img" $((11 * mib)) 65536 zero
   model_write "$vm" 1 "$VCSIM_DIR/p.img" $((5 * mib)) 131072
   vcsim_ctl POST /counters/reset >/dev/null
-  sync_ok "$transport: incremental" --json -o "$out" -- "${params[@]}"
+  sync_ok "$transport: incremental" --json -v -o "$out" -- "${params[@]}"
   [ "$(json_disk 2000 mode)" = incremental ] ||
     fail "not incremental: $(cat "$VCSIM_DIR/sync.out")"
   check_cycle "$transport: the incremental cycle"
+  # -v says which transport each disk is read over, and why.
+  if [ "$transport" = default ]; then
+    grep -q "$name/enc.vmdk: read over NFC over TLS (transport=auto: the disk is encrypted" "$VCSIM_DIR/sync.err" &&
+      grep -q "$name/plain.vmdk: read over /folder (transport=auto" "$VCSIM_DIR/sync.err" ||
+      fail "-v does not name each disk's transport: $(grep 'read over' "$VCSIM_DIR/sync.err")"
+  fi
 done

@@ -51,9 +51,9 @@ echo "ok: auto reads the flat disk over /folder, the encrypted and vSAN ones ove
 # nbdkit -v says the same.
 nbdkit_vsphere -v vm=DC0/vm/mix --run true 2> "$VCSIM_DIR/v.err" ||
   fail "nbdkit -v: $(tail -5 "$VCSIM_DIR/v.err")"
-grep -q "mix/enc.vmdk: read over NFC: the disk is encrypted" "$VCSIM_DIR/v.err" ||
+grep -q "mix/enc.vmdk: read over NFC over TLS (transport=auto: the disk is encrypted" "$VCSIM_DIR/v.err" ||
   fail "-v does not say how the encrypted disk is read"
-grep -q "mix/flat.vmdk: read over /folder: its files on the datastore serve it" "$VCSIM_DIR/v.err" ||
+grep -q "mix/flat.vmdk: read over /folder (transport=auto: its files on the datastore serve it)" "$VCSIM_DIR/v.err" ||
   fail "-v does not say how the flat disk is read"
 echo "ok: nbdkit -v names each disk's transport and why"
 

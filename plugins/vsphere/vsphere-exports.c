@@ -179,10 +179,6 @@ vs_exports_source (struct vs_exports *x, const struct vs_disk *d)
       free (s->why);
       s->why = NULL;
     }
-    else
-      nbdkit_debug ("%s: read over %s%s%s", d->file,
-                    s->via == VS_VIA_NFC ? "NFC" : "/folder",
-                    s->why ? ": " : "", s->why ? s->why : "");
   }
   pthread_mutex_unlock (&x->lock);
   return r == 0 ? s : NULL;

@@ -299,19 +299,22 @@ check_disk_kind (const struct vs_disk *d)
   return why ? -1 : 0;
 }
 
-/* How disk D is read, for its description. */
+/* How disk D is read, for its description and -v: "NFC over TLS
+ * (transport=auto: WHY)", or NULL if out of memory.
+ */
 static const char *
-read_over (const struct vs_disk *d, const char **why)
+read_over (const struct vs_disk *d)
 {
   const struct vs_source *s = vs_exports_opened (exports, d);
   bool nfc = s ? s->via == VS_VIA_NFC
     : transport == TRANSPORT_NFC || transport == TRANSPORT_NFCSSL;
+  const char *over = nfc ? (transport == TRANSPORT_NFC ? "NFC"
+                            : "NFC over TLS")
+    : transport == TRANSPORT_HOST ? "/folder from the ESXi host" : "/folder";
 
-  *why = s && s->why ? s->why : "";
-  if (nfc)
-    return transport == TRANSPORT_NFC ? "NFC" : "NFC over TLS";
-  return transport == TRANSPORT_HOST ? "/folder from the ESXi host"
-    : "/folder";
+  if (!s || !s->why)
+    return over;
+  return nbdkit_printf_intern ("%s (transport=auto: %s)", over, s->why);
 }
 
 /* The export description of disk D (at most 4096 bytes, as NBD allows). */
@@ -322,12 +325,14 @@ describe (const struct vs_disk *d)
     created.ref ? "temporary snapshot" : "snapshot";
   const char *name = created.ref ? created.name
     : target_config.snapshot;
-  const char *why, *over = read_over (d, &why);
+  const char *over = read_over (d);
   const char *r;
 
+  if (!over)
+    return NULL;
   r = nbdkit_printf_intern ("VM %s (%s), disk %zu \"%s\" (key %d) %s, "
                             "%" PRIi64 " bytes, %s%s%s%s%s, "
-                            "read over %s%s%s%s%s%s",
+                            "read over %s%s%s",
                             target.vm_name, target.vm_ref,
                             (size_t) (d - target.disks.ptr),
                             d->label ? d->label : "", d->key, d->file,
@@ -336,8 +341,7 @@ describe (const struct vs_disk *d)
                             target.snapshot_ref ? name : "",
                             target.snapshot_ref ? " " : "",
                             target.snapshot_ref ? target.snapshot_ref : "",
-                            over, why[0] ? " (transport=auto: " : "", why,
-                            why[0] ? ")" : "",
+                            over,
                             d->change_id ? ", changeId " : "",
                             d->change_id ? d->change_id : "");
   if (r && strlen (r) > 4096)
@@ -378,12 +382,14 @@ open_disks (void)
 
   if (!vs_exports_source (exports, target.disk))
     return -1;
-  for (i = 0; transport == TRANSPORT_AUTO && i < target.disks.len; i++) {
+  for (i = 0; i < target.disks.len; i++) {
     const struct vs_disk *d = &target.disks.ptr[i];
 
-    if (vs_exports_allowed (exports, d) && !disk_refusal (d) &&
-        !vs_exports_source (exports, d))
+    if (transport == TRANSPORT_AUTO && vs_exports_allowed (exports, d) &&
+        !disk_refusal (d) && !vs_exports_source (exports, d))
       return -1;
+    if (vs_exports_opened (exports, d))
+      nbdkit_debug ("%s: read over %s", d->file, read_over (d));
   }
   return 0;
 }
