@@ -76,12 +76,12 @@ check_unlisted_overlays ()
   done
 }
 
-# check_names WHAT DIR STATE: DIR holds the state, its lock, and the
-# outputs and overlays the state names; nothing else.
+# check_names WHAT DIR STATE: DIR holds the state and the outputs and
+# overlays the state names; nothing else (no lock file either).
 check_names ()
 {
   local what=$1 dir=$2 state=$3 want got
-  want=$( { basename "$state"; basename "$state.lock"
+  want=$( { basename "$state"
             jq -r '.disks[] | .output, .overlays[] | split("/") | last' "$state"; } |
           sort | tr '\n' ' ')
   got=$(ls -A "$dir" | sort | tr '\n' ' ')

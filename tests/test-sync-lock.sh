@@ -114,7 +114,11 @@ same_image "after the first" "$model" "$out" raw
 # A stale lock file naming a dead process does not hold anything.
 sleep 30 & dead=$!
 kill "$dead"; wait "$dead" || true
-echo "$dead" > "$state.lock"
+[ -d /run/lock ] && lockdir=/run/lock || lockdir=/tmp
+lockfile=$lockdir/vsphere-sync.state.$(stat -c %d.%i "$(dirname "$state")").$(basename "$state").lock
+[ -f "$lockfile" ] || fail "no state lock file $lockfile: $(ls "$lockdir")"
+[ ! -e "$state.lock" ] || fail "a lock file litters the outputs' directory: $state.lock"
+echo "$dead" > "$lockfile"
 model_write "$vm" 0 "$model" $((5 << 20)) 100000
 sync_ok "a stale lock file" -o "$d1" -- "${params[@]}"
 same_image "a stale lock file" "$model" "$out" raw

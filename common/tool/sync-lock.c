@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,11 +94,28 @@ lock_dir (void)
     : "/tmp";
 }
 
+/* Lock the lock directory's vsphere-sync.NAME.lock (NAME made safe). */
+static int
+lock_named (char *name, const char *what, const char *who)
+{
+  char *path;
+  int fd;
+
+  file_name_safe (name);
+  if (asprintf (&path, "%s/vsphere-sync.%s.lock", lock_dir (), name) == -1) {
+    tool_error ("asprintf: %m");
+    return -1;
+  }
+  fd = lock_file (path, what, who);
+  free (path);
+  return fd;
+}
+
 int
 sync_lock_vm (const char *server, const char *vm_ref,
               const char *instance_uuid, const char *vm_name)
 {
-  char *name, *path;
+  char *name;
   int fd, r;
 
   /* The instance UUID names the VM whatever the server is called. */
@@ -106,30 +125,37 @@ sync_lock_vm (const char *server, const char *vm_ref,
     tool_error ("asprintf: %m");
     return -1;
   }
-  file_name_safe (name);
-  if (asprintf (&path, "%s/vsphere-sync.%s.lock", lock_dir (), name) == -1) {
-    tool_error ("asprintf: %m");
-    free (name);
-    return -1;
-  }
-  fd = lock_file (path, "VM", vm_name);
-  free (path);
+  fd = lock_named (name, "VM", vm_name);
   free (name);
   return fd;
 }
 
+/* The state file is named by its directory's device and inode, which
+ * every spelling of its path shares, and by its own name.
+ */
 int
 sync_lock_state (const char *state_path)
 {
-  char *path;
-  int fd;
+  char *copy = strdup (state_path), *name = NULL;
+  const char *base = strrchr (state_path, '/');
+  struct stat st;
+  int fd = -1;
 
-  if (asprintf (&path, "%s.lock", state_path) == -1) {
-    tool_error ("asprintf: %m");
+  if (!copy) {
+    tool_error ("strdup: %m");
     return -1;
   }
-  fd = lock_file (path, "state file", state_path);
-  free (path);
+  if (stat (dirname (copy), &st) == -1)
+    tool_error ("the state file's directory %s: %m", copy);
+  else if (asprintf (&name, "state.%ju.%ju.%s", (uintmax_t) st.st_dev,
+                     (uintmax_t) st.st_ino, base ? base + 1 : state_path) == -1) {
+    name = NULL;
+    tool_error ("asprintf: %m");
+  }
+  else
+    fd = lock_named (name, "state file", state_path);
+  free (name);
+  free (copy);
   return fd;
 }
 

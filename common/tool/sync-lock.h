@@ -17,8 +17,9 @@
 int sync_lock_vm (const char *server, const char *vm_ref,
                   const char *instance_uuid, const char *vm_name);
 
-/* Lock STATE_PATH.lock for the whole run; the file also holds our PID
- * for people.  Returns the fd that holds the lock, or -1 with the
+/* Lock STATE_PATH for the whole run, through a file beside the VM
+ * locks (not beside the state, where it would litter the outputs'
+ * directory); the file also holds our PID for people.  Returns the fd that holds the lock, or -1 with the
  * error reported (naming the PID of the holder).
  */
 int sync_lock_state (const char *state_path);
