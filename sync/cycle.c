@@ -30,6 +30,7 @@
 #include "tool-nbdkit.h"
 #include "tool-params.h"
 #include "plan.h"
+#include "preflight.h"
 #include "report.h"
 #include "tool-signals.h"
 #include "tool-snapshot.h"
@@ -756,6 +757,8 @@ commit_state (struct cycle *c)
 static int
 run (struct cycle *c)
 {
+  if (sync_preflight_local (c->o, c->o->state_file) == -1)
+    return -1;
   c->session = vs_session_open (&c->params.server);
   if (!c->session ||
       vs_target_find_vm (c->session, &c->params.target, &c->target) == -1 ||
@@ -768,7 +771,8 @@ run (struct cycle *c)
       lock_outputs (c) == -1 || probe_change_ids (c) == -1 || stopped () ||
       record_intent (c) == -1 ||
       write_changeids (c) == -1 || start_nbdkit (c, &c->nbdkit, true) == -1 ||
-      count_changes (c) == -1 || prepare_outputs (c) == -1 ||
+      count_changes (c) == -1 || sync_preflight_space (c->o, &c->plan) == -1 ||
+      prepare_outputs (c) == -1 ||
       copy_disks (c, &c->nbdkit, SYNC_COPY) == -1 || verify_disks (c) == -1 ||
       finish_outputs (c) == -1 || tool_nbdkit_stop (&c->nbdkit) == -1)
     return -1;

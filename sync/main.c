@@ -54,6 +54,7 @@ usage (FILE *f)
 "      --connections N      NBD connections in all (default %d)\n"
 "      --checkpoint S       record a full copy's progress every S seconds\n"
 "                           (default %d), so that it can resume\n"
+"      --no-space-check     do not check the outputs' free space first\n"
 "      --json               print a JSON summary on standard output\n"
 "      --progress           print progress every second\n"
 "  -q, --quiet              print only errors\n"
@@ -103,6 +104,7 @@ enum {
   OPT_DISK = 256, OPT_OVERLAY, OPT_STATE, OPT_SNAPSHOT, OPT_FULL,
   OPT_CONNECTIONS, OPT_JSON, OPT_PROGRESS, OPT_ENABLE_CBT,
   OPT_FINAL, OPT_POWER_OFF_AFTER, OPT_VERIFY, OPT_CHECKPOINT,
+  OPT_NO_SPACE_CHECK,
 };
 
 static const struct option long_options[] = {
@@ -119,6 +121,7 @@ static const struct option long_options[] = {
   { "power-off-after", required_argument, NULL, OPT_POWER_OFF_AFTER },
   { "connections", required_argument, NULL, OPT_CONNECTIONS },
   { "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+  { "no-space-check", no_argument, NULL, OPT_NO_SPACE_CHECK },
   { "json", no_argument, NULL, OPT_JSON },
   { "progress", no_argument, NULL, OPT_PROGRESS },
   TOOL_COMMON_LONG_OPTIONS
@@ -182,6 +185,7 @@ parse_options (int argc, char *argv[], struct sync_options *o)
                           &o->checkpoint) == -1)
         return 2;
       break;
+    case OPT_NO_SPACE_CHECK: o->no_space_check = true; break;
     case OPT_JSON: o->json = true; break;
     case OPT_PROGRESS: o->progress = true; break;
     default: usage (stderr); return 2;

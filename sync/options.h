@@ -33,6 +33,7 @@ struct sync_options {
   unsigned power_off_after;     /* seconds; 0: never power off */
   unsigned connections;
   unsigned checkpoint;          /* seconds between records of a full copy */
+  bool no_space_check;
   bool json;
   bool progress;
   bool quiet;

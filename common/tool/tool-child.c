@@ -449,10 +449,13 @@ tool_make_tmpdir (char *dir, size_t len)
   return 0;
 }
 
-int
-tool_run (char *const argv[])
+/* Run ARGV to completion, what it writes to standard error (and to
+ * standard output too, if KEEP_OUTPUT) in SAID.  Returns its wait
+ * status, or -1 (reported).
+ */
+static int
+run_to_end (char *const argv[], bool keep_output, char *said, size_t len)
 {
-  char how[128], said[1024];
   int status, null, err[2];
   pid_t pid;
 
@@ -469,7 +472,9 @@ tool_run (char *const argv[])
   }
   if (pid == 0) {
     null = open ("/dev/null", O_WRONLY);
-    if (null >= 0)
+    if (keep_output)
+      dup2 (err[1], STDOUT_FILENO);
+    else if (null >= 0)
       dup2 (null, STDOUT_FILENO);
     dup2 (err[1], STDERR_FILENO);
     execvp (argv[0], argv);
@@ -477,19 +482,47 @@ tool_run (char *const argv[])
     _exit (127);
   }
   close (err[1]);
-  read_tail (err[0], said, sizeof said);
+  read_tail (err[0], said, len);
   close (err[0]);
   while (waitpid (pid, &status, 0) == -1)
     if (errno != EINTR) {
       tool_error ("waitpid: %m");
       return -1;
     }
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+  return status;
+}
+
+int
+tool_run (char *const argv[])
+{
+  char how[128], said[1024];
+  int status = run_to_end (argv, false, said, sizeof said);
+
+  if (status == 0)
     return 0;
+  if (status == -1)
+    return -1;
   tool_child_describe (status, how, sizeof how);
   if (said[0])
     tool_error ("%s %s: %s", argv[0], how, said);
   else
     tool_error ("%s %s", argv[0], how);
   return -1;
+}
+
+int
+tool_run_capture (char *const argv[], char *said, size_t len)
+{
+  char out[1024], how[128];
+  int status = run_to_end (argv, true, out, sizeof out);
+
+  if (status == 0) {
+    snprintf (said, len, "%s", out);
+    return 0;
+  }
+  if (status == -1)
+    return -1;
+  tool_child_describe (status, how, sizeof how);
+  snprintf (said, len, "%s%s%s", how, out[0] ? ": " : "", out);
+  return 1;
 }

@@ -74,4 +74,11 @@ int tool_make_tmpdir (char *dir, size_t len);
  */
 int tool_run (char *const argv[]);
 
+/* Run ARGV to completion, what it writes to standard output and error
+ * together in SAID (the last LEN - 1 bytes).  Returns 0 if it exited
+ * with status 0; 1 if not, SAID then saying how it ended and what it
+ * said, for the caller's message; -1 if it could not be run (reported).
+ */
+int tool_run_capture (char *const argv[], char *said, size_t len);
+
 #endif /* TOOL_CHILD_H */

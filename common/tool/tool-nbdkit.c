@@ -110,6 +110,39 @@ tool_nbdkit_start (struct tool_child *child, const struct tool_params *p,
 }
 
 int
+tool_nbdkit_check (const char *filter)
+{
+  const char *plugin = tool_env_or ("NBDKIT_VSPHERE_PLUGIN", "vsphere");
+  const char *argv[5];
+  char *filter_arg = NULL, said[1024];
+  size_t n = 0;
+  int r;
+
+  if (filter && asprintf (&filter_arg, "--filter=%s", filter) == -1) {
+    tool_error ("out of memory");
+    return -1;
+  }
+  argv[n++] = tool_env_or ("NBDKIT", "nbdkit");
+  if (filter_arg)
+    argv[n++] = filter_arg;
+  argv[n++] = "--dump-plugin";
+  argv[n++] = plugin;
+  argv[n] = NULL;
+  r = tool_run_capture ((char *const *) argv, said, sizeof said);
+  /* nbdkit's error, without its pointer to --help. */
+  said[strcspn (said, "\n")] = '\0';
+  if (r == 1)
+    tool_error ("nbdkit cannot load the %s plugin%s%s%s (%s %s): install "
+                "nbdkit-vsphere (\"sudo make install\", see the README), or "
+                "set NBDKIT_VSPHERE_PLUGIN%s to the built module%s",
+                plugin, filter ? " and the " : "", filter ? filter : "",
+                filter ? " filter" : "", argv[0], said,
+                filter ? " and NBDKIT_CBT_FILTER" : "", filter ? "s" : "");
+  free (filter_arg);
+  return r == 0 ? 0 : -1;
+}
+
+int
 tool_nbdkit_stop (struct tool_child *child)
 {
   char how[128];

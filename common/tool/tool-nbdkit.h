@@ -31,6 +31,12 @@ int tool_nbdkit_start (struct tool_child *child, const struct tool_params *p,
                        const struct tool_nbdkit *how, const char *dir,
                        const char *name);
 
+/* Before any work: that nbdkit loads the plugin, and FILTER if not
+ * NULL ($NBDKIT_VSPHERE_PLUGIN and the same overrides as above).
+ * Returns 0, or -1 with the error reported, saying what to install.
+ */
+int tool_nbdkit_check (const char *filter);
+
 /* Stop it (if running); returns 0 if it exited cleanly, else -1 with
  * the error reported.
  */
