@@ -143,6 +143,27 @@ log=$(sed -n 's/.*what it printed is kept in \([^ ]*\.log\).*/\1/p' "$VCSIM_DIR/
 check_no_snapshot $vm "failed conversion"
 echo "ok: a failed conversion keeps virt-v2v's log and the XML"
 
+# Checks before any work: virt-v2v runs and reads libvirt XML, nbdkit
+# loads the plugin.  While Login fails, a check after logging in would
+# fail on the login instead.
+vcsim_ctl POST /soap/rewrite -G --data-urlencode method=Login --data-urlencode status=500 \
+  --data-urlencode 'match=(?s).*' --data-urlencode 'replace=refused by the test' >/dev/null
+VIRT_V2V=$VCSIM_DIR/no-virt-v2v run_v2v -- $(server_params $vm) -- -o null
+[ "$v2v_rc" = 1 ] && grep -q "cannot run $VCSIM_DIR/no-virt-v2v --machine-readable (exited with status 127: cannot run .*): install virt-v2v (\"apt install virt-v2v\"), or set VIRT_V2V to it" "$VCSIM_DIR/v2v.err" ||
+  fail "no virt-v2v: exit $v2v_rc: $(cat "$VCSIM_DIR/v2v.err")"
+V2V_TEST_FEATURES="virt-v2v input:disk" run_v2v -- $(server_params $vm) -- -o null
+[ "$v2v_rc" = 1 ] && grep -q "cannot read libvirt XML (its --machine-readable lists no input:libvirtxml): install virt-v2v 2.0 or later" "$VCSIM_DIR/v2v.err" ||
+  fail "an old virt-v2v: exit $v2v_rc: $(cat "$VCSIM_DIR/v2v.err")"
+NBDKIT_VSPHERE_PLUGIN=$VCSIM_DIR/no-plugin.so run_v2v -- $(server_params $vm) -- -o null
+[ "$v2v_rc" = 1 ] && grep -q "nbdkit cannot load the $VCSIM_DIR/no-plugin.so plugin (.*): install nbdkit-vsphere" "$VCSIM_DIR/v2v.err" ||
+  fail "no plugin: exit $v2v_rc: $(cat "$VCSIM_DIR/v2v.err")"
+VIRT_V2V_IN_PLACE=$VCSIM_DIR/no-virt-v2v run_v2v --in-place --state "$VCSIM_DIR/none.json" -- $(server_params $vm)
+[ "$v2v_rc" = 1 ] && grep -q "cannot run $VCSIM_DIR/no-virt-v2v --machine-readable .*or set VIRT_V2V_IN_PLACE to it" "$VCSIM_DIR/v2v.err" ||
+  fail "no virt-v2v-in-place: exit $v2v_rc: $(cat "$VCSIM_DIR/v2v.err")"
+vcsim_ctl POST /soap/rewrite/clear >/dev/null
+check_no_snapshot $vm "the checks before the work"
+echo "ok: no virt-v2v, an old one, no plugin: one message each before logging in"
+
 # SIGTERM during the conversion: the converter and the servers stop,
 # the snapshot goes.
 rm -f "$V2V_TEST_DIR/args"

@@ -117,7 +117,7 @@ v2v_cold (struct v2v *v)
   if (serve_disks (v, &sn, servers, sources) == -1 || tool_stopping () ||
       v2v_write_domain (v, sources, v->xml) == -1)
     goto out;
-  r = v2v_run_converter (v, tool_env_or ("VIRT_V2V", "virt-v2v"), v->xml);
+  r = v2v_run_converter (v, v->xml);
  out:
   tool_signals_cleanup_phase ();
   if (stop_servers (servers, n) == -1)

@@ -1,7 +1,9 @@
-/* Running virt-v2v or virt-v2v-in-place (v2v.h): the converter's
- * output goes both to the user and to a log in the temporary
- * directory, which is kept when the conversion fails, so that what
- * virt-v2v said can be read after the fact.
+/* Running virt-v2v or virt-v2v-in-place (v2v.h): first whether it
+ * runs and reads libvirt XML, as its --machine-readable list of
+ * features says; then the conversion, whose output goes both to the
+ * user and to a log in the temporary directory, which is kept when the
+ * conversion fails, so that what virt-v2v said can be read after the
+ * fact.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -95,9 +97,59 @@ run_logged (char *const argv[], const char *log)
   return -1;
 }
 
-int
-v2v_run_converter (struct v2v *v, const char *program, const char *xml)
+/* The converter the route runs. */
+static const char *
+converter (const struct v2v *v)
 {
+  return v->o->in_place
+    ? tool_env_or ("VIRT_V2V_IN_PLACE", "virt-v2v-in-place")
+    : tool_env_or ("VIRT_V2V", "virt-v2v");
+}
+
+/* Whether LIST, one feature a line, has FEATURE. */
+static bool
+has_feature (const char *list, const char *feature)
+{
+  size_t len = strlen (feature);
+  const char *p;
+
+  for (p = list; p; p = strchr (p, '\n'), p = p ? p + 1 : NULL)
+    if (strncmp (p, feature, len) == 0 && (p[len] == '\n' || !p[len]))
+      return true;
+  return false;
+}
+
+int
+v2v_check_converter (const struct v2v *v)
+{
+  const char *program = converter (v);
+  const char *argv[] = { program, "--machine-readable", NULL };
+  const char *var = v->o->in_place ? "VIRT_V2V_IN_PLACE" : "VIRT_V2V";
+  char said[4096];
+  int r = tool_run_capture ((char *const *) argv, said, sizeof said);
+
+  if (r == -1)
+    return -1;
+  if (r == 1) {
+    said[strcspn (said, "\n")] = '\0';
+    tool_error ("cannot run %s --machine-readable (%s): install virt-v2v "
+                "(\"apt install virt-v2v\"), or set %s to it", program,
+                said, var);
+    return -1;
+  }
+  if (!has_feature (said, "input:libvirtxml")) {
+    tool_error ("%s cannot read libvirt XML (its --machine-readable lists "
+                "no input:libvirtxml): install virt-v2v 2.0 or later, or "
+                "set %s to it", program, var);
+    return -1;
+  }
+  return 0;
+}
+
+int
+v2v_run_converter (struct v2v *v, const char *xml)
+{
+  const char *program = converter (v);
   const char *base = strrchr (program, '/');
   /* PROGRAM -i libvirtxml XML, the user's options, NULL. */
   const char **argv = calloc (4 + v->o->n_v2v_args + 1, sizeof *argv);

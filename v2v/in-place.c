@@ -126,8 +126,7 @@ convert (struct v2v *v, struct sync_state *st, const char *xml)
     return -1;
   tool_info ("converting the copies of the %zu disks of VM %s in place",
              v->target.disks.len, v->target.vm_name);
-  return v2v_run_converter (v, tool_env_or ("VIRT_V2V_IN_PLACE",
-                                            "virt-v2v-in-place"), xml);
+  return v2v_run_converter (v, xml);
 }
 
 int

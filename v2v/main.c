@@ -20,6 +20,7 @@
 #include "sync-lock.h"
 #include "tool-child.h"
 #include "tool-messages.h"
+#include "tool-nbdkit.h"
 #include "tool-options.h"
 #include "tool-params.h"
 #include "tool-signals.h"
@@ -137,6 +138,11 @@ run (struct v2v *v)
 {
   const struct v2v_options *o = v->o;
 
+  /* What must work before anything is asked of vSphere. */
+  if (!o->print_xml &&
+      ((!o->in_place && tool_nbdkit_check (NULL) == -1) ||
+       v2v_check_converter (v) == -1))
+    return -1;
   v->session = vs_session_open (&v->params.server);
   if (!v->session ||
       vs_target_find_vm (v->session, &v->params.target, &v->target) == -1)

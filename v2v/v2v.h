@@ -60,9 +60,15 @@ int v2v_write_domain (const struct v2v *v, const struct v2v_source *sources,
 
 /* convert.c */
 
-/* Run PROGRAM -i libvirtxml XML ARGS..., keeping its log in the
- * temporary directory.  Returns 0, or -1 (reported).
+/* Before any work: that the route's converter ($VIRT_V2V or
+ * $VIRT_V2V_IN_PLACE) runs and reads libvirt XML.  Returns 0, or -1
+ * (reported, saying what to install).
  */
-int v2v_run_converter (struct v2v *v, const char *program, const char *xml);
+int v2v_check_converter (const struct v2v *v);
+
+/* Run the route's converter -i libvirtxml XML ARGS..., keeping its log
+ * in the temporary directory.  Returns 0, or -1 (reported).
+ */
+int v2v_run_converter (struct v2v *v, const char *xml);
 
 #endif /* V2V_V2V_H */

@@ -513,7 +513,7 @@ tool_run (char *const argv[])
 int
 tool_run_capture (char *const argv[], char *said, size_t len)
 {
-  char out[1024], how[128];
+  char out[4096], how[128];
   int status = run_to_end (argv, true, out, sizeof out);
 
   if (status == 0) {
