@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ usage (FILE *f)
 "      --no-space-check     do not check the outputs' free space first\n"
 "      --json               print a JSON summary on standard output\n"
 "      --progress           print progress every second\n"
+"  -h, --help               print this and exit\n"
 "  -q, --quiet              print only errors\n"
 "  -v, --verbose            debug messages\n"
 "  -V, --version\n"
@@ -84,6 +86,7 @@ add_disk_output (struct sync_options *o, const char *arg)
   char *id_text = eq ? strndup (arg, eq - arg) : NULL;
   int64_t id;
   int r = id_text ? vs_parse_int64 (id_text, 0, INT32_MAX, &id) : -1;
+  size_t i;
 
   free (id_text);
   if (r == -1 || !eq[1]) {
@@ -91,6 +94,13 @@ add_disk_output (struct sync_options *o, const char *arg)
                 "or INDEX=PATH (0 for the first disk)", arg);
     return -1;
   }
+  for (i = 0; i < o->disk_outputs.len; i++)
+    if (o->disk_outputs.ptr[i].id == id) {
+      tool_error ("--disk %s: --disk %" PRId64 "=%s was given already; "
+                  "give each disk one output", arg, id,
+                  o->disk_outputs.ptr[i].path);
+      return -1;
+    }
   if (sync_disk_outputs_append (&o->disk_outputs,
                                 (struct sync_disk_output) {
                                   .id = id, .path = eq + 1 }) == -1) {
@@ -131,6 +141,7 @@ static const struct option long_options[] = {
 static int
 parse_options (int argc, char *argv[], struct sync_options *o)
 {
+  bool seen[TOOL_OPTION_MAX] = { false };
   int c, end;
 
   o->connections = DEFAULT_CONNECTIONS;
@@ -138,6 +149,8 @@ parse_options (int argc, char *argv[], struct sync_options *o)
   o->progress = isatty (STDERR_FILENO);
   while ((c = getopt_long (argc, argv, "+o:f:" TOOL_COMMON_SHORT_OPTIONS, long_options,
                            NULL)) != -1) {
+    if (c != OPT_DISK && tool_option_again (c, long_options, seen))
+      return 2;
     if (tool_common_option (c, &o->quiet, &o->verbose, usage))
       continue;
     switch (c) {
@@ -188,7 +201,7 @@ parse_options (int argc, char *argv[], struct sync_options *o)
     case OPT_NO_SPACE_CHECK: o->no_space_check = true; break;
     case OPT_JSON: o->json = true; break;
     case OPT_PROGRESS: o->progress = true; break;
-    default: usage (stderr); return 2;
+    default: return tool_usage_error ();
     }
   }
   end = tool_params_args (argc, argv, optind, &o->params, &o->n_params);

@@ -118,11 +118,23 @@ for p in disk=0 "file=[LocalDS_0] $name/disk0.vmdk" snapshot=create export=disk0
 done
 usage "no output" "-o|--disk|output" -- "${params[@]}"
 usage "an unknown option" "--no-such-option" --no-such-option -o "$dir" -- "${params[@]}"
+[ "$(wc -l < "$VCSIM_DIR/sync.err")" = 2 ] && grep -qx "Try 'vsphere-sync --help' for more information." "$VCSIM_DIR/sync.err" ||
+  fail "an unknown option: not one line and the pointer to --help: $(cat "$VCSIM_DIR/sync.err")"
+usage "-o given twice" "-o \(--output-dir\) given twice" -o "$dir" -o "$dir.2" -- "${params[@]}"
+usage "--state given twice" "--state given twice" --state "$dir/a.json" --state "$dir/b.json" -o "$dir" -- "${params[@]}"
+usage "one disk, two outputs" "--disk 0=b: --disk 0=a was given already" --disk 0=a --disk 0=b --state "$dir/s.json" -- "${params[@]}"
 usage "a bad --connections" "connections" --connections 0 -o "$dir" -- "${params[@]}"
 usage "a bad --disk" "--disk|nonsense" --disk nonsense --state "$dir/s.json" -- "${params[@]}"
 usage "an unknown format" "qcow3|format" -f qcow3 -o "$dir" -- "${params[@]}"
 usage "an unknown parameter" "no-such-param" -o "$dir" -- "${params[@]}" no-such-param=1
 check_no_snapshot "$vm" "usage errors"
+
+# -h and --help.
+for h in -h --help; do
+  vsync $h
+  [ "$sync_rc" = 0 ] && grep -q '^usage: vsphere-sync' "$VCSIM_DIR/sync.out" || fail "$h: $sync_rc $(cat "$VCSIM_DIR/sync.err")"
+done
+echo "ok: -h and --help print the usage"
 
 # -V.
 vsync -V

@@ -224,4 +224,9 @@ run_v2v --in-place -- $(server_params $vm)
 run_v2v --print-xml -- $(server_params $vm) disk=1
 [ "$v2v_rc" = 2 ] && grep -q 'disk= cannot be given to vsphere-v2v' "$VCSIM_DIR/v2v.err" ||
   fail "disk=: rc $v2v_rc: $(cat "$VCSIM_DIR/v2v.err")"
+run_v2v --state a.json --state b.json --in-place -- $(server_params $vm)
+[ "$v2v_rc" = 2 ] && grep -q -- '--state given twice: give it once' "$VCSIM_DIR/v2v.err" ||
+  fail "--state twice: rc $v2v_rc: $(cat "$VCSIM_DIR/v2v.err")"
+run_v2v -h
+[ "$v2v_rc" = 0 ] && grep -q '^usage: vsphere-v2v' "$VCSIM_DIR/v2v.out" || fail "-h: rc $v2v_rc"
 echo "ok: usage errors"

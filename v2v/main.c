@@ -50,6 +50,7 @@ usage (FILE *f)
 "                       the copies; else of NBD servers on localhost\n"
 "  --nbd-port PORT      with --print-xml: the first disk's port (default\n"
 "                       %d, one more for each next disk)\n"
+"  -h, --help           print this and exit\n"
 "  -q, --quiet          print only errors (and what virt-v2v prints)\n"
 "  -v, --verbose        debug messages\n"
 "  -V, --version\n"
@@ -73,11 +74,14 @@ static const struct option long_options[] = {
 static int
 parse_options (int argc, char *argv[], struct v2v_options *o)
 {
+  bool seen[TOOL_OPTION_MAX] = { false };
   int64_t port;
   int c, end;
 
   o->nbd_port = DEFAULT_NBD_PORT;
   while ((c = getopt_long (argc, argv, "+" TOOL_COMMON_SHORT_OPTIONS, long_options, NULL)) != -1) {
+    if (tool_option_again (c, long_options, seen))
+      return 2;
     if (tool_common_option (c, &o->quiet, &o->verbose, usage))
       continue;
     switch (c) {
@@ -93,7 +97,7 @@ parse_options (int argc, char *argv[], struct v2v_options *o)
       }
       o->nbd_port = port;
       break;
-    default: usage (stderr); return 2;
+    default: return tool_usage_error ();
     }
   }
   /* After the plugin parameters, a second "--" and what goes to

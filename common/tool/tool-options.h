@@ -1,5 +1,6 @@
 /* The options every tool takes, as nbdkit's and libnbd's tools do:
- * -q/--quiet, -v/--verbose, -V/--version and --help.  A tool ends its
+ * -q/--quiet, -v/--verbose, -V/--version and -h/--help; and what every
+ * tool does with an option given twice or unknown.  A tool ends its
  * getopt_long table with TOOL_COMMON_LONG_OPTIONS, adds
  * TOOL_COMMON_SHORT_OPTIONS to its short ones, and hands what
  * getopt_long returns to tool_common_option first.
@@ -16,7 +17,7 @@
 /* --help's value: below the tools' own long options, from 256 up. */
 #define TOOL_OPT_HELP 255
 
-#define TOOL_COMMON_SHORT_OPTIONS "qvV"
+#define TOOL_COMMON_SHORT_OPTIONS "hqvV"
 #define TOOL_COMMON_LONG_OPTIONS                        \
   { "quiet", no_argument, NULL, 'q' },                  \
   { "verbose", no_argument, NULL, 'v' },                \
@@ -30,5 +31,19 @@
  */
 bool tool_common_option (int c, bool *quiet, bool *verbose,
                          void (*usage) (FILE *f));
+
+/* What getopt_long returns is below this. */
+#define TOOL_OPTION_MAX 512
+
+/* Whether option C, not one that may repeat, was given before (SEEN,
+ * TOOL_OPTION_MAX entries, records it): one would silently win, so it
+ * is reported, named as LONGOPTS names it.
+ */
+bool tool_option_again (int c, const struct option *longopts, bool *seen);
+
+/* After getopt_long's own one line on an unknown option or a missing
+ * argument: the pointer to --help.  Returns 2, the exit status.
+ */
+int tool_usage_error (void);
 
 #endif /* TOOL_OPTIONS_H */
