@@ -158,6 +158,8 @@ load_state (struct cycle *c)
     return -1;
   if (r < 0 || r == 1)
     return 0;
+  if (sync_plan_check_output_dir (c->o, c->state_path, st) == -1)
+    return -1;
   if ((strcmp (st->vm_moref, c->target.vm_ref) != 0 ||
                  (st->instance_uuid && c->target.instance_uuid &&
                   strcmp (st->instance_uuid, c->target.instance_uuid) != 0))) {

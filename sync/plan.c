@@ -10,6 +10,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <libgen.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -70,6 +71,44 @@ sync_plan_state_path (const struct sync_options *o, const char *vm_name)
   free (dir);
   free (name);
   return path;
+}
+
+int
+sync_plan_check_output_dir (const struct sync_options *o,
+                            const char *state_path,
+                            const struct sync_state *st)
+{
+  char *dir, *recorded;
+  size_t i, len;
+  int r = 0;
+
+  if (!o->output_dir || !o->state_file)
+    return 0;
+  dir = absolute_dir (o->output_dir);
+  if (!dir)
+    return -1;
+  len = strlen (dir);
+  for (i = 0; r == 0 && i < st->n; i++) {
+    const struct sync_state_disk *d = &st->disk[i];
+    size_t k;
+    bool given = false;
+
+    for (k = 0; k < o->disk_outputs.len; k++)
+      given |= o->disk_outputs.ptr[k].id == d->key;
+    if (given || (strncmp (d->output, dir, len) == 0 &&
+                  d->output[len] == '/' && !strchr (d->output + len + 1, '/')))
+      continue;
+    recorded = strdup (d->output);
+    tool_error ("-o %s: the state file %s records the output of disk \"%s\" "
+                "(key %d) as %s, not in this directory, and -o does not move "
+                "it: give -o %s, or leave -o out", o->output_dir, state_path,
+                d->label, d->key, d->output,
+                recorded ? dirname (recorded) : "its directory");
+    free (recorded);
+    r = -1;
+  }
+  free (dir);
+  return r;
 }
 
 /* The output a --disk gives disk D (at INDEX), or NULL. */

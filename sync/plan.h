@@ -58,6 +58,15 @@ void sync_plan_full_copy (struct sync_job *j, char *reason);
 
 void sync_plan_free (struct sync_plan *plan);
 
+/* With both -o DIR and --state FILE, every output the state ST (read
+ * from STATE_PATH) records must be in DIR, or given by --disk: -o would
+ * otherwise be ignored for it without a word.  Returns 0, or -1 with
+ * the error reported.
+ */
+int sync_plan_check_output_dir (const struct sync_options *o,
+                                const char *state_path,
+                                const struct sync_state *st);
+
 /* The default state file of VM_NAME under -o DIR (NULL without -o). */
 char *sync_plan_state_path (const struct sync_options *o,
                             const char *vm_name);

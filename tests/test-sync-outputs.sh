@@ -43,6 +43,19 @@ same_image "-o DIR" "$a1" plain/web01-disk1.raw raw
 [ -f plain/web01.vsphere-sync.json ] || fail "no plain/web01.vsphere-sync.json: $(ls plain)"
 [ "$(ls plain | sort | tr '\n' ' ')" = "web01-disk0.raw web01-disk1.raw web01.vsphere-sync.json " ] ||
   fail "-o DIR wrote other files: $(ls plain)"
+# -o elsewhere than the outputs its --state records would be ignored
+# for them: refused, naming where they are.
+mkdir elsewhere
+cp plain/web01.vsphere-sync.json before.json
+sync_fails "-o elsewhere than --state's outputs" 1 \
+  "-o elsewhere: the state file .*plain/web01.vsphere-sync.json records the output of disk .* as $VCSIM_DIR/plain/web01-disk0.raw, not in this directory, and -o does not move it: give -o $VCSIM_DIR/plain, or leave -o out" \
+  --state plain/web01.vsphere-sync.json -o elsewhere -- "${p1[@]}"
+cmp -s before.json plain/web01.vsphere-sync.json || fail "the refused run changed the state"
+[ -z "$(ls elsewhere)" ] || fail "the refused run wrote into -o: $(ls elsewhere)"
+check_no_snapshot DC0/vm/web01 "-o elsewhere"
+change_web01
+sync_ok "--state with -o where its outputs are" --state plain/web01.vsphere-sync.json -o plain -- "${p1[@]}"
+same_image "--state with -o" "$a0" plain/web01-disk0.raw raw
 mkdir q
 sync_ok "-o DIR -f qcow2" -f qcow2 -o q -- "${p1[@]}"
 same_image "-o DIR -f qcow2" "$a0" q/web01-disk0.qcow2 qcow2
