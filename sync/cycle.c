@@ -517,10 +517,18 @@ count_changes (struct cycle *c)
 {
   size_t i;
 
-  for (i = 0; i < c->plan.n; i++)
-    if (stopped () ||
-        sync_copy_count (c->nbdkit.socket, &c->plan.job[i].copy) == -1)
+  for (i = 0; i < c->plan.n; i++) {
+    struct sync_job *j = &c->plan.job[i];
+
+    if (stopped () || sync_copy_count (c->nbdkit.socket, &j->copy) == -1)
       return -1;
+    /* An overlay of nothing would only lengthen the chain; --verify=all
+     * reads each disk through its new overlay, so it keeps them.
+     */
+    if (j->out.backing && j->copy.to_copy == 0 &&
+        c->o->verify != SYNC_VERIFY_WHOLE)
+      sync_plan_no_overlay (j);
+  }
   sync_report_plan (&c->plan);
   return 0;
 }
@@ -600,8 +608,8 @@ copy_disks (struct cycle *c, const struct tool_child *source,
 {
   struct copy_context x = { c, action };
   struct sync_copy_hooks hooks = { tick, &x };
-  struct sync_copy_disk **disks = calloc (c->plan.n, sizeof *disks);
-  size_t i;
+  struct sync_copy_disk **disks = calloc (c->plan.n + 1, sizeof *disks);
+  size_t i, n = 0;
   int r;
 
   if (!disks) {
@@ -609,10 +617,11 @@ copy_disks (struct cycle *c, const struct tool_child *source,
     return -1;
   }
   for (i = 0; i < c->plan.n; i++)
-    disks[i] = &c->plan.job[i].copy;
+    if (!c->plan.job[i].untouched)
+      disks[n++] = &c->plan.job[i].copy;
   c->next_checkpoint = c->o->checkpoint;
-  r = sync_copy_run (source->socket, disks, c->plan.n,
-                     c->o->connections, action, &hooks);
+  r = sync_copy_run (source->socket, disks, n, c->o->connections, action,
+                     &hooks);
   free (disks);
   if (r == -1)
     stopped ();
@@ -680,6 +689,8 @@ prepare_outputs (struct cycle *c)
   for (i = 0; i < c->plan.n; i++) {
     struct sync_job *j = &c->plan.job[i];
 
+    if (j->untouched)
+      continue;
     if (stopped () ||
         sync_output_prepare (&j->out, c->tmpdir, c->o->connections) == -1)
       return -1;
@@ -694,7 +705,8 @@ finish_outputs (struct cycle *c)
   size_t i;
 
   for (i = 0; i < c->plan.n; i++)
-    if (sync_output_finish (&c->plan.job[i].out) == -1)
+    if (!c->plan.job[i].untouched &&
+        sync_output_finish (&c->plan.job[i].out) == -1)
       return -1;
   return 0;
 }

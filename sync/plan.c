@@ -506,6 +506,16 @@ plan_disk (const struct sync_options *o, const char *vm_name,
 }
 
 void
+sync_plan_no_overlay (struct sync_job *j)
+{
+  free (j->out.overlay);
+  free (j->out.overlay_part);
+  j->out.overlay = j->out.overlay_part = NULL;
+  j->out.backing = NULL;
+  j->untouched = true;
+}
+
+void
 sync_plan_full_copy (struct sync_job *j, char *reason)
 {
   free (j->reason);

@@ -28,6 +28,8 @@ struct sync_job {
   char *resume_change_id;
   uint64_t checkpointed;        /* what the state records as copied */
   bool marked_updating;         /* this run recorded its output not whole */
+  bool untouched;               /* nothing to copy, no new overlay: its
+                                   output is left as it is */
   struct sync_output out;
   struct sync_copy_disk copy;
 };
@@ -52,6 +54,11 @@ int sync_plan_make (const struct sync_options *o, const char *vm_name,
  * or while it writes it (PART), or NULL (reported).
  */
 char *sync_plan_overlay_name (const struct sync_state_disk *old, bool part);
+
+/* J, to write a new overlay, has nothing to copy: write none, and
+ * leave its output untouched.
+ */
+void sync_plan_no_overlay (struct sync_job *j);
 
 /* Copy J in full after all, for REASON (which J now owns). */
 void sync_plan_full_copy (struct sync_job *j, char *reason);

@@ -213,6 +213,21 @@ done
 same_image "web02 after web01's --full" "$b0" web.01.d/web02-disk0.raw.4.qcow2 qcow2
 echo "ok: --full removes its own overlays only"
 
+# A disk with nothing to copy gets no overlay: only disk 0 changed.
+before=$(ls web.01.d | sort | tr '\n' ' ')
+chain1=$(disk_get web.01.d/web01.vsphere-sync.json "$k1" 'overlays | join(" ")')
+model_write DC0/vm/web01 0 "$a0" 4096 70000
+sync_ok "web01, disk 1 unchanged" --overlay --json -o ./web.01.d/ -- "${p1[@]}"
+[ "$(disk_get web.01.d/web01.vsphere-sync.json "$k1" 'overlays | join(" ")')" = "$chain1" ] ||
+  fail "disk 1's chain changed with nothing to copy: $(cat web.01.d/web01.vsphere-sync.json)"
+new=$(comm -13 <(tr ' ' '\n' <<< "$before" | sort) <(ls web.01.d | sort) | tr '\n' ' ')
+case $new in "web01-disk0.raw."[0-9]*".qcow2 ") ;; *) fail "new files: '$new', want disk 0's overlay alone" ;; esac
+top=$(state_path web.01.d/web01.vsphere-sync.json "$(disk_get web.01.d/web01.vsphere-sync.json "$k0" 'overlays[-1]')")
+same_image "disk 0's new overlay" "$a0" "$top" qcow2
+top=$(state_path web.01.d/web01.vsphere-sync.json "$(disk_get web.01.d/web01.vsphere-sync.json "$k1" 'overlays[-1]')")
+same_image "disk 1's chain, untouched" "$a1" "$top" qcow2
+echo "ok: an unchanged disk gets no empty overlay"
+
 # 5. Block devices, and symbolic links to them, written in place.
 if ! command -v losetup >/dev/null || [ "$(id -u)" != 0 ]; then
   echo "$0: block device outputs skipped: needs root and losetup"
