@@ -25,6 +25,7 @@
 #include "tool-child.h"
 #include "copy.h"
 #include "cycle.h"
+#include "disk-names.h"
 #include "sync-lock.h"
 #include "tool-messages.h"
 #include "tool-nbdkit.h"
@@ -57,6 +58,7 @@ struct cycle {
   char *state_path;
   int vm_lock, state_lock;
   struct sync_state state;
+  struct sync_disk_choice choice;       /* the disks this cycle copies */
   struct tool_snapshot snapshot;        /* ours, unless --snapshot */
   struct sync_plan plan;
   char tmpdir[64];
@@ -171,6 +173,21 @@ load_state (struct cycle *c)
     return -1;
   }
   return 0;
+}
+
+/* The VM's disks as they are now, and which of them the cycle copies:
+ * a name that matches none fails here, before the snapshot.
+ */
+static int
+choose_disks (struct cycle *c)
+{
+  if (vs_target_find_disk (c->session, &c->params.target, &c->target,
+                           NULL) == -1 ||
+      sync_check_disk_outputs (c->o, c->target.vm_name,
+                               &c->target.disks) == -1)
+    return -1;
+  return sync_choose_disks (c->o, c->target.vm_name, &c->target.disks,
+                            &c->state.choice, &c->choice);
 }
 
 /* ---- the snapshot ---- */
@@ -737,8 +754,9 @@ commit_state (struct cycle *c)
   size_t i;
   int r = -1;
 
-  next.disk = calloc (c->plan.n ? c->plan.n : 1, sizeof *next.disk);
-  if (!next.disk || set_vm (c, &next) == -1)
+  next.disk = calloc (c->plan.n + c->plan.n_skipped + 1, sizeof *next.disk);
+  if (!next.disk || set_vm (c, &next) == -1 ||
+      sync_choice_copy (&next.choice, &c->choice) == -1)
     goto out;
   for (i = 0; i < c->plan.n; i++) {
     const struct sync_job *j = &c->plan.job[i];
@@ -758,6 +776,14 @@ commit_state (struct cycle *c)
       goto out;
     }
   }
+  /* The disks left out keep what an earlier cycle recorded. */
+  for (i = 0; i < c->plan.n_skipped; i++) {
+    const struct sync_state_disk *old =
+      sync_state_find (&c->state, c->plan.skipped[i].disk->key);
+
+    if (old && sync_state_disk_copy (&next.disk[next.n++], old) == -1)
+      goto out;
+  }
   r = sync_state_save (c->state_path, &next);
  out:
   if (r == -1 && errno == ENOMEM)
@@ -776,12 +802,13 @@ run (struct cycle *c)
   c->session = vs_session_open (&c->params.server);
   if (!c->session ||
       vs_target_find_vm (c->session, &c->params.target, &c->target) == -1 ||
-      lock_vm (c) == -1 || load_state (c) == -1 || check_cbt (c) == -1 || stopped () ||
+      lock_vm (c) == -1 || load_state (c) == -1 || choose_disks (c) == -1 ||
+      check_cbt (c) == -1 || stopped () ||
       shut_down (c) == -1 || stopped () ||
       take_snapshot (c) == -1 || stopped () ||
       read_snapshot_disks (c) == -1 ||
-      sync_plan_make (c->o, c->target.vm_name, &c->target.disks, &c->state,
-                      &c->plan) == -1 ||
+      sync_plan_make (c->o, c->target.vm_name, &c->target.disks,
+                      &c->choice, &c->state, &c->plan) == -1 ||
       lock_outputs (c) == -1 || probe_change_ids (c) == -1 || stopped () ||
       record_intent (c) == -1 ||
       write_changeids (c) == -1 || start_nbdkit (c, &c->nbdkit, true) == -1 ||
@@ -829,7 +856,8 @@ sync_cycle (const struct sync_options *o)
   curl_global_init (CURL_GLOBAL_DEFAULT);
   xmlInitParser ();
   usage = tool_params_parse (o->params, o->n_params, o->snapshot,
-                            &c.params) == -1;
+                            "--only-disk or --skip-disk (KEY, INDEX or "
+                            "LABEL)", &c.params) == -1;
   ok = !usage && tool_signals_watch (tool_child_terminate_all) == 0 &&
     run (&c) == 0;
   if (!ok)
@@ -859,6 +887,7 @@ sync_cycle (const struct sync_options *o)
   sync_plan_free (&c.plan);
   remove_tmpdir (&c);
   sync_state_free (&c.state);
+  sync_choice_free (&c.choice);
   free (c.state_path);
   free (c.snapshot.ref);
   if (c.state_lock >= 0)

@@ -1,4 +1,5 @@
-/* One cycle: snapshot, copy every disk, record, remove the snapshot.
+/* One cycle: snapshot, copy the chosen disks, record, remove the
+ * snapshot.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */

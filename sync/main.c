@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "copy.h"
@@ -41,6 +42,11 @@ usage (FILE *f)
 "snapshot.  Options:\n"
 "  -o, --output-dir DIR     one image per disk in DIR\n"
 "      --disk KEY|INDEX=PATH  one disk's output (a file or block device)\n"
+"      --only-disk DISK     copy only this disk (repeatable): its device\n"
+"                           key, index (0 for the first) or label; the\n"
+"                           state remembers the choice for later cycles\n"
+"      --skip-disk DISK     copy every disk but this one (repeatable)\n"
+"      --all-disks          copy every disk again, forgetting the choice\n"
 "  -f, --format raw|qcow2   output format (default: the\n"
 "                           recorded one, or raw)\n"
 "      --overlay            each incremental cycle writes a new qcow2 overlay\n"
@@ -110,16 +116,61 @@ add_disk_output (struct sync_options *o, const char *arg)
   return 0;
 }
 
+/* --only-disk or --skip-disk (MODE) NAME: one of the two, each name
+ * once.
+ */
+static int
+add_disk_name (struct sync_options *o, enum sync_choice_mode mode,
+               const char *arg)
+{
+  struct sync_disk_name name = { .text = arg, .id = -1 };
+  int64_t id;
+  size_t i;
+
+  if (o->choose != SYNC_ALL_DISKS && o->choose != mode) {
+    tool_error ("give --only-disk or --skip-disk, not both");
+    return -1;
+  }
+  if (!*arg) {
+    tool_error ("%s needs a disk: its device key (such as 2001), index (0 "
+                "for the first disk) or label (such as \"Hard disk 2\")",
+                sync_choice_option (mode));
+    return -1;
+  }
+  if (vs_parse_int64 (arg, 0, INT32_MAX, &id) == 0)
+    name.id = id;
+  for (i = 0; i < o->disk_names.len; i++) {
+    const struct sync_disk_name *n = &o->disk_names.ptr[i];
+
+    if (name.id == -1 ? n->id == -1 && strcasecmp (n->text, arg) == 0
+        : n->id == name.id) {
+      tool_error ("%s %s%s%s: the disk is named twice",
+                  sync_choice_option (mode), sync_disk_name_quote (&name),
+                  arg, sync_disk_name_quote (&name));
+      return -1;
+    }
+  }
+  o->choose = mode;
+  if (sync_disk_names_append (&o->disk_names, name) == -1) {
+    tool_error ("realloc: %m");
+    return -1;
+  }
+  return 0;
+}
+
 enum {
   OPT_DISK = 256, OPT_OVERLAY, OPT_STATE, OPT_SNAPSHOT, OPT_FULL,
   OPT_CONNECTIONS, OPT_JSON, OPT_PROGRESS, OPT_ENABLE_CBT,
   OPT_FINAL, OPT_POWER_OFF_AFTER, OPT_VERIFY, OPT_CHECKPOINT,
-  OPT_NO_SPACE_CHECK,
+  OPT_NO_SPACE_CHECK, OPT_ONLY_DISK, OPT_SKIP_DISK, OPT_ALL_DISKS,
 };
 
 static const struct option long_options[] = {
   { "output-dir", required_argument, NULL, 'o' },
   { "disk", required_argument, NULL, OPT_DISK },
+  { "only-disk", required_argument, NULL, OPT_ONLY_DISK },
+  { "skip-disk", required_argument, NULL, OPT_SKIP_DISK },
+  { "all-disks", no_argument, NULL, OPT_ALL_DISKS },
   { "format", required_argument, NULL, 'f' },
   { "overlay", no_argument, NULL, OPT_OVERLAY },
   { "state", required_argument, NULL, OPT_STATE },
@@ -149,13 +200,20 @@ parse_options (int argc, char *argv[], struct sync_options *o)
   o->progress = isatty (STDERR_FILENO);
   while ((c = getopt_long (argc, argv, "+o:f:" TOOL_COMMON_SHORT_OPTIONS, long_options,
                            NULL)) != -1) {
-    if (c != OPT_DISK && tool_option_again (c, long_options, seen))
+    if (c != OPT_DISK && c != OPT_ONLY_DISK && c != OPT_SKIP_DISK &&
+        tool_option_again (c, long_options, seen))
       return 2;
     if (tool_common_option (c, &o->quiet, &o->verbose, usage))
       continue;
     switch (c) {
     case 'o': o->output_dir = optarg; break;
     case OPT_DISK: if (add_disk_output (o, optarg) == -1) return 2; break;
+    case OPT_ONLY_DISK: case OPT_SKIP_DISK:
+      if (add_disk_name (o, c == OPT_ONLY_DISK ? SYNC_ONLY_DISKS
+                         : SYNC_SKIP_DISKS, optarg) == -1)
+        return 2;
+      break;
+    case OPT_ALL_DISKS: o->all_disks = true; break;
     case 'f':
       o->format_given = true;
       if (strcmp (optarg, "raw") == 0)
@@ -216,6 +274,11 @@ parse_options (int argc, char *argv[], struct sync_options *o)
                 "each disk");
     return 2;
   }
+  if (o->all_disks && o->choose != SYNC_ALL_DISKS) {
+    tool_error ("--all-disks copies every disk: drop %s, or --all-disks",
+                sync_choice_option (o->choose));
+    return 2;
+  }
   if (o->power_off_after && !o->final) {
     tool_error ("--power-off-after applies only with --final");
     return 2;
@@ -245,5 +308,6 @@ main (int argc, char *argv[])
     r = sync_cycle (&o);
   }
   sync_disk_outputs_reset (&o.disk_outputs);
+  sync_disk_names_reset (&o.disk_names);
   return r;
 }

@@ -18,9 +18,30 @@ struct sync_disk_output {
 };
 DEFINE_VECTOR (sync_disk_outputs, struct sync_disk_output)
 
+/* --only-disk or --skip-disk KEY|INDEX|LABEL */
+struct sync_disk_name {
+  const char *text;             /* as given */
+  long id;                      /* device key, or index when < 1000; -1:
+                                 * a label */
+};
+DEFINE_VECTOR (sync_disk_names, struct sync_disk_name)
+
+/* The quotes around NAME in messages: a label has them. */
+static inline const char *
+sync_disk_name_quote (const struct sync_disk_name *name)
+{
+  return name->id == -1 ? "\"" : "";
+}
+
 struct sync_options {
   const char *output_dir;       /* -o */
   struct sync_disk_outputs disk_outputs;
+  /* --only-disk or --skip-disk and the disks they name (SYNC_ALL_DISKS:
+   * neither), or --all-disks; else the state's choice.
+   */
+  enum sync_choice_mode choose;
+  struct sync_disk_names disk_names;
+  bool all_disks;
   enum sync_format format;
   bool format_given;            /* -f: else as the state records */
   bool overlay;

@@ -1,9 +1,9 @@
 /* Planning a cycle (plan.h), which only looks at files: each disk of
- * the snapshot gets its output (from --disk, from the state, or a
- * default name under -o that collides with nothing), then the first
- * reason found for a full copy, checked in a fixed order.  An
- * interrupted full copy is resumed only if the disk, its CBT epoch, the
- * output and its format are all unchanged.
+ * the snapshot that the choice of disks copies gets its output (from
+ * --disk, from the state, or a default name under -o that collides
+ * with nothing), then the first reason found for a full copy, checked
+ * in a fixed order.  An interrupted full copy is resumed only if the
+ * disk, its CBT epoch, the output and its format are all unchanged.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "disk-names.h"
 #include "tool-messages.h"
 #include "plan.h"
 #include "vsphere-cbt.h"
@@ -118,12 +119,9 @@ given_output (const struct sync_options *o, const struct vs_disk *d,
 {
   size_t i;
 
-  for (i = 0; i < o->disk_outputs.len; i++) {
-    long id = o->disk_outputs.ptr[i].id;
-
-    if (id >= SYNC_MIN_DEVICE_KEY ? id == d->key : (size_t) id == index)
+  for (i = 0; i < o->disk_outputs.len; i++)
+    if (sync_id_names (o->disk_outputs.ptr[i].id, d, index))
       return o->disk_outputs.ptr[i].path;
-  }
   return NULL;
 }
 
@@ -532,38 +530,6 @@ sync_plan_full_copy (struct sync_job *j, char *reason)
   j->copy.unchanged_below = 0;
 }
 
-/* Every --disk must name a disk of the VM: a typo must not leave a
- * disk to a default output.
- */
-static int
-check_disk_outputs (const struct sync_options *o, const char *vm_name,
-                    const struct vs_disks *disks)
-{
-  size_t i, k;
-
-  for (i = 0; i < o->disk_outputs.len; i++) {
-    long id = o->disk_outputs.ptr[i].id;
-    bool found = false;
-
-    for (k = 0; k < disks->len; k++)
-      found |= id >= SYNC_MIN_DEVICE_KEY ? id == disks->ptr[k].key
-        : (size_t) id == k;
-    if (!found) {
-      char list[512] = "";
-      size_t len = 0;
-
-      for (k = 0; k < disks->len && len < sizeof list; k++)
-        len += snprintf (list + len, sizeof list - len, "%s%zu (key %d)",
-                         k ? ", " : "", k, disks->ptr[k].key);
-      tool_error ("--disk %ld=%s: VM %s has no disk with this %s; its "
-                  "disks are %s", id, o->disk_outputs.ptr[i].path, vm_name,
-                  id >= SYNC_MIN_DEVICE_KEY ? "device key" : "index", list);
-      return -1;
-    }
-  }
-  return 0;
-}
-
 /* Two disks must not share an output. */
 static int
 check_distinct (const struct sync_plan *plan)
@@ -583,23 +549,34 @@ check_distinct (const struct sync_plan *plan)
 
 int
 sync_plan_make (const struct sync_options *o, const char *vm_name,
-                const struct vs_disks *disks, const struct sync_state *st,
-                struct sync_plan *plan)
+                const struct vs_disks *disks,
+                const struct sync_disk_choice *choice,
+                const struct sync_state *st, struct sync_plan *plan)
 {
   size_t i, k;
 
-  plan->n = 0;
-  if (check_disk_outputs (o, vm_name, disks) == -1)
+  plan->n = plan->n_skipped = 0;
+  plan->choice = choice;
+  if (sync_check_disk_outputs (o, vm_name, disks) == -1 ||
+      sync_check_chosen (choice, vm_name, disks) == -1)
     return -1;
   plan->job = calloc (disks->len ? disks->len : 1, sizeof *plan->job);
-  if (!plan->job) {
+  plan->skipped = calloc (disks->len ? disks->len : 1,
+                          sizeof *plan->skipped);
+  if (!plan->job || !plan->skipped) {
     tool_error ("calloc: %m");
     return -1;
   }
   for (i = 0; i < disks->len; i++) {
-    plan->n = i + 1;
-    if (plan_disk (o, vm_name, &disks->ptr[i], i, st, plan,
-                   &plan->job[i]) == -1)
+    const struct vs_disk *d = &disks->ptr[i];
+
+    if (!sync_choice_copies (choice, d->key)) {
+      plan->skipped[plan->n_skipped++] = (struct sync_skipped) { d, i };
+      continue;
+    }
+    plan->n++;
+    if (plan_disk (o, vm_name, d, i, st, plan,
+                   &plan->job[plan->n - 1]) == -1)
       return -1;
   }
   plan->removed = calloc (st->n ? st->n : 1, sizeof *plan->removed);
@@ -636,8 +613,10 @@ sync_plan_free (struct sync_plan *plan)
     free (plan->job[i].out.overlay_part);
   }
   free (plan->job);
+  free (plan->skipped);
   free (plan->removed);
   plan->job = NULL;
+  plan->skipped = NULL;
   plan->removed = NULL;
-  plan->n = plan->n_removed = 0;
+  plan->n = plan->n_skipped = plan->n_removed = 0;
 }

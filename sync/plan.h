@@ -34,21 +34,31 @@ struct sync_job {
   struct sync_copy_disk copy;
 };
 
+/* A disk of the snapshot that the choice of disks leaves out. */
+struct sync_skipped {
+  const struct vs_disk *disk;
+  size_t index;
+};
+
 struct sync_plan {
+  const struct sync_disk_choice *choice;        /* NULL: not planned */
   struct sync_job *job;
   size_t n;
+  struct sync_skipped *skipped;
+  size_t n_skipped;
   /* Disks of the state that the snapshot no longer has. */
   const struct sync_state_disk **removed;
   size_t n_removed;
 };
 
-/* Plan the cycle of the snapshot's DISKS of VM_NAME against the state
- * ST.  Disks in ST that the snapshot lacks are reported.  Returns 0,
- * or -1 with the error reported.
+/* Plan the cycle of those of the snapshot's DISKS of VM_NAME that
+ * CHOICE copies, against the state ST.  Disks in ST that the snapshot
+ * lacks are reported.  Returns 0, or -1 with the error reported.
  */
 int sync_plan_make (const struct sync_options *o, const char *vm_name,
-                    const struct vs_disks *disks, const struct sync_state *st,
-                    struct sync_plan *plan);
+                    const struct vs_disks *disks,
+                    const struct sync_disk_choice *choice,
+                    const struct sync_state *st, struct sync_plan *plan);
 
 /* The name of the overlay that the next cycle writes on OLD's output,
  * or while it writes it (PART), or NULL (reported).

@@ -50,6 +50,14 @@ sync_report_plan (const struct sync_plan *plan)
                human (j->copy.to_copy, a, sizeof a),
                human (j->copy.size, b, sizeof b));
   }
+  for (i = 0; i < plan->n_skipped; i++) {
+    const struct sync_skipped *s = &plan->skipped[i];
+
+    tool_info ("disk %zu \"%s\" (key %d): not copied (%s)", s->index,
+               s->disk->label ? s->disk->label : "", s->disk->key,
+               plan->choice->mode == SYNC_ONLY_DISKS
+               ? "not among --only-disk" : "--skip-disk");
+  }
 }
 
 static uint64_t
@@ -101,6 +109,7 @@ sync_report_json (const struct sync_plan *plan,
   json_object *vm = json_object_new_object ();
   json_object *disks = json_object_new_array ();
   json_object *removed = json_object_new_array ();
+  json_object *skipped = json_object_new_array ();
   uint64_t to_copy = 0, done = 0;
   size_t i;
 
@@ -156,6 +165,18 @@ sync_report_json (const struct sync_plan *plan,
     json_object_array_add (removed, d);
   }
   json_object_object_add (doc, "removed", removed);
+  json_object_object_add (doc, "disk_choice", plan && plan->choice
+                          ? sync_choice_to_json (plan->choice) : NULL);
+  for (i = 0; plan && i < plan->n_skipped; i++) {
+    const struct sync_skipped *k = &plan->skipped[i];
+    json_object *d = json_object_new_object ();
+
+    json_object_object_add (d, "key", json_object_new_int (k->disk->key));
+    json_object_object_add (d, "label", string_or_null (k->disk->label));
+    json_object_object_add (d, "index", json_object_new_int64 (k->index));
+    json_object_array_add (skipped, d);
+  }
+  json_object_object_add (doc, "skipped", skipped);
   printf ("%s\n", json_object_to_json_string_ext (doc,
                                                   JSON_C_TO_STRING_PRETTY |
                                                   JSON_C_TO_STRING_NOSLASHESCAPE));

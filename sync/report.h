@@ -19,7 +19,7 @@ struct sync_cycle_summary {
 };
 
 /* One line per disk: where it goes, full (why) or incremental, and how
- * much there is to copy.
+ * much there is to copy; or that the choice of disks leaves it out.
  */
 void sync_report_plan (const struct sync_plan *plan);
 

@@ -1,7 +1,8 @@
 /* Route B of vsphere-v2v (v2v.h): the copies vsphere-sync keeps,
  * converted where they are.  Only a state that is this VM's and holds
- * a whole, unchanged copy of every disk is taken; once converted, the
- * copies no longer match their changeIds, which are forgotten.
+ * a whole, unchanged copy of every disk, from a cycle that copied them
+ * all, is taken; once converted, the copies no longer match their
+ * changeIds, which are forgotten.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -22,6 +23,34 @@
 #include "v2v.h"
 #include "notice.h"
 
+/* vsphere-sync copies only the disks its state's choice names, and
+ * those it left out are absent or as of an older cycle; virt-v2v needs
+ * every disk of the guest, of one moment.
+ */
+static int
+check_choice (const struct v2v *v, const struct sync_state *st)
+{
+  char *left_out, *choice;
+  int r = -1;
+
+  if (st->choice.mode == SYNC_ALL_DISKS)
+    return 0;
+  left_out = sync_choice_list_disks (&st->choice, &v->target.disks, false);
+  choice = sync_choice_describe (&st->choice);
+  if (left_out && choice && !*left_out)
+    r = 0;
+  else if (left_out && choice)
+    tool_error ("VM %s: the copies in %s leave out disk %s, as vsphere-sync "
+                "was told (%s): a conversion needs every disk of the guest, "
+                "copied from one snapshot; run 'vsphere-sync --all-disks "
+                "--state %s -- PARAMETERS' (with --final for the last "
+                "cycle), then convert", v->target.vm_name, v->o->state_file,
+                left_out, choice, v->o->state_file);
+  free (choice);
+  free (left_out);
+  return r;
+}
+
 /* The state must be this VM's, and hold a whole copy of every disk. */
 static int
 check_state (const struct v2v *v, const struct sync_state *st)
@@ -37,6 +66,8 @@ check_state (const struct v2v *v, const struct sync_state *st)
                 t->vm_ref);
     return -1;
   }
+  if (check_choice (v, st) == -1)
+    return -1;
   for (i = 0; i < t->disks.len; i++) {
     const struct vs_disk *vd = &t->disks.ptr[i];
     const struct sync_state_disk *d = sync_state_find (st, vd->key);

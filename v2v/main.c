@@ -202,7 +202,7 @@ main (int argc, char *argv[])
   snprintf (v.xml, sizeof v.xml, "%s/domain.xml", v.tmpdir);
   curl_global_init (CURL_GLOBAL_DEFAULT);
   xmlInitParser ();
-  usage_error = tool_params_parse (o.params, o.n_params, o.snapshot,
+  usage_error = tool_params_parse (o.params, o.n_params, o.snapshot, NULL,
                                    &v.params) == -1;
   ok = !usage_error && tool_signals_watch (tool_child_terminate_all) == 0 &&
     run (&v) == 0;

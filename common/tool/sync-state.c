@@ -50,6 +50,44 @@ sync_state_disk_free (struct sync_state_disk *d)
   memset (d, 0, sizeof *d);
 }
 
+/* *DST, a copy of SRC (or NULL); false if out of memory. */
+static bool
+copy_string (char **dst, const char *src)
+{
+  *dst = src ? strdup (src) : NULL;
+  return !src || *dst;
+}
+
+int
+sync_state_disk_copy (struct sync_state_disk *dst,
+                      const struct sync_state_disk *src)
+{
+  size_t i;
+
+  *dst = *src;
+  dst->label = dst->path = dst->uuid = dst->change_id = dst->output = NULL;
+  dst->partial_change_id = NULL;
+  dst->overlays = NULL;
+  dst->n_overlays = 0;
+  if (!copy_string (&dst->label, src->label) ||
+      !copy_string (&dst->path, src->path) ||
+      !copy_string (&dst->uuid, src->uuid) ||
+      !copy_string (&dst->change_id, src->change_id) ||
+      !copy_string (&dst->output, src->output) ||
+      !copy_string (&dst->partial_change_id, src->partial_change_id) ||
+      !(dst->overlays = calloc (src->n_overlays + 1, sizeof *dst->overlays)))
+    goto oom;
+  for (i = 0; i < src->n_overlays; i++) {
+    if (!copy_string (&dst->overlays[i], src->overlays[i]))
+      goto oom;
+    dst->n_overlays = i + 1;
+  }
+  return 0;
+ oom:
+  tool_error ("out of memory");
+  return -1;
+}
+
 void
 sync_state_free (struct sync_state *st)
 {
@@ -58,6 +96,7 @@ sync_state_free (struct sync_state *st)
   free (st->vm_moref);
   free (st->instance_uuid);
   free (st->vm_name);
+  sync_choice_free (&st->choice);
   for (i = 0; i < st->n; i++)
     sync_state_disk_free (&st->disk[i]);
   free (st->disk);
@@ -441,6 +480,53 @@ read_disk (struct reader *r, json_object *o, struct sync_state_disk *d,
   read_overlays (r, o, d);
 }
 
+/* "disk_choice" (version 3): absent means every disk. */
+static void
+read_choice (struct reader *r, json_object *doc, struct sync_disk_choice *c)
+{
+  json_object *o, *keys;
+  char *mode;
+  size_t i, k;
+
+  if (!json_object_object_get_ex (doc, "disk_choice", &o) || !o)
+    return;
+  if (!json_object_is_type (o, json_type_object)) {
+    damaged (r, "\"disk_choice\" is not an object");
+    return;
+  }
+  mode = string_member (r, o, "mode", false);
+  keys = member (r, o, "keys", json_type_array, false);
+  if (mode && strcmp (mode, "only") == 0)
+    c->mode = SYNC_ONLY_DISKS;
+  else if (mode && strcmp (mode, "skip") == 0)
+    c->mode = SYNC_SKIP_DISKS;
+  else if (mode && strcmp (mode, "all") != 0)
+    damaged (r, "unknown \"disk_choice\" mode \"%s\"", mode);
+  free (mode);
+  if (r->bad)
+    return;
+  c->n = json_object_array_length (keys);
+  c->keys = calloc (c->n + 1, sizeof *c->keys);
+  if (!c->keys) {
+    damaged (r, "out of memory");
+    return;
+  }
+  for (i = 0; !r->bad && i < c->n; i++) {
+    json_object *e = json_object_array_get_idx (keys, i);
+    int64_t key = json_object_get_int64 (e);
+
+    if (!json_object_is_type (e, json_type_int) || key < 0 || key > INT_MAX)
+      damaged (r, "\"disk_choice\" key %zu is not a device key", i);
+    c->keys[i] = key;
+    for (k = 0; !r->bad && k < i; k++)
+      if (c->keys[k] == key)
+        damaged (r, "\"disk_choice\" names key %d twice", c->keys[k]);
+  }
+  if (!r->bad && (c->mode == SYNC_ALL_DISKS) != (c->n == 0))
+    damaged (r, "\"disk_choice\" mode \"%s\" with %zu keys",
+             sync_choice_mode_name (c->mode), c->n);
+}
+
 /* PATH's JSON document, or NULL (reported). */
 static json_object *
 parse_file (struct reader *r)
@@ -548,6 +634,7 @@ sync_state_load (const char *path, struct sync_state *st)
     st->vm_name = string_member (&r, vm, "name", false);
   }
   st->cycle = int_member (&r, doc, "cycle", 0, UINT_MAX);
+  read_choice (&r, doc, &st->choice);
   disks = member (&r, doc, "disks", json_type_array, false);
   if (disks && !r.bad) {
     st->n = st->capacity = json_object_array_length (disks);
@@ -646,14 +733,19 @@ state_to_json (const char *dir, const struct sync_state *st)
   json_object *disks = json_object_new_array ();
   size_t i;
 
-  json_object_object_add (doc, "version",
-                          json_object_new_int (SYNC_STATE_VERSION));
+  json_object_object_add (doc, "version", json_object_new_int
+                          (st->choice.mode == SYNC_ALL_DISKS
+                           ? SYNC_STATE_VERSION_NO_CHOICE
+                           : SYNC_STATE_VERSION));
   json_object_object_add (vm, "moref", json_object_new_string (st->vm_moref));
   json_object_object_add (vm, "instance_uuid",
                           string_or_null (st->instance_uuid));
   json_object_object_add (vm, "name", json_object_new_string (st->vm_name));
   json_object_object_add (doc, "vm", vm);
   json_object_object_add (doc, "cycle", json_object_new_int64 (st->cycle));
+  if (st->choice.mode != SYNC_ALL_DISKS)
+    json_object_object_add (doc, "disk_choice",
+                            sync_choice_to_json (&st->choice));
   for (i = 0; i < st->n; i++)
     json_object_array_add (disks, disk_to_json (dir, &st->disk[i]));
   json_object_object_add (doc, "disks", disks);

@@ -14,7 +14,14 @@
 #include <stdint.h>
 #include <time.h>
 
-#define SYNC_STATE_VERSION 2
+#include "sync-choice.h"
+
+/* Version 3 adds "disk_choice".  A state that copies every disk has
+ * none, and is written as version 2, which earlier tools read too;
+ * they must not read one with a choice as if it copied every disk.
+ */
+#define SYNC_STATE_VERSION 3
+#define SYNC_STATE_VERSION_NO_CHOICE 2
 
 enum sync_format { SYNC_RAW, SYNC_QCOW2 };
 
@@ -63,6 +70,10 @@ struct sync_state {
   char *instance_uuid;          /* may be NULL */
   char *vm_name;
   unsigned cycle;               /* cycles finished */
+  /* The disks the last cycle copied; the others' entries stay as an
+   * earlier cycle left them.
+   */
+  struct sync_disk_choice choice;
   struct sync_state_disk *disk;
   size_t n, capacity;
 };
@@ -81,6 +92,13 @@ int sync_state_save (const char *path, const struct sync_state *st);
 
 void sync_state_free (struct sync_state *st);
 void sync_state_disk_free (struct sync_state_disk *d);
+
+/* Make DST, zeroed, a deep copy of SRC.  Returns 0, or -1 (out of
+ * memory, reported; DST then holds what was copied, for
+ * sync_state_disk_free).
+ */
+int sync_state_disk_copy (struct sync_state_disk *dst,
+                          const struct sync_state_disk *src);
 
 struct sync_state_disk *sync_state_find (const struct sync_state *st, int key);
 

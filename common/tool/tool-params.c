@@ -67,7 +67,7 @@ tool_params_args (int argc, char *argv[], int optind, char ***params,
 }
 
 static int
-parse_one (char *param, struct tool_params *p)
+parse_one (char *param, const char *choose_disks, struct tool_params *p)
 {
   char *eq = strchr (param, '=');
   const char *key = param, *value;
@@ -80,7 +80,14 @@ parse_one (char *param, struct tool_params *p)
   }
   *eq = '\0';
   value = eq + 1;
-  if (among (key, refused, sizeof refused / sizeof refused[0])) {
+  if (choose_disks && (strcmp (key, "disk") == 0 ||
+                       strcmp (key, "file") == 0)) {
+    tool_error ("%s= cannot be given to %s, which reads the disks of the "
+                "VM from one snapshot: choose disks with %s", key,
+                program_invocation_short_name, choose_disks);
+    r = -1;
+  }
+  else if (among (key, refused, sizeof refused / sizeof refused[0])) {
     tool_error ("%s= cannot be given to %s, which reads every disk of "
                 "the VM from one snapshot of its own: use --snapshot for "
                 "an existing snapshot", key, program_invocation_short_name);
@@ -104,7 +111,7 @@ parse_one (char *param, struct tool_params *p)
 
 int
 tool_params_parse (char **params, size_t n, const char *snapshot,
-                   struct tool_params *p)
+                   const char *choose_disks, struct tool_params *p)
 {
   size_t i;
 
@@ -117,7 +124,7 @@ tool_params_parse (char **params, size_t n, const char *snapshot,
     return -1;
   }
   for (i = 0; i < n; i++)
-    if (parse_one (params[i], p) == -1)
+    if (parse_one (params[i], choose_disks, p) == -1)
       return -1;
   p->target.snapshot = snapshot ? snapshot : "create";
   if (vs_server_config_complete (&p->server) == -1 ||

@@ -30,11 +30,13 @@ struct tool_params {
 int tool_params_args (int argc, char *argv[], int optind, char ***params,
                       size_t *n);
 
-/* SNAPSHOT is --snapshot, or NULL for a snapshot of our own.  Returns
- * 0, or -1 with the error reported (a usage error).
+/* SNAPSHOT is --snapshot, or NULL for a snapshot of our own.
+ * CHOOSE_DISKS names the tool's options that choose disks, which
+ * disk= and file= point to, or is NULL.  Returns 0, or -1 with the
+ * error reported (a usage error).
  */
 int tool_params_parse (char **params, size_t n, const char *snapshot,
-                       struct tool_params *p);
+                       const char *choose_disks, struct tool_params *p);
 
 void tool_params_free (struct tool_params *p);
 

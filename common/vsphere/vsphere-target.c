@@ -107,6 +107,12 @@ vs_target_find_disk (struct vs_session *s, const struct vs_target_config *c,
   xmlDocPtr doc;
   int r;
 
+  /* A second call (the VM's disks now, then a snapshot's) replaces
+   * what the first read.
+   */
+  vs_disks_free (&t->disks);
+  t->disk = NULL;
+  free (t->snapshot_ref);
   t->snapshot_ref = snapshot_ref;
   doc = snapshot_ref
     ? vs_props_get (s, "VirtualMachineSnapshot", snapshot_ref, paths)

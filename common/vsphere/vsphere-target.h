@@ -57,8 +57,9 @@ struct vs_target {
 int vs_target_find_vm (struct vs_session *s, const struct vs_target_config *c,
                        struct vs_target *t);
 
-/* Select the disk, in snapshot SNAPSHOT_REF if not NULL.  Takes
- * ownership of SNAPSHOT_REF.
+/* Read the disks, of snapshot SNAPSHOT_REF if not NULL (else of the VM
+ * now), and select one; they replace those an earlier call read.
+ * Takes ownership of SNAPSHOT_REF.
  */
 int vs_target_find_disk (struct vs_session *s,
                          const struct vs_target_config *c,
