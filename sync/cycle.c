@@ -187,7 +187,9 @@ choose_disks (struct cycle *c)
                                &c->target.disks) == -1)
     return -1;
   return sync_choose_disks (c->o, c->target.vm_name, &c->target.disks,
-                            &c->state.choice, &c->choice);
+                            &c->state.choice, &c->choice) == -1 ||
+    sync_check_outputs_known (c->o, &c->target.disks, &c->choice,
+                              &c->state) == -1 ? -1 : 0;
 }
 
 /* ---- the snapshot ---- */

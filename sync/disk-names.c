@@ -61,6 +61,39 @@ no_such_disk (const char *option, const char *quote, const char *name,
   free (list);
 }
 
+void
+sync_report_no_output (const struct vs_disk *d, size_t index)
+{
+  tool_error ("disk %zu \"%s\" (key %d) has no output: give -o DIR or "
+              "--disk %zu=PATH", index, d->label ? d->label : "", d->key,
+              index);
+}
+
+int
+sync_check_outputs_known (const struct sync_options *o,
+                          const struct vs_disks *disks,
+                          const struct sync_disk_choice *choice,
+                          const struct sync_state *st)
+{
+  size_t i, k;
+
+  if (o->output_dir)
+    return 0;
+  for (i = 0; i < disks->len; i++) {
+    const struct vs_disk *d = &disks->ptr[i];
+    bool given = false;
+
+    for (k = 0; k < o->disk_outputs.len; k++)
+      given |= sync_id_names (o->disk_outputs.ptr[k].id, d, i);
+    if (!given && sync_choice_copies (choice, d->key) &&
+        !sync_state_find (st, d->key)) {
+      sync_report_no_output (d, i);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int
 sync_check_disk_outputs (const struct sync_options *o, const char *vm_name,
                          const struct vs_disks *disks)

@@ -12,6 +12,7 @@
 
 #include "options.h"
 #include "sync-choice.h"
+#include "sync-state.h"
 #include "vsphere-disks.h"
 
 /* Whether ID, a device key (from 1000 up) or else an index, names disk
@@ -25,6 +26,18 @@ bool sync_id_names (long id, const struct vs_disk *d, size_t index);
 int sync_check_disk_outputs (const struct sync_options *o,
                              const char *vm_name,
                              const struct vs_disks *disks);
+
+/* Report that disk D, at INDEX, has nowhere to go. */
+void sync_report_no_output (const struct vs_disk *d, size_t index);
+
+/* Without -o, each of DISKS that CHOICE copies needs an output: a
+ * --disk, or the one the state ST records.  Returns 0, or -1
+ * (reported).
+ */
+int sync_check_outputs_known (const struct sync_options *o,
+                              const struct vs_disks *disks,
+                              const struct sync_disk_choice *choice,
+                              const struct sync_state *st);
 
 /* Which of DISKS, the disks of VM_NAME now, the cycle copies, into
  * *CHOICE: those --only-disk or --skip-disk name, or every disk

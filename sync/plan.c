@@ -293,9 +293,7 @@ choose_output (const struct sync_options *o, const char *vm_name,
     path = strdup (old->output);
   }
   else if (!o->output_dir) {
-    tool_error ("disk %zu \"%s\" (key %d) has no output: give -o DIR or "
-                "--disk %zu=PATH", index, d->label ? d->label : "", d->key,
-                index);
+    sync_report_no_output (d, index);
     return NULL;
   }
   else

@@ -2,7 +2,8 @@
 # vsphere-sync checks what it can before it logs in and takes a
 # snapshot: that nbdkit loads the plugin and the cbt filter, that -o's
 # parent exists (then -o is created), that each output and the state
-# file can be written.  Each failure is one message saying what to do,
+# file can be written; and, before the snapshot, that every disk has an
+# output.  Each failure is one message saying what to do,
 # exit status 1, and no login, snapshot or output.
 #
 # SPDX-License-Identifier: BSD-3-Clause
@@ -51,10 +52,21 @@ no_snapshot "$vm" || fail "a snapshot was taken"
 vcsim_ctl POST /soap/rewrite/clear >/dev/null
 echo "ok: every check failed before logging in"
 
+# Without -o, a disk with no --disk has nowhere to go: found before the
+# snapshot.
+add_disk "$vm" LocalDS_1 "$name/disk1" "$model" >/dev/null
+sync_fails "a disk without an output" 1 \
+  'disk 1 "Hard disk 2" \(key [0-9]*\) has no output: give -o DIR or --disk 1=PATH' \
+  --disk "0=$VCSIM_DIR/disk0.raw" --state "$VCSIM_DIR/s.json" -- "${params[@]}"
+! grep -q "taking a snapshot" "$VCSIM_DIR/sync.err" || fail "a snapshot was taken first"
+[ ! -e "$VCSIM_DIR/disk0.raw" ] || fail "disk 0 was written"
+check_no_snapshot "$vm" "a disk without an output"
+
 # -o is created when its parent exists, and the cycle runs.
 sync_ok "-o created" -o "$out" -- "${params[@]}"
 grep -q "created the output directory $out" "$VCSIM_DIR/sync.err" ||
   fail "no word of -o's creation: $(cat "$VCSIM_DIR/sync.err")"
 same_image "-o created" "$model" "$out/$name-disk0.raw" raw
+same_image "-o created" "$model" "$out/$name-disk1.raw" raw
 check_no_snapshot "$vm" "-o created"
 echo "ok: -o is created when its parent exists"
