@@ -20,6 +20,7 @@
 #include <libnbd.h>
 
 #include "copy.h"
+#include "seconds.h"
 #include "tool-messages.h"
 #include "tool-signals.h"
 
@@ -513,15 +514,6 @@ sync_copy_count (const char *socket, struct sync_copy_disk *d)
   return 0;
 }
 
-static double
-since (const struct timespec *t0)
-{
-  struct timespec now;
-
-  clock_gettime (CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* Until every thread has ended: tick. */
 static void
 wait_for_threads (struct run *run, const struct sync_copy_hooks *hooks)
@@ -540,8 +532,8 @@ wait_for_threads (struct run *run, const struct sync_copy_hooks *hooks)
     }
     pthread_cond_timedwait (&run->finished, &run->lock, &deadline);
     pthread_mutex_unlock (&run->lock);
-    if (since (&t0) >= next_tick && hooks->tick) {
-      hooks->tick (hooks->opaque, since (&t0));
+    if (vs_seconds_since (&t0) >= next_tick && hooks->tick) {
+      hooks->tick (hooks->opaque, vs_seconds_since (&t0));
       next_tick += 1;
     }
     pthread_mutex_lock (&run->lock);

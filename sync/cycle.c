@@ -26,6 +26,7 @@
 #include "copy.h"
 #include "cycle.h"
 #include "sync-lock.h"
+#include "seconds.h"
 #include "tool-messages.h"
 #include "tool-nbdkit.h"
 #include "tool-params.h"
@@ -65,16 +66,6 @@ struct cycle {
   bool verified;
   double next_checkpoint;       /* seconds into the copy */
 };
-
-static double
-elapsed (const struct cycle *c)
-{
-  struct timespec now;
-
-  clock_gettime (CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - c->start.tv_sec) +
-    (now.tv_nsec - c->start.tv_nsec) / 1e9;
-}
 
 static bool
 stopped (void)
@@ -828,12 +819,12 @@ sync_cycle (const struct sync_options *o)
     ok = false;
   if (ok)
     tool_info ("cycle %u of VM %s done in %.1f s", c.state.cycle + 1,
-               c.target.vm_name, elapsed (&c));
+               c.target.vm_name, vs_seconds_since (&c.start));
   s.vm_ref = c.target.vm_ref;
   s.vm_name = c.target.vm_name;
   s.snapshot_ref = c.snapshot.ref;
   s.cycle = c.state.cycle + ok;
-  s.seconds = elapsed (&c);
+  s.seconds = vs_seconds_since (&c.start);
   s.ok = ok;
   s.verified = c.verified;
   if (o->json)
