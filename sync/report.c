@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -87,6 +88,18 @@ sync_report_progress (const struct sync_plan *plan, double seconds)
              human ((uint64_t) rate, r, sizeof r), c, line);
 }
 
+json_object *
+sync_report_json_number (double v)
+{
+  char text[64];
+  size_t n = snprintf (text, sizeof text, "%.3f", v);
+
+  /* Trailing zeros say nothing, but one stays after the point. */
+  while (n > 2 && text[n - 1] == '0' && text[n - 2] != '.')
+    text[--n] = '\0';
+  return json_object_new_double_s (strtod (text, NULL), text);
+}
+
 static json_object *
 string_or_null (const char *s)
 {
@@ -114,7 +127,8 @@ sync_report_json (const struct sync_plan *plan,
   json_object_object_add (doc, "vm", vm);
   json_object_object_add (doc, "snapshot", string_or_null (s->snapshot_ref));
   json_object_object_add (doc, "cycle", json_object_new_int64 (s->cycle));
-  json_object_object_add (doc, "seconds", json_object_new_double (s->seconds));
+  json_object_object_add (doc, "seconds",
+                          sync_report_json_number (s->seconds));
   json_object_object_add (doc, "verified", json_object_new_boolean (s->verified));
   for (i = 0; plan && i < plan->n; i++) {
     const struct sync_job *j = &plan->job[i];

@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+#include <json-c/json.h>
+
 #include "plan.h"
 
 struct sync_cycle_summary {
@@ -25,6 +27,11 @@ void sync_report_plan (const struct sync_plan *plan);
 
 /* A progress line: per disk and in total, with rate and ETA. */
 void sync_report_progress (const struct sync_plan *plan, double seconds);
+
+/* V as a JSON number rounded to 3 decimals: a duration or a percentage
+ * needs no more, and a reader no binary noise ("4.5823159550000003").
+ */
+json_object *sync_report_json_number (double v);
 
 /* The --json document, on standard output. */
 void sync_report_json (const struct sync_plan *plan,

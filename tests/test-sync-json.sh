@@ -2,10 +2,11 @@
 # shellcheck disable=SC2010,SC2012,SC2015,SC2016,SC2046,SC2086,SC2207
 # vsphere-sync's interface: the --json summary (valid JSON alone on
 # standard output, with every field the man page lists, on success and
-# on failure); -q; --progress; --snapshot NAME; -V; the password never
-# on a command line; and errors that say what to do: no parameters
-# after --, parameters vsphere-sync sets itself (disk=, file=,
-# snapshot=, export=), an unknown VM, a wrong password, bad options.
+# on failure, its seconds rounded); -q; --progress; --snapshot NAME; -V;
+# the password never on a command line; and errors that say what to do:
+# no parameters after --, parameters vsphere-sync sets itself (disk=,
+# file=, snapshot=, export=), an unknown VM, a wrong password, bad
+# options.
 #
 # SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
@@ -54,6 +55,8 @@ jq -e --arg moref "$moref" --arg name "$name" '
      (.size | type == "number") and (.bytes_to_copy | type == "number") and
      (.change_id | type == "string" and test("/[0-9]+$"))))' "$VCSIM_DIR/sync.out" >/dev/null ||
   fail "the first cycle's summary: $(cat "$VCSIM_DIR/sync.out")"
+grep -Eq '^  "seconds": ?[0-9]+(\.[0-9]{1,3})?,$' "$VCSIM_DIR/sync.out" ||
+  fail "the first cycle's seconds are not rounded to a thousandth: $(cat "$VCSIM_DIR/sync.out")"
 [ "$(json_disk "$k0" size)" = $((6 << 20)) ] && [ "$(json_disk "$k1" size)" = $((4 << 20)) ] ||
   fail "disk sizes in the summary: $(cat "$VCSIM_DIR/sync.out")"
 [ "$(json_disk "$k0" output)" = "$dir/$name-disk0.raw" ] || fail "disk 0 output in the summary"
