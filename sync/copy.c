@@ -31,6 +31,11 @@
 #define ZERO_CHUNK (1024 * 1024 * 1024)
 #define STATUS_SPAN (1024 * 1024 * 1024)
 
+/* Seconds between ticks: a progress bar redrawn this often moves
+ * smoothly without flicker.
+ */
+#define TICK 0.25
+
 /* An error of the copy, unless a stop signal cut it short: the cycle
  * says that.
  */
@@ -514,12 +519,18 @@ sync_copy_count (const char *socket, struct sync_copy_disk *d)
   return 0;
 }
 
+uint64_t
+sync_copy_copied (const struct sync_copy_disk *d)
+{
+  return __atomic_load_n (&d->copied, __ATOMIC_RELAXED);
+}
+
 /* Until every thread has ended: tick. */
 static void
 wait_for_threads (struct run *run, const struct sync_copy_hooks *hooks)
 {
   struct timespec t0, deadline;
-  double next_tick = 1;
+  double next_tick = TICK;
 
   clock_gettime (CLOCK_MONOTONIC, &t0);
   pthread_mutex_lock (&run->lock);
@@ -534,7 +545,8 @@ wait_for_threads (struct run *run, const struct sync_copy_hooks *hooks)
     pthread_mutex_unlock (&run->lock);
     if (vs_seconds_since (&t0) >= next_tick && hooks->tick) {
       hooks->tick (hooks->opaque, vs_seconds_since (&t0));
-      next_tick += 1;
+      /* Not a burst of ticks after a slow one (a checkpoint's flush). */
+      next_tick = vs_seconds_since (&t0) + TICK;
     }
     pthread_mutex_lock (&run->lock);
   }

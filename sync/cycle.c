@@ -31,6 +31,7 @@
 #include "tool-nbdkit.h"
 #include "tool-params.h"
 #include "plan.h"
+#include "progress.h"
 #include "report.h"
 #include "tool-signals.h"
 #include "tool-snapshot.h"
@@ -517,6 +518,7 @@ count_changes (struct cycle *c)
 struct copy_context {
   struct cycle *c;
   enum sync_copy_action action;
+  struct sync_progress progress;        /* of a copy, not of verifying */
 };
 
 /* The state entry that records J's full copy so far. */
@@ -573,10 +575,10 @@ tick (void *opaque, double seconds)
   struct copy_context *x = opaque;
   struct cycle *c = x->c;
 
-  if (c->o->progress && !c->o->quiet)
-    sync_report_progress (&c->plan, seconds);
-  if (x->action == SYNC_COPY && !tool_stopping () &&
-      seconds >= c->next_checkpoint) {
+  if (x->action != SYNC_COPY)
+    return;
+  sync_progress_update (&x->progress, &c->plan, seconds);
+  if (!tool_stopping () && seconds >= c->next_checkpoint) {
     checkpoint (c);
     c->next_checkpoint = seconds + c->o->checkpoint;
   }
@@ -586,9 +588,10 @@ static int
 copy_disks (struct cycle *c, const struct tool_child *source,
             enum sync_copy_action action)
 {
-  struct copy_context x = { c, action };
+  struct copy_context x = { .c = c, .action = action };
   struct sync_copy_hooks hooks = { tick, &x };
   struct sync_copy_disk **disks = calloc (c->plan.n, sizeof *disks);
+  struct timespec start;
   size_t i;
   int r;
 
@@ -599,8 +602,14 @@ copy_disks (struct cycle *c, const struct tool_child *source,
   for (i = 0; i < c->plan.n; i++)
     disks[i] = &c->plan.job[i].copy;
   c->next_checkpoint = c->o->checkpoint;
+  clock_gettime (CLOCK_MONOTONIC, &start);
+  if (action == SYNC_COPY)
+    sync_progress_start (&x.progress, c->o, &c->plan);
   r = sync_copy_run (source->socket, disks, c->plan.n,
                      c->o->connections, action, &hooks);
+  if (action == SYNC_COPY)
+    sync_progress_end (&x.progress, &c->plan, vs_seconds_since (&start),
+                       r == 0);
   free (disks);
   if (r == -1)
     stopped ();
