@@ -20,6 +20,7 @@
 #include <libnbd.h>
 
 #include "copy.h"
+#include "seconds.h"
 #include "tool-messages.h"
 #include "tool-signals.h"
 
@@ -29,6 +30,11 @@
 #define DATA_CHUNK (2 * 1024 * 1024)
 #define ZERO_CHUNK (1024 * 1024 * 1024)
 #define STATUS_SPAN (1024 * 1024 * 1024)
+
+/* Seconds between ticks: a progress bar redrawn this often moves
+ * smoothly without flicker.
+ */
+#define TICK 0.25
 
 /* An error of the copy, unless a stop signal cut it short: the cycle
  * says that.
@@ -513,13 +519,10 @@ sync_copy_count (const char *socket, struct sync_copy_disk *d)
   return 0;
 }
 
-static double
-since (const struct timespec *t0)
+uint64_t
+sync_copy_copied (const struct sync_copy_disk *d)
 {
-  struct timespec now;
-
-  clock_gettime (CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
+  return __atomic_load_n (&d->copied, __ATOMIC_RELAXED);
 }
 
 /* Until every thread has ended: tick. */
@@ -527,7 +530,7 @@ static void
 wait_for_threads (struct run *run, const struct sync_copy_hooks *hooks)
 {
   struct timespec t0, deadline;
-  double next_tick = 1;
+  double next_tick = TICK;
 
   clock_gettime (CLOCK_MONOTONIC, &t0);
   pthread_mutex_lock (&run->lock);
@@ -540,9 +543,10 @@ wait_for_threads (struct run *run, const struct sync_copy_hooks *hooks)
     }
     pthread_cond_timedwait (&run->finished, &run->lock, &deadline);
     pthread_mutex_unlock (&run->lock);
-    if (since (&t0) >= next_tick && hooks->tick) {
-      hooks->tick (hooks->opaque, since (&t0));
-      next_tick += 1;
+    if (vs_seconds_since (&t0) >= next_tick && hooks->tick) {
+      hooks->tick (hooks->opaque, vs_seconds_since (&t0));
+      /* Not a burst of ticks after a slow one (a checkpoint's flush). */
+      next_tick = vs_seconds_since (&t0) + TICK;
     }
     pthread_mutex_lock (&run->lock);
   }

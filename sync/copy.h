@@ -26,7 +26,7 @@ struct sync_copy_disk {
   uint64_t unchanged_below;
   struct sync_output *out;
   uint64_t to_copy;             /* data bytes, from sync_copy_count */
-  uint64_t copied;              /* of those, written (atomic) */
+  uint64_t copied;              /* of those, written (sync_copy_copied) */
   uint64_t verified;            /* bytes compared (atomic) */
   bool differs;                 /* verifying found a difference */
 
@@ -48,10 +48,15 @@ struct sync_copy_disk {
  */
 uint64_t sync_copy_watermark (struct sync_copy_disk *d);
 
+/* D->copied, also while the copy runs. */
+uint64_t sync_copy_copied (const struct sync_copy_disk *d);
+
 /* Sum the data areas of D's export on SOCKET into D->to_copy. */
 int sync_copy_count (const char *socket, struct sync_copy_disk *d);
 
-/* Called by the waiting thread about every second. */
+/* Called by the waiting thread a few times a second, with the seconds
+ * since the copy began.
+ */
 struct sync_copy_hooks {
   void (*tick) (void *opaque, double seconds);
   void *opaque;

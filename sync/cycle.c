@@ -27,11 +27,13 @@
 #include "cycle.h"
 #include "disk-names.h"
 #include "sync-lock.h"
+#include "seconds.h"
 #include "tool-messages.h"
 #include "tool-nbdkit.h"
 #include "tool-params.h"
 #include "plan.h"
 #include "preflight.h"
+#include "progress.h"
 #include "report.h"
 #include "tool-signals.h"
 #include "tool-snapshot.h"
@@ -68,16 +70,6 @@ struct cycle {
   bool verified;
   double next_checkpoint;       /* seconds into the copy */
 };
-
-static double
-elapsed (const struct cycle *c)
-{
-  struct timespec now;
-
-  clock_gettime (CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - c->start.tv_sec) +
-    (now.tv_nsec - c->start.tv_nsec) / 1e9;
-}
 
 static bool
 stopped (void)
@@ -556,6 +548,7 @@ count_changes (struct cycle *c)
 struct copy_context {
   struct cycle *c;
   enum sync_copy_action action;
+  struct sync_progress progress;        /* of a copy, not of verifying */
 };
 
 /* The state entry that records J's full copy so far. */
@@ -612,10 +605,10 @@ tick (void *opaque, double seconds)
   struct copy_context *x = opaque;
   struct cycle *c = x->c;
 
-  if (c->o->progress && !c->o->quiet)
-    sync_report_progress (&c->plan, seconds);
-  if (x->action == SYNC_COPY && !tool_stopping () &&
-      seconds >= c->next_checkpoint) {
+  if (x->action != SYNC_COPY)
+    return;
+  sync_progress_update (&x->progress, &c->plan, seconds);
+  if (!tool_stopping () && seconds >= c->next_checkpoint) {
     checkpoint (c);
     c->next_checkpoint = seconds + c->o->checkpoint;
   }
@@ -625,9 +618,10 @@ static int
 copy_disks (struct cycle *c, const struct tool_child *source,
             enum sync_copy_action action)
 {
-  struct copy_context x = { c, action };
+  struct copy_context x = { .c = c, .action = action };
   struct sync_copy_hooks hooks = { tick, &x };
   struct sync_copy_disk **disks = calloc (c->plan.n + 1, sizeof *disks);
+  struct timespec start;
   size_t i, n = 0;
   int r;
 
@@ -639,8 +633,14 @@ copy_disks (struct cycle *c, const struct tool_child *source,
     if (!c->plan.job[i].untouched)
       disks[n++] = &c->plan.job[i].copy;
   c->next_checkpoint = c->o->checkpoint;
+  clock_gettime (CLOCK_MONOTONIC, &start);
+  if (action == SYNC_COPY)
+    sync_progress_start (&x.progress, c->o, &c->plan);
   r = sync_copy_run (source->socket, disks, n, c->o->connections, action,
                      &hooks);
+  if (action == SYNC_COPY)
+    sync_progress_end (&x.progress, &c->plan, vs_seconds_since (&start),
+                       r == 0);
   free (disks);
   if (r == -1)
     stopped ();
@@ -876,12 +876,12 @@ sync_cycle (const struct sync_options *o)
     ok = false;
   if (ok)
     tool_info ("cycle %u of VM %s done in %.1f s", c.state.cycle + 1,
-               c.target.vm_name, elapsed (&c));
+               c.target.vm_name, vs_seconds_since (&c.start));
   s.vm_ref = c.target.vm_ref;
   s.vm_name = c.target.vm_name;
   s.snapshot_ref = c.snapshot.ref;
   s.cycle = c.state.cycle + ok;
-  s.seconds = elapsed (&c);
+  s.seconds = vs_seconds_since (&c.start);
   s.ok = ok;
   s.verified = c.verified;
   if (o->json)

@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -17,6 +18,7 @@
 
 #include "copy.h"
 #include "cycle.h"
+#include "progress.h"
 #include "tool-messages.h"
 #include "tool-options.h"
 #include "tool-params.h"
@@ -63,12 +65,16 @@ usage (FILE *f)
 "                           (default %d), so that it can resume\n"
 "      --no-space-check     do not check the outputs' free space first\n"
 "      --json               print a JSON summary on standard output\n"
-"      --progress           print progress every second\n"
+"      --progress[=SECONDS] show progress: a bar on a terminal (the\n"
+"                           default there), else a line every SECONDS\n"
+"                           (default %d)\n"
+"      --progress-fd FD     write progress as JSON lines to FD\n"
 "  -h, --help               print this and exit\n"
 "  -q, --quiet              print only errors\n"
 "  -v, --verbose            debug messages\n"
 "  -V, --version\n"
-"See vsphere-sync(1).\n", DEFAULT_CONNECTIONS, DEFAULT_CHECKPOINT);
+"See vsphere-sync(1).\n", DEFAULT_CONNECTIONS, DEFAULT_CHECKPOINT,
+           SYNC_PROGRESS_INTERVAL);
 }
 
 static int
@@ -158,9 +164,35 @@ add_disk_name (struct sync_options *o, enum sync_choice_mode mode,
   return 0;
 }
 
+/* --progress-fd FD: FD is open for writing, and no child inherits it:
+ * the reader of a pipe sees its end when vsphere-sync exits.
+ */
+static int
+set_progress_fd (struct sync_options *o, const char *arg)
+{
+  int64_t fd;
+  int flags = -1;
+
+  if (vs_parse_int64 (arg, 0, INT_MAX, &fd) == 0)
+    flags = fcntl (fd, F_GETFL);
+  if (flags == -1 || (flags & O_ACCMODE) == O_RDONLY) {
+    tool_error ("--progress-fd %s: expected a file descriptor open for "
+                "writing, as the shell opens one: --progress-fd 3 3>FILE",
+                arg);
+    return -1;
+  }
+  /* Standard output and error stay the children's. */
+  if (fd > STDERR_FILENO && fcntl (fd, F_SETFD, FD_CLOEXEC) == -1) {
+    tool_error ("--progress-fd %s: %m", arg);
+    return -1;
+  }
+  o->progress_fd = fd;
+  return 0;
+}
+
 enum {
   OPT_DISK = 256, OPT_OVERLAY, OPT_STATE, OPT_SNAPSHOT, OPT_FULL,
-  OPT_CONNECTIONS, OPT_JSON, OPT_PROGRESS, OPT_ENABLE_CBT,
+  OPT_CONNECTIONS, OPT_JSON, OPT_PROGRESS, OPT_PROGRESS_FD, OPT_ENABLE_CBT,
   OPT_FINAL, OPT_POWER_OFF_AFTER, OPT_VERIFY, OPT_CHECKPOINT,
   OPT_NO_SPACE_CHECK, OPT_ONLY_DISK, OPT_SKIP_DISK, OPT_ALL_DISKS,
 };
@@ -184,7 +216,8 @@ static const struct option long_options[] = {
   { "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
   { "no-space-check", no_argument, NULL, OPT_NO_SPACE_CHECK },
   { "json", no_argument, NULL, OPT_JSON },
-  { "progress", no_argument, NULL, OPT_PROGRESS },
+  { "progress", optional_argument, NULL, OPT_PROGRESS },
+  { "progress-fd", required_argument, NULL, OPT_PROGRESS_FD },
   TOOL_COMMON_LONG_OPTIONS
 };
 
@@ -194,10 +227,12 @@ parse_options (int argc, char *argv[], struct sync_options *o)
 {
   bool seen[TOOL_OPTION_MAX] = { false };
   int c, end;
+  int64_t seconds;
 
   o->connections = DEFAULT_CONNECTIONS;
   o->checkpoint = DEFAULT_CHECKPOINT;
   o->progress = isatty (STDERR_FILENO);
+  o->progress_fd = -1;
   while ((c = getopt_long (argc, argv, "+o:f:" TOOL_COMMON_SHORT_OPTIONS, long_options,
                            NULL)) != -1) {
     if (c != OPT_DISK && c != OPT_ONLY_DISK && c != OPT_SKIP_DISK &&
@@ -258,7 +293,19 @@ parse_options (int argc, char *argv[], struct sync_options *o)
       break;
     case OPT_NO_SPACE_CHECK: o->no_space_check = true; break;
     case OPT_JSON: o->json = true; break;
-    case OPT_PROGRESS: o->progress = true; break;
+    case OPT_PROGRESS:
+      o->progress = true;
+      if (optarg && vs_parse_int64 (optarg, 1, 86400, &seconds) == -1) {
+        tool_error ("--progress=%s: expected a number of seconds from 1 "
+                    "to 86400", optarg);
+        return 2;
+      }
+      o->progress_interval = optarg ? seconds : 0;
+      break;
+    case OPT_PROGRESS_FD:
+      if (set_progress_fd (o, optarg) == -1)
+        return 2;
+      break;
     default: return tool_usage_error ();
     }
   }
@@ -281,6 +328,12 @@ parse_options (int argc, char *argv[], struct sync_options *o)
   }
   if (o->power_off_after && !o->final) {
     tool_error ("--power-off-after applies only with --final");
+    return 2;
+  }
+  if (o->json && o->progress_fd == STDOUT_FILENO) {
+    tool_error ("--progress-fd 1 with --json: standard output holds the "
+                "JSON summary alone; give the events another descriptor, "
+                "as in --progress-fd 3 3>FILE");
     return 2;
   }
   if (!o->output_dir && !o->state_file) {

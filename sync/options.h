@@ -56,7 +56,9 @@ struct sync_options {
   unsigned checkpoint;          /* seconds between records of a full copy */
   bool no_space_check;
   bool json;
-  bool progress;
+  bool progress;                /* shown on standard error */
+  unsigned progress_interval;   /* --progress=SECONDS; 0: the default */
+  int progress_fd;              /* --progress-fd: JSON events; -1: none */
   bool quiet;
   bool verbose;
   /* The plugin parameters after "--", as KEY=VALUE. */

@@ -1,7 +1,6 @@
-/* Reports (report.h): the plan and progress lines go through tool_info,
- * so that --quiet silences them, and the JSON document alone goes to
- * standard output.  Progress is read while the copy threads run: their
- * byte counters are loaded atomically, and nothing here takes a lock.
+/* Reports (report.h): the plan lines go through tool_info, so that
+ * --quiet silences them, and the JSON document alone goes to standard
+ * output.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -9,16 +8,15 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
+#include <stdlib.h>
 
 #include <json-c/json.h>
 
 #include "tool-messages.h"
 #include "report.h"
 
-/* BYTES in the largest binary unit that keeps it at least 1. */
-static const char *
-human (uint64_t bytes, char *buf, size_t len)
+const char *
+sync_report_bytes (uint64_t bytes, char *buf, size_t len)
 {
   static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
   double v = bytes;
@@ -47,8 +45,8 @@ sync_report_plan (const struct sync_plan *plan)
                j->resume_change_id ? "resumed full copy ("
                : j->reason ? "full copy (" : "incremental",
                j->reason ? j->reason : "", j->reason ? ")" : "",
-               human (j->copy.to_copy, a, sizeof a),
-               human (j->copy.size, b, sizeof b));
+               sync_report_bytes (j->copy.to_copy, a, sizeof a),
+               sync_report_bytes (j->copy.size, b, sizeof b));
   }
   for (i = 0; i < plan->n_skipped; i++) {
     const struct sync_skipped *s = &plan->skipped[i];
@@ -60,39 +58,16 @@ sync_report_plan (const struct sync_plan *plan)
   }
 }
 
-static uint64_t
-copied (const struct sync_job *j)
+json_object *
+sync_report_json_number (double v)
 {
-  return __atomic_load_n (&j->copy.copied, __ATOMIC_RELAXED);
-}
+  char text[64];
+  size_t n = snprintf (text, sizeof text, "%.3f", v);
 
-void
-sync_report_progress (const struct sync_plan *plan, double seconds)
-{
-  uint64_t done = 0, total = 0;
-  char line[1024], a[32], b[32], c[32], r[32];
-  size_t i, len = 0;
-  double rate;
-
-  for (i = 0; i < plan->n; i++) {
-    uint64_t d = copied (&plan->job[i]), t = plan->job[i].copy.to_copy;
-
-    done += d;
-    total += t;
-    if (len < sizeof line)
-      len += snprintf (line + len, sizeof line - len, "%sdisk %zu %.0f%%",
-                       i ? ", " : "", plan->job[i].index,
-                       t ? 100.0 * d / t : 100.0);
-  }
-  rate = seconds > 0 ? done / seconds : 0;
-  if (rate > 0 && total > done)
-    snprintf (c, sizeof c, "%.0f s", (total - done) / rate);
-  else
-    strcpy (c, "-");
-  tool_info ("%s of %s (%.0f%%), %s/s, ETA %s; %s",
-             human (done, a, sizeof a), human (total, b, sizeof b),
-             total ? 100.0 * done / total : 100.0,
-             human ((uint64_t) rate, r, sizeof r), c, line);
+  /* Trailing zeros say nothing, but one stays after the point. */
+  while (n > 2 && text[n - 1] == '0' && text[n - 2] != '.')
+    text[--n] = '\0';
+  return json_object_new_double_s (strtod (text, NULL), text);
 }
 
 static json_object *
@@ -123,14 +98,15 @@ sync_report_json (const struct sync_plan *plan,
   json_object_object_add (doc, "vm", vm);
   json_object_object_add (doc, "snapshot", string_or_null (s->snapshot_ref));
   json_object_object_add (doc, "cycle", json_object_new_int64 (s->cycle));
-  json_object_object_add (doc, "seconds", json_object_new_double (s->seconds));
+  json_object_object_add (doc, "seconds",
+                          sync_report_json_number (s->seconds));
   json_object_object_add (doc, "verified", json_object_new_boolean (s->verified));
   for (i = 0; plan && i < plan->n; i++) {
     const struct sync_job *j = &plan->job[i];
     json_object *d = json_object_new_object ();
 
     to_copy += j->copy.to_copy;
-    done += copied (j);
+    done += sync_copy_copied (&j->copy);
     json_object_object_add (d, "key", json_object_new_int (j->disk->key));
     json_object_object_add (d, "label", string_or_null (j->disk->label));
     json_object_object_add (d, "output",
@@ -143,8 +119,8 @@ sync_report_json (const struct sync_plan *plan,
     json_object_object_add (d, "size", json_object_new_int64 (j->copy.size));
     json_object_object_add (d, "bytes_to_copy",
                             json_object_new_int64 (j->copy.to_copy));
-    json_object_object_add (d, "bytes_copied",
-                            json_object_new_int64 (copied (j)));
+    json_object_object_add (d, "bytes_copied", json_object_new_int64
+                            (sync_copy_copied (&j->copy)));
     json_object_object_add (d, "bytes_verified", json_object_new_int64
                             (__atomic_load_n (&j->copy.verified,
                                               __ATOMIC_RELAXED)));

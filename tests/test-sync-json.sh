@@ -2,10 +2,11 @@
 # shellcheck disable=SC2010,SC2012,SC2015,SC2016,SC2046,SC2086,SC2207
 # vsphere-sync's interface: the --json summary (valid JSON alone on
 # standard output, with every field the man page lists, on success and
-# on failure); -q; --progress; --snapshot NAME; -V; the password never
-# on a command line; and errors that say what to do: no parameters
-# after --, parameters vsphere-sync sets itself (disk=, file=,
-# snapshot=, export=), an unknown VM, a wrong password, bad options.
+# on failure, its seconds rounded); -q; --progress=1; --snapshot NAME;
+# -V; the password never on a command line; and errors that say what to
+# do: no parameters after --, parameters vsphere-sync sets itself
+# (disk=, file=, snapshot=, export=), an unknown VM, a wrong password,
+# bad options.
 #
 # SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
@@ -54,6 +55,8 @@ jq -e --arg moref "$moref" --arg name "$name" '
      (.size | type == "number") and (.bytes_to_copy | type == "number") and
      (.change_id | type == "string" and test("/[0-9]+$"))))' "$VCSIM_DIR/sync.out" >/dev/null ||
   fail "the first cycle's summary: $(cat "$VCSIM_DIR/sync.out")"
+grep -Eq '^  "seconds": ?[0-9]+(\.[0-9]{1,3})?,$' "$VCSIM_DIR/sync.out" ||
+  fail "the first cycle's seconds are not rounded to a thousandth: $(cat "$VCSIM_DIR/sync.out")"
 [ "$(json_disk "$k0" size)" = $((6 << 20)) ] && [ "$(json_disk "$k1" size)" = $((4 << 20)) ] ||
   fail "disk sizes in the summary: $(cat "$VCSIM_DIR/sync.out")"
 [ "$(json_disk "$k0" output)" = "$dir/$name-disk0.raw" ] || fail "disk 0 output in the summary"
@@ -164,10 +167,10 @@ same_image "after --snapshot" "$model0" "$dir/$name-disk0.raw" raw
 same_image "after --snapshot" "$model1" "$dir/$name-disk1.raw" raw
 echo "ok: --snapshot NAME and moref=REF copy that snapshot and keep it"
 
-# 5. --progress, and the password on no command line, during a slow copy.
+# 5. --progress=1, and the password on no command line, during a slow copy.
 model_write "$vm" 0 "$model0" 0 $((6 << 20))
 vcsim_ctl POST "/knobs?bandwidth=1000000" >/dev/null
-env -u VCSIM_PASSWORD "$sync_tool" --progress --connections 1 -o "$dir" -- "${params[@]}" \
+env -u VCSIM_PASSWORD "$sync_tool" --progress=1 --connections 1 -o "$dir" -- "${params[@]}" \
   > "$VCSIM_DIR/slow.out" 2> "$VCSIM_DIR/slow.err" &
 pid=$!
 vcsim_on_exit "kill -9 $pid 2>/dev/null || true"
@@ -191,8 +194,8 @@ vcsim_ctl POST "/knobs?bandwidth=0" >/dev/null
 [ "$rc" = 0 ] || { cat "$VCSIM_DIR/slow.err" >&2; fail "the slow cycle failed"; }
 [ ! -s "$leaks" ] || fail "the password is on a command line or in an environment: $(cat "$leaks")"
 same_image "the slow cycle" "$model0" "$dir/$name-disk0.raw" raw
-[ "$(tr '\r' '\n' < "$VCSIM_DIR/slow.err" | grep -c '[0-9]')" -ge 3 ] ||
-  fail "--progress printed no progress: $(cat "$VCSIM_DIR/slow.err")"
-echo "ok: --progress prints progress; the password is on no command line"
+grep -q ', ETA ' "$VCSIM_DIR/slow.err" && grep -q '(100%) in ' "$VCSIM_DIR/slow.err" ||
+  fail "--progress=1 printed no progress: $(cat "$VCSIM_DIR/slow.err")"
+echo "ok: --progress=1 prints progress; the password is on no command line"
 
 sync_done

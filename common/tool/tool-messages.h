@@ -15,6 +15,9 @@ void tool_messages_init (bool quiet, bool verbose);
 
 void tool_error (const char *fs, ...)
   __attribute__ ((format (printf, 1, 2)));
+/* Even with --quiet, as errors are, but not kept as one. */
+void tool_warning (const char *fs, ...)
+  __attribute__ ((format (printf, 1, 2)));
 void tool_info (const char *fs, ...)
   __attribute__ ((format (printf, 1, 2)));
 void tool_debug (const char *fs, ...)
@@ -25,6 +28,15 @@ void tool_verror (const char *fs, va_list args)
   __attribute__ ((format (printf, 1, 0)));
 void tool_vdebug (const char *fs, va_list args)
   __attribute__ ((format (printf, 1, 0)));
+
+/* A status line on a terminal, such as a progress bar: LINE (no
+ * newline, no wider than the terminal) is drawn in place of the last
+ * one.  Each message clears it, and it is drawn again below the
+ * message.  tool_status_end leaves the line last drawn and moves on to
+ * the next.
+ */
+void tool_status (const char *line);
+void tool_status_end (void);
 
 /* The first error of the run, for the JSON summary; NULL if none. */
 const char *tool_first_error (void);
