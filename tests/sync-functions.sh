@@ -112,6 +112,34 @@ new_vm ()
   vcsim_ctl POST "/vm/create?path=$1&power=on&cbt=1"
 }
 
+# two_disk_vm NAME MIB0 MIB1: VM DC0/vm/NAME with disks of MIB0 and
+# MIB1 MiB on two datastores; sets $name, $vm, $model0, $model1,
+# $params, $dir (the output directory, made) and $state.
+two_disk_vm ()
+{
+  name=$1
+  vm=DC0/vm/$name
+  new_vm "$vm" >/dev/null
+  model0=$VCSIM_DIR/model0.img
+  model1=$VCSIM_DIR/model1.img
+  make_image "$model0" "$2"
+  make_image "$model1" "$3"
+  add_disk "$vm" LocalDS_0 "$name/disk0" "$model0" >/dev/null
+  add_disk "$vm" LocalDS_1 "$name/disk1" "$model1" >/dev/null
+  # shellcheck disable=SC2207
+  params=($(server_params "$vm"))
+  dir=$VCSIM_DIR/out
+  mkdir "$dir"
+  state=$dir/$name.vsphere-sync.json
+}
+
+# check_outputs WHAT: both raw outputs of two_disk_vm equal the disks.
+check_outputs ()
+{
+  same_image "$1, disk 0" "$model0" "$dir/$name-disk0.raw" raw
+  same_image "$1, disk 1" "$model1" "$dir/$name-disk1.raw" raw
+}
+
 # add_disk VM DS NAME IMAGE: a disk holding the raw IMAGE; prints its key.
 add_disk ()
 {

@@ -17,27 +17,11 @@ source "$srcdir/sync-functions.sh"
 requires script stty
 
 vcsim_start
-name=progress-vm
-vm=DC0/vm/$name
-new_vm "$vm" >/dev/null
-model0=$VCSIM_DIR/model0.img
-model1=$VCSIM_DIR/model1.img
-make_image "$model0" 4
-make_image "$model1" 4
-add_disk "$vm" LocalDS_0 "$name/disk0" "$model0" >/dev/null
-add_disk "$vm" LocalDS_1 "$name/disk1" "$model1" >/dev/null
-dir=$VCSIM_DIR/out
-mkdir "$dir"
+two_disk_vm progress-vm 4 4
 # Two HTTPS connections of 1 MiB/s each: a disk at a time copies in
 # about 4 s.
 params=($(server_params "$vm") connections=2)
 knob "bandwidth=$((1 << 20))"
-
-same_outputs ()
-{
-  same_image "$1" "$model0" "$dir/$name-disk0.raw" raw
-  same_image "$1" "$model1" "$dir/$name-disk1.raw" raw
-}
 
 # on_terminal COLUMNS OUT COMMAND: COMMAND on a pseudo-terminal that
 # wide, everything it writes there into OUT, with the terminal's \r\n
@@ -68,7 +52,7 @@ bar ()
 tty=$VCSIM_DIR/tty.out
 on_terminal 60 "$tty" "$sync_tool" --connections 1 --progress-fd 3 -o "$dir" \
   -- "${params[@]}" 3> >(head -c 1 >/dev/null)
-same_outputs "the copy on a terminal"
+check_outputs "the copy on a terminal"
 grep -aq $'\r\e\\[Kvsphere-sync: warning: --progress-fd 3: [^\r]*no more progress events' "$tty" ||
   fail "on a terminal: the warning did not clear the bar's line: $(cat -A "$tty")"
 redraws=$(tr -cd '\r' < "$tty" | wc -c)
@@ -89,7 +73,7 @@ echo "ok: on a terminal, $redraws redraws within 60 columns, ending with: $final
 events=$VCSIM_DIR/events
 sync_ok "--progress=1 --progress-fd 3" --progress=1 --progress-fd 3 --json \
   --full --connections 1 -o "$dir" -- "${params[@]}" 3> "$events"
-same_outputs "--progress=1 --progress-fd 3"
+check_outputs "--progress=1 --progress-fd 3"
 err=$VCSIM_DIR/sync.err
 ! grep -q $'\r' "$err" || fail "off a terminal, a \\r: $(cat -A "$err")"
 lines=$(grep -Ec '^vsphere-sync: [0-9.]+ [KM]?i?B of 7\.[0-9] MiB \([0-9]+%\), .*B/s, ETA ' "$err" || true)
@@ -126,7 +110,7 @@ echo "ok: --progress-fd 3 got $n JSON events, the last: $(tail -1 "$events")"
 knob bandwidth=0
 # script(1) hands its command the descriptors it has.
 on_terminal 120 "$tty" "$sync_tool" --progress-fd 3 -o "$dir" -- "${params[@]}" 3> "$events"
-same_outputs "nothing to copy"
+check_outputs "nothing to copy"
 final=$(bar "$tty" | tail -1)
 grep -Eq '^\[#{30}\] 0 B of 0 B \(100%\) in [0-9.]+ s$' <<<"$final" ||
   fail "nothing to copy: the last line of the bar is '$final': $(cat -A "$tty")"

@@ -18,7 +18,7 @@ source "$srcdir/sync-stop-functions.sh"
 requires setsid pgrep
 
 vcsim_start
-stop_vm_create sig-vm
+two_disk_vm sig-vm 16 4
 copying () { [ "$(folder_bytes)" -gt 200000 ]; }
 
 # stop_cycle WHAT SIG TARGET: send SIG to vsphere-sync (TARGET=proc) or

@@ -21,7 +21,7 @@ requires setsid pgrep
 vcsim_start
 # Never leave the harness stopped: its own clean-up needs it running.
 vcsim_on_exit 'kill -CONT $VCSIM_PID 2>/dev/null || true'
-stop_vm_create stop-vm
+two_disk_vm stop-vm 16 4
 copying () { [ "$(folder_bytes)" -gt 100000 ]; }
 freeze () { kill -STOP "$VCSIM_PID"; }
 thaw () { kill -CONT "$VCSIM_PID"; }
