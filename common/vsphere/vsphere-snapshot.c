@@ -96,6 +96,10 @@ vs_snapshot_find (struct vs_session *s, const char *vm_ref,
     q.ref = spec + 6;
   else
     q.name = spec;
+  /* A bare moref, as VDDK's snapshot= is, also names its snapshot. */
+  if (strncmp (spec, "snapshot-", 9) == 0 && spec[9] &&
+      strspn (spec + 9, "0123456789") == strlen (spec + 9))
+    q.ref = spec;
   q.all = open_memstream (&list, &len);
   if (!q.all) {
     nbdkit_error ("out of memory");

@@ -18,6 +18,7 @@
 #include <nbdkit-plugin.h>
 
 #include "vsphere.h"
+#include "vddk-spellings.h"
 #include "vsphere-cbt.h"
 #include "vsphere-datastores.h"
 #include "debug-flags.h"
@@ -138,12 +139,52 @@ vsphere_unload (void)
   curl_global_cleanup ();
 }
 
+/* The parameters given so far, by the key they mean here: nbdkit
+ * would otherwise let the last of two win without a word.
+ */
+#define MAX_PARAMETERS 64
+static struct given_parameter {
+  const char *key, *as;
+} given[MAX_PARAMETERS];
+static size_t n_given;
+
+/* KEY, given AS (its own name, or VDDK's), must come once. */
+static int
+given_once (const char *key, const char *as)
+{
+  size_t i;
+
+  for (i = 0; i < n_given; i++) {
+    if (strcmp (given[i].key, key) != 0)
+      continue;
+    if (strcmp (given[i].as, as) == 0)
+      nbdkit_error ("%s= given twice: give it once", as);
+    else
+      nbdkit_error ("%s= and %s= both given, which mean the same here: "
+                    "give one", given[i].as, as);
+    return -1;
+  }
+  if (n_given < MAX_PARAMETERS)
+    given[n_given++] = (struct given_parameter) { key, as };
+  return 0;
+}
+
 static int
 vsphere_config (const char *key, const char *value)
 {
+  const char *as = key;
   int r;
   int64_t n;
 
+  if ((r = vddk_spelling (&key, &value)) == -1)
+    return -1;
+  /* A bare datastore path reaches us as vm=, which was not written. */
+  if (strcmp (as, "vm") == 0)
+    as = key;
+  if (given_once (key, as) == -1)
+    return -1;
+  if (r == 1)
+    return 0;
   if ((r = vs_server_config (&server, key, value)) != 0 ||
       (r = vs_target_config (&target_config, key, value)) != 0)
     return r == 1 ? 0 : -1;
@@ -196,7 +237,8 @@ vsphere_config (const char *key, const char *value)
 static int
 vsphere_config_complete (void)
 {
-  if (vs_server_config_complete (&server) == -1 ||
+  if (vddk_spellings_complete (&server) == -1 ||
+      vs_server_config_complete (&server) == -1 ||
       vs_target_config_complete (&target_config) == -1)
     return -1;
   if (host_address && transport == TRANSPORT_VCENTER) {
@@ -227,7 +269,9 @@ vsphere_config_complete (void)
   "                        ticket gives the port).\n" \
   "remove-stale-snapshots=true|all\n" \
   "                        With snapshot=create, remove temporary snapshots\n" \
-  "                        that dead runs left on the VM."
+  "                        that dead runs left on the VM.\n" \
+  "nbdkit-vddk-plugin's port=, transports=, snapshot=MOREF and bare\n" \
+  "\"[DS] PATH.vmdk\" are taken; its VDDK settings (libdir=, ...) ignored."
 
 /* The snapshot to read from, taking one if asked.  NULL with *OK true:
  * read the live disk.
