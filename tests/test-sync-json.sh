@@ -130,6 +130,7 @@ usage "a bad --connections" "connections" --connections 0 -o "$dir" -- "${params
 usage "a bad --disk" "--disk|nonsense" --disk nonsense --state "$dir/s.json" -- "${params[@]}"
 usage "an unknown format" "qcow3|format" -f qcow3 -o "$dir" -- "${params[@]}"
 usage "an unknown parameter" "no-such-param" -o "$dir" -- "${params[@]}" no-such-param=1
+usage "a parameter given twice" "vm= given twice after --: give it once" -o "$dir" -- "${params[@]}" vm=other
 check_no_snapshot "$vm" "usage errors"
 
 # -h and --help.

@@ -109,6 +109,26 @@ parse_one (char *param, const char *choose_disks, struct tool_params *p)
   return r == -1 ? -1 : 0;
 }
 
+/* Whether PARAMS[I]'s key came before it (reported): the plugin
+ * would refuse it, and here one would silently win.  The earlier ones
+ * are parsed: their '=' may be a NUL by now.
+ */
+static bool
+given_before (char **params, size_t i)
+{
+  size_t len = strcspn (params[i], "="), k;
+
+  for (k = 0; k < i; k++)
+    if (strncmp (params[k], params[i], len) == 0 &&
+        (params[k][len] == '=' || params[k][len] == '\0') &&
+        params[i][len] == '=') {
+      tool_error ("%.*s= given twice after --: give it once", (int) len,
+                  params[i]);
+      return true;
+    }
+  return false;
+}
+
 int
 tool_params_parse (char **params, size_t n, const char *snapshot,
                    const char *choose_disks, struct tool_params *p)
@@ -124,7 +144,8 @@ tool_params_parse (char **params, size_t n, const char *snapshot,
     return -1;
   }
   for (i = 0; i < n; i++)
-    if (parse_one (params[i], choose_disks, p) == -1)
+    if (given_before (params, i) || parse_one (params[i], choose_disks,
+                                               p) == -1)
       return -1;
   p->target.snapshot = snapshot ? snapshot : "create";
   if (vs_server_config_complete (&p->server) == -1 ||
