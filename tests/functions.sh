@@ -52,8 +52,15 @@ vsphere_server_args ()
 # Runs nbdkit with the plugin in captive mode on a Unix socket.
 nbdkit_vsphere ()
 {
-  # shellcheck disable=SC2046
-  nbdkit -U - "$NBDKIT_VSPHERE_PLUGIN" $(vsphere_server_args) "$@"
+  local d a defaults=()
+  # The plugin refuses a parameter given twice: PARAMS replace defaults.
+  for d in $(vsphere_server_args); do
+    for a in "$@"; do
+      [[ $a != "${d%%=*}="* ]] || continue 2
+    done
+    defaults+=("$d")
+  done
+  nbdkit -U - "$NBDKIT_VSPHERE_PLUGIN" "${defaults[@]}" "$@"
 }
 
 # nbdkit_serve SOCKET [--OPTIONS] PARAMS...: nbdkit with the plugin in

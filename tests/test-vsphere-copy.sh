@@ -33,7 +33,7 @@ for spec in "$vm" "moref=$ref" "uuid=$uuid" "instance-uuid=$iuuid" copy-vm; do
 done
 
 # Every disk= form.
-for sel in "disk=0" "disk=Hard disk 1" "file=[LocalDS_0] copy-vm/copy-vm.vmdk"; do
+for sel in "disk=0" "disk=Hard disk 1" "disk=hard DISK 1" "file=[LocalDS_0] copy-vm/copy-vm.vmdk"; do
   rm -f "$VCSIM_DIR/out.raw"
   nbdkit_vsphere "vm=$vm" "$sel" --run "nbdcopy \"\$uri\" $VCSIM_DIR/out.raw"
   check_sha "$VCSIM_DIR/out.raw" "nbdcopy $sel"

@@ -39,7 +39,7 @@ expect_error "no VM has this instance UUID" vm=instance-uuid=00000000-0000-0000-
 # Two VMs of the same name.
 vcsim_ctl POST "/vm/create?path=DC0/vm/A/twin&power=off" >/dev/null
 vcsim_ctl POST "/vm/create?path=DC0/vm/B/twin&power=off" >/dev/null
-expect_error "vm=twin: 2 VMs have this name \(morefs: vm-[0-9]+, vm-[0-9]+\)" vm=twin
+expect_error "vm=twin: 2 VMs have this name: DC0/vm/[AB]/twin \(vm-[0-9]+\), DC0/vm/[AB]/twin \(vm-[0-9]+\); choose one with its inventory path" vm=twin
 
 # Disks and snapshots that do not exist: the message lists what does.
 expect_error 'disk=3: VM err-vm has no disk with this index or label; its disks are disk=0: "Hard disk 1" \[LocalDS_0\] err-vm/err-vm-000001.vmdk' "vm=$vm" disk=3
@@ -61,6 +61,15 @@ fi
 grep -q "login as $VCSIM_USER failed: wrong user name or password" "$VCSIM_DIR/err" ||
   fail "wrong password: $(cat "$VCSIM_DIR/err")"
 echo "ok: wrong password"
+# A vCenter user without its SSO domain: the message says how to name it.
+bare=${VCSIM_USER%@*}
+if nbdkit -U - "$plugin" "server=$VCSIM_SERVER" "user=$bare" \
+     "password=+$VCSIM_PASSWORD_FILE" "$tp" "vm=$vm" --run true 2> "$VCSIM_DIR/err"; then
+  fail "user=$bare was accepted"
+fi
+grep -q "login as $bare failed: wrong user name or password; vCenter's users are named with their SSO domain, such as user=$bare@vsphere.local" "$VCSIM_DIR/err" ||
+  fail "no SSO-domain hint: $(cat "$VCSIM_DIR/err")"
+echo "ok: a user name without its SSO domain gets the hint"
 if nbdkit -U - "$plugin" server=127.0.0.1:1 "user=$VCSIM_USER" "password=$pw" \
      "vm=$vm" timeout=5 --run true 2> "$VCSIM_DIR/err"; then
   fail "an unreachable server was accepted"

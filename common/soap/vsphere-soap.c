@@ -315,7 +315,14 @@ login_locked (struct vs_session *s)
   if (env)
     doc = post (s, "Login", env, &f);
   if (f.type) {
-    if (strcmp (f.type, "InvalidLogin") == 0)
+    /* vCenter's users are in an SSO domain, which people leave out. */
+    if (strcmp (f.type, "InvalidLogin") == 0 && !s->svc.esxi &&
+        !strpbrk (s->srv->user, "@\\"))
+      nbdkit_error ("%s: login as %s failed: wrong user name or password; "
+                    "vCenter's users are named with their SSO domain, such "
+                    "as user=%s@vsphere.local", s->srv->server,
+                    s->srv->user, s->srv->user);
+    else if (strcmp (f.type, "InvalidLogin") == 0)
       nbdkit_error ("%s: login as %s failed: wrong user name or password",
                     s->srv->server, s->srv->user);
     else

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <nbdkit-plugin.h>
 
@@ -210,7 +211,10 @@ describe_disks (const struct vs_disks *d)
   return list;
 }
 
-/* The disk with datastore path FILE, or else index or label DISK. */
+/* The disk with datastore path FILE, or else index or label DISK (in
+ * any case: vSphere's own are "Hard disk 1", people type them either
+ * way).
+ */
 static const struct vs_disk *
 find_disk (const struct vs_disks *d, const char *disk, const char *file)
 {
@@ -220,7 +224,7 @@ find_disk (const struct vs_disks *d, const char *disk, const char *file)
   for (i = 0; i < d->len; i++) {
     if ((file && d->ptr[i].file && strcmp (d->ptr[i].file, file) == 0) ||
         (!file && disk && d->ptr[i].label &&
-         strcmp (d->ptr[i].label, disk) == 0))
+         strcasecmp (d->ptr[i].label, disk) == 0))
       return &d->ptr[i];
   }
   if (!file && vs_parse_int64 (disk, 0, INT64_MAX, &idx) == 0 &&

@@ -2,8 +2,9 @@
  * SearchIndex; a bare name has no index, so every VM's name is read
  * through a container view, page by page, and a name shared by several
  * VMs is refused.  A failed lookup says what the server's paths look
- * like (vCenter or a standalone ESXi host).  The dcPath comes from
- * walking up the parents.
+ * like (vCenter or a standalone ESXi host).  The dcPath, and the
+ * inventory paths of the VMs that share a name, come from walking up
+ * the parents.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  */
@@ -176,6 +177,33 @@ check_moref (struct vs_session *s, const char *ref)
 /* Every VM's name through one container view and one property query
  * (continued while the server pages), keeping those named NAME.
  */
+static char *path_up (struct vs_session *s, const char *vm_ref, bool whole);
+
+/* "PATH (REF), ..." for REFS, "REF, REF, ...", or NULL. */
+static char *
+inventory_paths (struct vs_session *s, const char *refs)
+{
+  char *copy = strdup (refs), *ref, *save = NULL, *out = NULL;
+  size_t len = 0;
+  FILE *fp = copy ? open_memstream (&out, &len) : NULL;
+
+  if (!fp) {
+    free (copy);
+    return NULL;
+  }
+  for (ref = strtok_r (copy, ", ", &save); ref;
+       ref = strtok_r (NULL, ", ", &save)) {
+    char *path = path_up (s, ref, true);
+
+    fprintf (fp, "%s%s (%s)", len ? ", " : "", path ? path : "?", ref);
+    fflush (fp);
+    free (path);
+  }
+  fclose (fp);
+  free (copy);
+  return out;
+}
+
 static char *
 find_by_name (struct vs_session *s, const char *name)
 {
@@ -277,8 +305,12 @@ find_by_name (struct vs_session *s, const char *name)
   fclose (names);
   names = NULL;
   if (nfound > 1) {
-    nbdkit_error ("vm=%s: %zu VMs have this name (morefs: %s); choose one "
-                  "with vm=moref=REF or an inventory path", name, nfound, list);
+    char *paths = inventory_paths (s, list);
+
+    nbdkit_error ("vm=%s: %zu VMs have this name: %s; choose one with its "
+                  "inventory path or vm=moref=REF", name, nfound,
+                  paths ? paths : list);
+    free (paths);
     free (found);
     found = NULL;
   }
@@ -384,11 +416,12 @@ vs_vm_find (struct vs_session *s, const char *spec)
   return r;
 }
 
-/* Walks up from the VM to the root folder; the dcPath is the names from
- * below the root folder down to the first Datacenter met.
+/* Walks up from the VM to the root folder: the names from below the
+ * root folder down to the first Datacenter met (the dcPath), or down to
+ * the VM (WHOLE: its inventory path).
  */
-char *
-vs_vm_dc_path (struct vs_session *s, const char *vm_ref)
+static char *
+path_up (struct vs_session *s, const char *vm_ref, bool whole)
 {
   static const char *const paths[] = { "name", "parent", NULL };
   enum { MAX_DEPTH = 64 };
@@ -429,10 +462,12 @@ vs_vm_dc_path (struct vs_session *s, const char *vm_ref)
     size_t len = 0;
     FILE *fp = open_memstream (&path, &len);
 
-    for (i = depth - 1; fp && i-- > dc + 1; )
+    size_t last = whole ? 0 : dc;
+
+    for (i = depth - 1; fp && i-- > last + 1; )
       fprintf (fp, "%s/", names[i]);
     if (fp) {
-      fprintf (fp, "%s", names[dc]);
+      fprintf (fp, "%s", names[last]);
       fclose (fp);
     }
   }
@@ -443,4 +478,10 @@ vs_vm_dc_path (struct vs_session *s, const char *vm_ref)
   if (!path)
     nbdkit_error ("cannot find the datacenter of VM %s", vm_ref);
   return path;
+}
+
+char *
+vs_vm_dc_path (struct vs_session *s, const char *vm_ref)
+{
+  return path_up (s, vm_ref, false);
 }
