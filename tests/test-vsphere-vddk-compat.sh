@@ -71,7 +71,12 @@ vddk_line base.img "server=$VCSIM_SERVER" "${common[@]}" \
   "vm=moref=$ref" "file=$path" "snapshot=$snapref" transports=nbdssl:nbd
 [ "$(grep -c "is a setting of VDDK" line.err)" = 8 ] || fail "not one warning each: $(cat line.err)"
 echo "ok: virt-v2v's -it vddk command line, snapshot=$snapref a moref, VDDK's settings ignored"
+# A later snapshot named like the first's moref: the moref wins.
+vcsim_ctl POST "/snapshot/create?vm=DC0/vm/$name&name=$snapref" >/dev/null
+vddk_line base.img "server=$VCSIM_SERVER" "${common[@]}" "vm=moref=$ref" "file=$path" "snapshot=$snapref"
+vcsim_ctl POST "/snapshot/remove?vm=DC0/vm/$name&name=$snapref" >/dev/null
 vcsim_ctl POST "/snapshot/remove?vm=DC0/vm/$name&name=v2v" >/dev/null
+echo "ok: snapshot=$snapref is that moref, not the later snapshot so named"
 
 # What cannot be taken.
 expect_error "vm= given twice: give it once" "vm=moref=$ref" "vm=DC0/vm/$name"

@@ -62,8 +62,9 @@ visit_all (struct vs_session *s, const char *vm_ref, vs_snapshot_visit *f,
 struct search {
   const char *name;             /* wanted name, or NULL */
   const char *ref;              /* wanted moref, or NULL */
-  char *found;
-  size_t matches;
+  char *by_name;                /* the first snapshot named NAME */
+  size_t named;                 /* how many are */
+  char *by_ref;                 /* the snapshot whose moref is REF */
   FILE *all;                    /* every snapshot, for messages, or NULL */
 };
 
@@ -76,30 +77,42 @@ match (void *opaque, const char *name, const char *ref,
   if (q->all)
     fprintf (q->all, "%s\"%s\" (moref=%s)",
              ftell (q->all) ? ", " : "", name, ref);
-  if ((q->name && strcmp (name, q->name) == 0) ||
-      (q->ref && strcmp (ref, q->ref) == 0)) {
-    if (q->matches++ == 0)
-      q->found = strdup (ref);
-  }
+  if (q->name && strcmp (name, q->name) == 0 && q->named++ == 0)
+    q->by_name = strdup (ref);
+  if (q->ref && strcmp (ref, q->ref) == 0 && !q->by_ref)
+    q->by_ref = strdup (ref);
+}
+
+/* Whether SPEC is a snapshot's moref as VDDK's snapshot= takes it bare:
+ * "snapshot-N" from vCenter, "N-snapshot-N" from an ESXi host.
+ */
+static bool
+moref_form (const char *spec)
+{
+  size_t digits = strspn (spec, "0123456789");
+
+  if (digits && spec[digits] == '-')
+    spec += digits + 1;
+  return strncmp (spec, "snapshot-", 9) == 0 && spec[9] &&
+    strspn (spec + 9, "0123456789") == strlen (spec + 9);
 }
 
 char *
 vs_snapshot_find (struct vs_session *s, const char *vm_ref,
                   const char *vm_name, const char *spec)
 {
-  struct search q = { NULL, NULL, NULL, 0, NULL };
+  struct search q = { .name = NULL };
   char *list = NULL;
   size_t len = 0;
   int r;
 
+  /* A bare moref names its snapshot first, a snapshot so named next. */
   if (strncmp (spec, "moref=", 6) == 0)
     q.ref = spec + 6;
-  else
+  else {
     q.name = spec;
-  /* A bare moref, as VDDK's snapshot= is, also names its snapshot. */
-  if (strncmp (spec, "snapshot-", 9) == 0 && spec[9] &&
-      strspn (spec + 9, "0123456789") == strlen (spec + 9))
-    q.ref = spec;
+    q.ref = moref_form (spec) ? spec : NULL;
+  }
   q.all = open_memstream (&list, &len);
   if (!q.all) {
     nbdkit_error ("out of memory");
@@ -107,21 +120,26 @@ vs_snapshot_find (struct vs_session *s, const char *vm_ref,
   }
   r = visit_all (s, vm_ref, match, &q);
   fclose (q.all);
-  if (r == 0 && q.matches == 1) {
+  if (r == 0 && (q.by_ref || q.named == 1)) {
     free (list);
-    return q.found;
+    if (q.by_ref) {
+      free (q.by_name);
+      return q.by_ref;
+    }
+    return q.by_name;
   }
   /* vs_props_get reported its own failure (r == -1). */
-  if (r == 0 && q.matches > 1)
+  if (r == 0 && q.named > 1)
     nbdkit_error ("snapshot=%s: %zu snapshots of VM %s have this name; "
                   "choose one with snapshot=moref=REF: %s",
-                  spec, q.matches, vm_name, list);
+                  spec, q.named, vm_name, list);
   else if (r == 0 && len == 0)
     nbdkit_error ("snapshot=%s: VM %s has no snapshots", spec, vm_name);
   else if (r == 0)
     nbdkit_error ("snapshot=%s: VM %s has no such snapshot; its snapshots "
                   "are: %s", spec, vm_name, list);
-  free (q.found);
+  free (q.by_name);
+  free (q.by_ref);
   free (list);
   return NULL;
 }
@@ -130,12 +148,14 @@ int
 vs_snapshot_present (struct vs_session *s, const char *vm_ref,
                      const char *snap_ref)
 {
-  struct search q = { NULL, snap_ref, NULL, 0, NULL };
+  struct search q = { .ref = snap_ref };
+  bool present;
 
   if (visit_all (s, vm_ref, match, &q) == -1)
     return -1;
-  free (q.found);
-  return q.matches > 0;
+  present = q.by_ref != NULL;
+  free (q.by_ref);
+  return present;
 }
 
 int
