@@ -6,7 +6,8 @@
 # snapshot= as a bare moref, cookie=, nfchostport=, config=), each
 # byte-exact against the disk's image.  And what cannot be taken: a
 # parameter given twice (one would silently win), two spellings of one,
-# transports= with no mode usable without VDDK, two ports.
+# transports= with no mode usable without VDDK, two ports, one link of
+# a chain alone (single-link=true, other data than the disk).
 #
 # SPDX-License-Identifier: BSD-3-Clause
 set -euo pipefail
@@ -67,7 +68,7 @@ snapref=$(vcsim_ctl GET "/snapshots?vm=DC0/vm/$name" | awk '$2 == "v2v" { print 
 [ -n "$snapref" ] || fail "no moref for the snapshot: $(vcsim_ctl GET "/snapshots?vm=DC0/vm/$name")"
 vddk_line base.img "server=$VCSIM_SERVER" "${common[@]}" \
   libdir=/opt/vmware-vix-disklib-distrib config=/etc/vddk.conf cookie=vmware_soap_session=x \
-  nfchostport=902 single-link=true unbuffered=true compression=zlib vimapiver=7.0 \
+  nfchostport=902 single-link=false unbuffered=true compression=zlib vimapiver=7.0 \
   "vm=moref=$ref" "file=$path" "snapshot=$snapref" transports=nbdssl:nbd
 [ "$(grep -c "is a setting of VDDK" line.err)" = 8 ] || fail "not one warning each: $(cat line.err)"
 echo "ok: virt-v2v's -it vddk command line, snapshot=$snapref a moref, VDDK's settings ignored"
@@ -88,3 +89,5 @@ expect_error "transports=san:hotadd: none of these VDDK modes can be used withou
 expect_error "transports=nbd:tape: VDDK has no transport mode \"tape\"" "vm=moref=$ref" transports=nbd:tape
 expect_error "port=1 and server=.* name two ports: give one" "vm=moref=$ref" port=1
 expect_error "port=0: expected a port" "vm=moref=$ref" port=0
+expect_error "single-link=true: this plugin serves each disk as its snapshot composes it, never one link of its chain alone" \
+  "vm=moref=$ref" single-link=true

@@ -96,6 +96,7 @@ vddk_spelling (const char **key, const char **value)
 {
   size_t i;
   int64_t n;
+  int single;
 
   if (strcmp (*key, "vm") == 0 && is_datastore_path (*value)) {
     *key = "file";
@@ -112,6 +113,18 @@ vddk_spelling (const char **key, const char **value)
     }
     port = *value;
     return 1;
+  }
+  /* One link of the chain alone is other data than the disk: never
+   * served as if it were the disk.
+   */
+  if (strcmp (*key, "single-link") == 0 &&
+      (single = nbdkit_parse_bool (*value)) != 0) {
+    if (single == -1)
+      return -1;
+    nbdkit_error ("single-link=%s: this plugin serves each disk as its "
+                  "snapshot composes it, never one link of its chain "
+                  "alone: leave single-link= out", *value);
+    return -1;
   }
   for (i = 0; i < sizeof vddk_only / sizeof vddk_only[0]; i++)
     if (strcmp (*key, vddk_only[i]) == 0) {
