@@ -61,6 +61,18 @@ no_such_disk (const char *option, const char *quote, const char *name,
   free (list);
 }
 
+const char *
+sync_given_output (const struct sync_options *o, const struct vs_disk *d,
+                   size_t index)
+{
+  size_t i;
+
+  for (i = 0; i < o->disk_outputs.len; i++)
+    if (sync_id_names (o->disk_outputs.ptr[i].id, d, index))
+      return o->disk_outputs.ptr[i].path;
+  return NULL;
+}
+
 void
 sync_report_no_output (const struct vs_disk *d, size_t index)
 {
@@ -75,17 +87,14 @@ sync_check_outputs_known (const struct sync_options *o,
                           const struct sync_disk_choice *choice,
                           const struct sync_state *st)
 {
-  size_t i, k;
+  size_t i;
 
   if (o->output_dir)
     return 0;
   for (i = 0; i < disks->len; i++) {
     const struct vs_disk *d = &disks->ptr[i];
-    bool given = false;
 
-    for (k = 0; k < o->disk_outputs.len; k++)
-      given |= sync_id_names (o->disk_outputs.ptr[k].id, d, i);
-    if (!given && sync_choice_copies (choice, d->key) &&
+    if (!sync_given_output (o, d, i) && sync_choice_copies (choice, d->key) &&
         !sync_state_find (st, d->key)) {
       sync_report_no_output (d, i);
       return -1;
@@ -165,17 +174,6 @@ from_names (const struct sync_options *o, const char *vm_name,
   return 0;
 }
 
-static bool
-has_disk (const struct vs_disks *disks, int key)
-{
-  size_t i;
-
-  for (i = 0; i < disks->len; i++)
-    if (disks->ptr[i].key == key)
-      return true;
-  return false;
-}
-
 /* RECORDED, less the disks that the VM no longer has (the plan reports
  * them as removed).
  */
@@ -190,7 +188,7 @@ from_state (const char *vm_name, const struct vs_disks *disks,
   if (sync_choice_copy (choice, recorded) == -1)
     return -1;
   for (i = k = 0; i < choice->n; i++)
-    if (has_disk (disks, choice->keys[i]))
+    if (vs_disks_by_key (disks, choice->keys[i]))
       choice->keys[k++] = choice->keys[i];
   choice->n = k;
   if (choice->n > 0)
@@ -217,7 +215,7 @@ sync_check_chosen (const struct sync_disk_choice *choice,
   size_t i;
 
   for (i = 0; choice->mode == SYNC_ONLY_DISKS && i < choice->n; i++)
-    if (!has_disk (disks, choice->keys[i])) {
+    if (!vs_disks_by_key (disks, choice->keys[i])) {
       tool_error ("the snapshot of VM %s has no disk of key %d, which "
                   "--only-disk chose", vm_name, choice->keys[i]);
       return -1;

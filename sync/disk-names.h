@@ -27,6 +27,10 @@ int sync_check_disk_outputs (const struct sync_options *o,
                              const char *vm_name,
                              const struct vs_disks *disks);
 
+/* The output a --disk gives disk D (at INDEX), or NULL. */
+const char *sync_given_output (const struct sync_options *o,
+                               const struct vs_disk *d, size_t index);
+
 /* Report that disk D, at INDEX, has nowhere to go. */
 void sync_report_no_output (const struct vs_disk *d, size_t index);
 

@@ -10,7 +10,6 @@
 #include <config.h>
 
 #include <errno.h>
-#include <libgen.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 
 #include "disk-names.h"
 #include "tool-messages.h"
+#include "tool-paths.h"
 #include "plan.h"
 #include "vsphere-cbt.h"
 
@@ -99,30 +99,17 @@ sync_plan_check_output_dir (const struct sync_options *o,
     if (given || (strncmp (d->output, dir, len) == 0 &&
                   d->output[len] == '/' && !strchr (d->output + len + 1, '/')))
       continue;
-    recorded = strdup (d->output);
+    recorded = tool_dir_of (d->output);
     tool_error ("-o %s: the state file %s records the output of disk \"%s\" "
                 "(key %d) as %s, not in this directory, and -o does not move "
                 "it: give -o %s, or leave -o out", o->output_dir, state_path,
                 d->label, d->key, d->output,
-                recorded ? dirname (recorded) : "its directory");
+                recorded ? recorded : "its directory");
     free (recorded);
     r = -1;
   }
   free (dir);
   return r;
-}
-
-/* The output a --disk gives disk D (at INDEX), or NULL. */
-static const char *
-given_output (const struct sync_options *o, const struct vs_disk *d,
-              size_t index)
-{
-  size_t i;
-
-  for (i = 0; i < o->disk_outputs.len; i++)
-    if (sync_id_names (o->disk_outputs.ptr[i].id, d, index))
-      return o->disk_outputs.ptr[i].path;
-  return NULL;
 }
 
 /* An absolute form of PATH whose directory exists. */
@@ -276,7 +263,7 @@ choose_output (const struct sync_options *o, const char *vm_name,
                const struct sync_state_disk *old, enum sync_format f,
                bool *absolute)
 {
-  const char *given = given_output (o, d, index);
+  const char *given = sync_given_output (o, d, index);
   char *path;
 
   *absolute = false;
@@ -583,11 +570,7 @@ sync_plan_make (const struct sync_options *o, const char *vm_name,
     return -1;
   }
   for (k = 0; k < st->n; k++) {
-    bool present = false;
-
-    for (i = 0; i < disks->len; i++)
-      present |= disks->ptr[i].key == st->disk[k].key;
-    if (present)
+    if (vs_disks_by_key (disks, st->disk[k].key))
       continue;
     tool_info ("disk \"%s\" (key %d) was removed from the VM: it is "
                "dropped from the state, and its output %s is left alone",

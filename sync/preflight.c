@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "preflight.h"
 #include "tool-messages.h"
 #include "tool-nbdkit.h"
+#include "tool-paths.h"
 
 /* -o DIR: there, or made now if its parent is. */
 static int
@@ -41,25 +41,13 @@ output_dir_ready (const char *dir)
   return 0;
 }
 
-/* The directory PATH is in, or NULL (reported). */
-static char *
-parent_of (const char *path)
-{
-  char *copy = strdup (path), *dir = copy ? strdup (dirname (copy)) : NULL;
-
-  if (!dir)
-    tool_error ("strdup: %m");
-  free (copy);
-  return dir;
-}
-
 /* PATH can be written: it, if it is there, else the directory it would
  * be made in.  WHAT names it for the message.
  */
 static int
 writable (const char *what, const char *path)
 {
-  char *dir = parent_of (path);
+  char *dir = tool_dir_of (path);
   bool there = access (path, F_OK) == 0;
   int r = 0;
 
@@ -120,7 +108,7 @@ job_writes (const struct sync_job *j)
 static int
 add_need (struct need *needs, size_t *n, const struct sync_job *j)
 {
-  char *dir = parent_of (j->out.overlay ? j->out.overlay : j->out.path);
+  char *dir = tool_dir_of (j->out.overlay ? j->out.overlay : j->out.path);
   struct stat st;
   size_t i;
 

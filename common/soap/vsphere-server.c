@@ -55,6 +55,30 @@ parse_uint (const char *key, const char *value, unsigned max, unsigned *ret)
   return 0;
 }
 
+const char *
+vs_address_split (const char *address, const char **host, size_t *host_len)
+{
+  const char *close = address[0] == '[' ? strchr (address, ']') : NULL;
+  const char *colon = strchr (address, ':');
+  const char *h = address, *port = NULL;
+  size_t len = strlen (address);
+
+  if (close) {
+    h = address + 1;
+    len = close - h;
+    port = close[1] == ':' ? close + 2 : NULL;
+  }
+  else if (colon && !strchr (colon + 1, ':')) {
+    len = colon - address;
+    port = colon + 1;
+  }
+  if (host)
+    *host = h;
+  if (host_len)
+    *host_len = len;
+  return port;
+}
+
 /* What is wrong with a server= value, or NULL if it is HOST, HOST:PORT,
  * [IPV6] or [IPV6]:PORT.
  */

@@ -32,6 +32,14 @@ struct vs_server {
   "                        the snapshot) after this long (10 x timeout).\n" \
   "retries=<N>             Retries of a failed read, with backoff."
 
+/* ADDRESS as server= and host-address= take it: HOST, HOST:PORT,
+ * [IPV6] or [IPV6]:PORT.  Returns its port (the digits after the
+ * colon), or NULL; *HOST and *HOST_LEN, unless NULL, get its host,
+ * without brackets.
+ */
+const char *vs_address_split (const char *address, const char **host,
+                              size_t *host_len);
+
 void vs_server_init (struct vs_server *srv);
 
 /* Take KEY=VALUE if it is a server parameter: returns 1 if taken, 0 if

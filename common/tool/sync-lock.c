@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "sync-lock.h"
 #include "tool-messages.h"
+#include "tool-paths.h"
 
 /* qemu's image locks use bytes 100 to about 300. */
 #define OUTPUT_LOCK_BYTE 4096
@@ -136,17 +136,15 @@ sync_lock_vm (const char *server, const char *vm_ref,
 int
 sync_lock_state (const char *state_path)
 {
-  char *copy = strdup (state_path), *name = NULL;
+  char *dir = tool_dir_of (state_path), *name = NULL;
   const char *base = strrchr (state_path, '/');
   struct stat st;
   int fd = -1;
 
-  if (!copy) {
-    tool_error ("strdup: %m");
+  if (!dir)
     return -1;
-  }
-  if (stat (dirname (copy), &st) == -1)
-    tool_error ("the state file's directory %s: %m", copy);
+  if (stat (dir, &st) == -1)
+    tool_error ("the state file's directory %s: %m", dir);
   else if (asprintf (&name, "state.%ju.%ju.%s", (uintmax_t) st.st_dev,
                      (uintmax_t) st.st_ino, base ? base + 1 : state_path) == -1) {
     name = NULL;
@@ -155,7 +153,7 @@ sync_lock_state (const char *state_path)
   else
     fd = lock_named (name, "state file", state_path);
   free (name);
-  free (copy);
+  free (dir);
   return fd;
 }
 

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 
 #include "tool-durable.h"
 #include "tool-messages.h"
+#include "tool-paths.h"
 #include "sync-state.h"
 
 /* Far more than any VM's state; a larger file is not ours. */
@@ -251,13 +251,11 @@ sync_state_owns_overlay (const char *output, const char *path,
 static char *
 state_dir (const char *path)
 {
-  char *copy = strdup (path), *dir = NULL;
+  char *in = tool_dir_of (path), *dir = NULL;
 
-  if (copy && !(dir = realpath (dirname (copy), NULL)))
+  if (in && !(dir = realpath (in, NULL)))
     tool_error ("state file %s: its directory: %m", path);
-  else if (!copy)
-    tool_error ("strdup: %m");
-  free (copy);
+  free (in);
   return dir;
 }
 

@@ -270,6 +270,17 @@ vs_disks_by_export (const struct vs_disks *d, const char *name,
   return NULL;
 }
 
+const struct vs_disk *
+vs_disks_by_key (const struct vs_disks *d, int key)
+{
+  size_t i;
+
+  for (i = 0; i < d->len; i++)
+    if (d->ptr[i].key == key)
+      return &d->ptr[i];
+  return NULL;
+}
+
 char *
 vs_datastore_path_split (const char *file, const char **path)
 {

@@ -54,6 +54,9 @@ const struct vs_disk *vs_disks_select (const struct vs_disks *d,
 const struct vs_disk *vs_disks_by_export (const struct vs_disks *d,
                                           const char *name, const char *vm);
 
+/* The disk of device key KEY, or NULL. */
+const struct vs_disk *vs_disks_by_key (const struct vs_disks *d, int key);
+
 /* Split "[datastore] dir/name.vmdk": returns the datastore name and
  * sets *PATH to the path inside it.  Free the result with free.
  */

@@ -135,21 +135,6 @@ vddk_spelling (const char **key, const char **value)
   return 0;
 }
 
-/* Whether server= SERVER names a port already: HOST:PORT or
- * [ADDRESS]:PORT, not a bare IPv6 address.
- */
-static const char *
-port_of (const char *server)
-{
-  const char *colon = strrchr (server, ':');
-
-  if (!colon)
-    return NULL;
-  if (server[0] == '[')
-    return colon > strchr (server, ']') ? colon + 1 : NULL;
-  return strchr (server, ':') == colon ? colon + 1 : NULL;
-}
-
 int
 vddk_spellings_complete (struct vs_server *srv)
 {
@@ -158,7 +143,7 @@ vddk_spellings_complete (struct vs_server *srv)
 
   if (!port || !srv->server)
     return 0;
-  given = port_of (srv->server);
+  given = vs_address_split (srv->server, NULL, NULL);
   if (given) {
     if (strcmp (given, port) == 0)
       return 0;
@@ -166,10 +151,8 @@ vddk_spellings_complete (struct vs_server *srv)
                   srv->server);
     return -1;
   }
-  if (strchr (srv->server, ':'))
-    snprintf (joined, sizeof joined, "[%s]:%s", srv->server, port);
-  else
-    snprintf (joined, sizeof joined, "%s:%s", srv->server, port);
+  /* server= was checked: an IPv6 address is in brackets already. */
+  snprintf (joined, sizeof joined, "%s:%s", srv->server, port);
   srv->server = joined;
   return 0;
 }

@@ -266,16 +266,11 @@ connect_one (struct vs_nfc_conn *c, const struct addrinfo *a)
 static void
 address_host (const char *address, char *host, size_t cap)
 {
-  const char *colon = strchr (address, ':');
-  const char *end = address + strlen (address);
+  const char *h;
+  size_t len;
 
-  if (address[0] == '[' && strchr (address, ']')) {
-    address++;
-    end = strchr (address, ']');
-  }
-  else if (colon && !strchr (colon + 1, ':'))
-    end = colon;
-  snprintf (host, cap, "%.*s", (int) (end - address), address);
+  vs_address_split (address, &h, &len);
+  snprintf (host, cap, "%.*s", (int) len, h);
 }
 
 static int
