@@ -315,10 +315,11 @@ check_disk_cbt (const struct vs_disk *d, const char *id, const char *vm)
 static const struct vs_disk *
 disk_by_key (const struct vs_target *t, int key)
 {
-  const struct vs_disk *d = vs_disks_by_key (&t->disks, key);
+  size_t i;
 
-  if (d)
-    return d;
+  for (i = 0; i < t->disks.len; i++)
+    if (t->disks.ptr[i].key == key)
+      return &t->disks.ptr[i];
   nbdkit_error ("cbt-changeids=%s: VM %s has no disk with device key %d "
                 "in this snapshot", change_ids_file, t->vm_name, key);
   return NULL;
